@@ -1,0 +1,69 @@
+"""The two cameras of the observation contract, rendered with TinyRenderer (CPU).
+
+``front`` is mounted on the robot base, high behind the arm and looking over the work
+area in front of it (with the base parked, as on the tabletop, it is a fixed camera).
+``wrist`` is mounted on the hand and looks along the gripper's approach direction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pybullet as p
+
+from sim.geometry import TABLE_TOP_Z
+
+FRONT_EYE = (-0.05, 0.0, TABLE_TOP_Z + 0.75)  # base frame (m)
+FRONT_TARGET = (0.52, 0.0, TABLE_TOP_Z)
+FRONT_FOV = 58.0
+WRIST_FOV = 75.0
+WRIST_BACK = 0.09  # camera sits this far behind the grasp point along the approach axis
+WRIST_SIDE = 0.05  # and this far off to the side, so the fingers do not fill the view
+
+
+@dataclass
+class CameraRig:
+    """Camera settings for one episode: resolution, jitter and light direction."""
+
+    height: int = 96
+    width: int = 96
+    front_eye_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    front_target_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    light_direction: tuple[float, float, float] = (0.4, -0.3, 1.0)
+
+    def render(self, client, view: list[float], fov: float, size=None) -> np.ndarray:
+        """RGB image (H, W, 3) uint8 seen through ``view`` (a pybullet view matrix)."""
+        height, width = size or (self.height, self.width)
+        proj = client.computeProjectionMatrixFOV(fov, width / height, 0.02, 5.0)
+        _, _, rgba, _, _ = client.getCameraImage(
+            width,
+            height,
+            view,
+            proj,
+            renderer=p.ER_TINY_RENDERER,
+            flags=p.ER_NO_SEGMENTATION_MASK,
+            shadow=0,
+            lightDirection=list(self.light_direction),
+        )
+        return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
+
+    def front_view(self, client, base_pose: np.ndarray) -> list[float]:
+        """View matrix of the base-mounted front camera for base pose (x, y, yaw)."""
+        eye = _base_to_world(np.add(FRONT_EYE, self.front_eye_offset), base_pose)
+        target = _base_to_world(np.add(FRONT_TARGET, self.front_target_offset), base_pose)
+        return client.computeViewMatrix(eye.tolist(), target.tolist(), [0, 0, 1])
+
+    def wrist_view(self, client, ee_pos: np.ndarray, ee_orn: np.ndarray) -> list[float]:
+        """View matrix of the hand camera for a grasp-point pose (world frame)."""
+        rot = np.array(p.getMatrixFromQuaternion(ee_orn)).reshape(3, 3)
+        approach, side = rot[:, 2], rot[:, 0]
+        eye = ee_pos - WRIST_BACK * approach + WRIST_SIDE * side
+        target = ee_pos + 0.15 * approach
+        return client.computeViewMatrix(eye.tolist(), target.tolist(), rot[:, 1].tolist())
+
+
+def _base_to_world(point: np.ndarray, base_pose: np.ndarray) -> np.ndarray:
+    x, y, yaw = base_pose
+    c, s = np.cos(yaw), np.sin(yaw)
+    return np.array([x + c * point[0] - s * point[1], y + s * point[0] + c * point[1], point[2]])

@@ -1,0 +1,35 @@
+"""``mobile``: a ``table`` and a ``counter`` 1.6 m apart; the base drives between them."""
+
+from __future__ import annotations
+
+from sim.assets import create_box
+from sim.geometry import MOBILE_AREAS, TABLE_TOP_Z
+from sim.scenes.base import Rect, Scene, register_scene
+
+SURFACE_COLORS = {"table": (0.62, 0.47, 0.33, 1.0), "counter": (0.55, 0.58, 0.62, 1.0)}
+SPAWN_MARGIN = 0.06  # keep spawned objects this far inside an area's edge (m)
+
+
+@register_scene
+class MobileScene(Scene):
+    name = "mobile"
+    places = {}
+    areas = MOBILE_AREAS
+    base_bounds = ((-0.3, 0.05), (-0.3, 1.9))
+    default_suite = "mobile"
+
+    def build(self, client) -> list[int]:
+        bodies = []
+        for name, area in self.areas.items():
+            half = (area.half_extents[0] + 0.04, area.half_extents[1] + 0.04, TABLE_TOP_Z / 2)
+            position = (*area.center, TABLE_TOP_Z / 2)
+            bodies.append(create_box(client, half, SURFACE_COLORS[name], position))
+        return bodies
+
+    def surfaces(self) -> dict[str | None, Rect]:
+        rects = {}
+        for name, area in self.areas.items():
+            (cx, cy), (hx, hy) = area.center, area.half_extents
+            m = SPAWN_MARGIN
+            rects[name] = (cx - hx + m, cx + hx - m, cy - hy + m, cy + hy - m)
+        return rects

@@ -1,0 +1,124 @@
+"""The :class:`Skill` interface, its registry and the motion helpers experts share.
+
+A skill's expert is closed-loop and step-counted (never wall-clock): every call to
+:meth:`Skill.act` reads the privileged world state and returns the next 11-dim action.
+It ends by emitting the terminate mode, after which :attr:`Skill.finished` is true.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.geometry import WorldState
+from sim.robot import MAX_BASE_STEP, MAX_BASE_TURN, MAX_STEP, MAX_TURN, orientation_error
+from sim.skill_text import SkillCall, parse_skill
+from sim.tasks.predicates import Predicate, evaluate
+
+ARM, BASE, TERMINATE = 0, 1, 2
+DEFAULT_MAX_STEPS = 120
+
+
+def action(
+    translation=(0.0, 0.0, 0.0),
+    rotation=(0.0, 0.0, 0.0),
+    gripper: float = -1.0,
+    base=(0.0, 0.0),
+    base_turn: float = 0.0,
+    mode: int = ARM,
+) -> np.ndarray:
+    """An 11-dim RT-1 action from its named parts (already scaled to [-1, 1])."""
+    out = np.zeros(11, dtype=np.float32)
+    out[0:3] = np.clip(translation, -1, 1)
+    out[3:6] = np.clip(rotation, -1, 1)
+    out[6] = gripper
+    out[7:9] = np.clip(base, -1, 1)
+    out[9] = np.clip(base_turn, -1, 1)
+    out[10] = mode
+    return out
+
+
+class Skill:
+    """One skill instance, e.g. ``pick up the red block``; subclasses set ``name``."""
+
+    name: str = ""
+    max_steps: int = DEFAULT_MAX_STEPS
+
+    def __init__(self, call: SkillCall):
+        self.call = call
+        self.text = call.text
+        self.steps = 0
+        self.finished = False
+        self.phase = 0
+
+    def act(self, world) -> np.ndarray:
+        """Next action for ``world`` (a :class:`sim.world.SimWorld`)."""
+        self.steps += 1
+        if self.finished or self.steps >= self.max_steps:
+            return self.terminate()
+        return self.policy(world)
+
+    def policy(self, world) -> np.ndarray:
+        raise NotImplementedError
+
+    def terminate(self) -> np.ndarray:
+        self.finished = True
+        return action(gripper=self.gripper_hint, mode=TERMINATE)
+
+    gripper_hint = -1.0
+
+    def goal(self) -> list[Predicate]:
+        """Predicates that hold when the skill succeeded."""
+        raise NotImplementedError
+
+    def success(self, state: WorldState) -> bool:
+        """The simulator's success check for this skill."""
+        return all(evaluate(pred, state) for pred in self.goal())
+
+
+def move_arm(world, target: np.ndarray, close: bool, yaw: float = 0.0) -> tuple[np.ndarray, float]:
+    """Arm action towards world position ``target`` with the gripper pointing down.
+
+    Returns the action and the remaining distance (m).
+    """
+    pos, orn = world.robot.ee_pose()
+    base_yaw = world.robot.base_pose[2]
+    c, s = np.cos(-base_yaw), np.sin(-base_yaw)
+    delta = target - pos
+    local = np.array([c * delta[0] - s * delta[1], s * delta[0] + c * delta[1], delta[2]])
+    rot_err = orientation_error(orn, base_yaw + yaw)
+    rot_local = np.array(
+        [c * rot_err[0] - s * rot_err[1], s * rot_err[0] + c * rot_err[1], rot_err[2]]
+    )
+    act = action(local / MAX_STEP, rot_local / MAX_TURN, 1.0 if close else -1.0)
+    return act, float(np.linalg.norm(delta))
+
+
+def move_base(world, dock: tuple[float, float, float], close: bool) -> tuple[np.ndarray, float]:
+    """Base action towards world pose ``dock``; returns it and the remaining error."""
+    x, y, yaw = world.robot.base_pose
+    c, s = np.cos(-yaw), np.sin(-yaw)
+    dx, dy = dock[0] - x, dock[1] - y
+    local = np.array([c * dx - s * dy, s * dx + c * dy])
+    dyaw = (dock[2] - yaw + np.pi) % (2 * np.pi) - np.pi
+    act = action(
+        gripper=1.0 if close else -1.0,
+        base=local / MAX_BASE_STEP,
+        base_turn=dyaw / MAX_BASE_TURN,
+        mode=BASE,
+    )
+    return act, float(np.hypot(dx, dy) + abs(dyaw) * 0.1)
+
+
+SKILLS: dict[str, type[Skill]] = {}
+
+
+def register_skill(cls: type[Skill]) -> type[Skill]:
+    """Class decorator adding a skill under the template name ``cls.name``."""
+    SKILLS[cls.name] = cls
+    return cls
+
+
+def make_skill(text: str) -> Skill:
+    """The skill for a skill text (ValueError if no template matches)."""
+    call = parse_skill(text)
+    return SKILLS[call.name](call)

@@ -1,0 +1,16 @@
+"""``done``: the plan is finished; terminates at once."""
+
+from __future__ import annotations
+
+from sim.skills.base import Skill, register_skill
+
+
+@register_skill
+class Done(Skill):
+    name = "done"
+
+    def policy(self, world):
+        return self.terminate()
+
+    def goal(self):
+        return []

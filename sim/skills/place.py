@@ -1,0 +1,129 @@
+"""``place the <block> in/on/at the <target>``: carry, descend, open, retreat.
+
+One class per target kind shares the motion; each says where the block's centre should
+be released and what success means.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.geometry import BLOCK_SIZE, BOWL_INNER_RADIUS, TABLE_TOP_Z
+from sim.skills.base import Skill, move_arm, register_skill
+from sim.tasks.predicates import Predicate
+
+CARRY_Z = TABLE_TOP_Z + 0.17
+RELEASE_GAP = 0.008  # release the block this far above where it will rest (m)
+OPEN_STEPS = 2
+AREA_SPOT_CLEARANCE = {"block": 0.06, "bowl": 0.115}  # from an object's centre (m)
+
+
+class Place(Skill):
+    """Shared carry-and-release motion; subclasses define :meth:`release_point`."""
+
+    def policy(self, world):
+        held = world.robot.grasp.held_body
+        if self.phase == 0 and (held is None or world.names[held] != self.call.obj):
+            return self.terminate()
+        if self.phase < 3:
+            self.gripper_hint = 1.0
+        if self.phase == 0:
+            self.release = self.release_point(world)
+        ee = world.robot.ee_pose()[0]
+        offset = self._held_offset(world, ee)
+        goal_ee = self.release - offset
+        if self.phase <= 1:  # rise to carry height, then travel above the target
+            carry = max(CARRY_Z, goal_ee[2] + 0.06)
+            if self.phase == 0:
+                act, err = move_arm(world, np.array([ee[0], ee[1], carry]), True)
+                self.phase += err < 0.02
+            else:
+                act, _ = move_arm(world, np.array([*goal_ee[:2], carry]), True)
+                self.phase += bool(np.linalg.norm(goal_ee[:2] - ee[:2]) < 0.01)
+        elif self.phase == 2:  # descend
+            act, err = move_arm(world, goal_ee, True)
+            self.phase += err < 0.006
+        elif self.phase < 3 + OPEN_STEPS:  # open
+            act, _ = move_arm(world, ee, False)
+            self.phase += 1
+            self.gripper_hint = -1.0
+        else:  # retreat
+            act, err = move_arm(world, np.array([ee[0], ee[1], CARRY_Z]), False)
+            if err < 0.015:
+                return self.terminate()
+        return act
+
+    def _held_offset(self, world, ee: np.ndarray) -> np.ndarray:
+        held = world.robot.grasp.held_body
+        if held is None:
+            return getattr(self, "_last_offset", np.zeros(3))
+        pos = np.array(world.client.getBasePositionAndOrientation(held)[0])
+        self._last_offset = pos - ee
+        return self._last_offset
+
+    def release_point(self, world) -> np.ndarray:
+        raise NotImplementedError
+
+
+@register_skill
+class PlaceIn(Place):
+    name = "place_in"
+
+    def release_point(self, world):
+        bowl = np.array(world.snapshot().objects[self.call.target].position)
+        floor = bowl[2]
+        for name, obj in world.snapshot().objects.items():
+            inside = np.linalg.norm(np.subtract(obj.position[:2], bowl[:2])) < BOWL_INNER_RADIUS
+            if obj.kind == "block" and name != self.call.obj and inside:
+                floor = max(floor, obj.position[2] + BLOCK_SIZE / 2)
+        return np.array([bowl[0], bowl[1], floor + BLOCK_SIZE / 2 + RELEASE_GAP])
+
+    def goal(self):
+        return [Predicate("in", (self.call.obj, self.call.target))]
+
+
+@register_skill
+class PlaceOn(Place):
+    name = "place_on"
+
+    def release_point(self, world):
+        if self.call.target in world.scene.areas:
+            return _free_spot(world, self.call.target, self.call.obj)
+        below = np.array(world.snapshot().objects[self.call.target].position)
+        return below + (0.0, 0.0, BLOCK_SIZE + RELEASE_GAP)
+
+    def goal(self):
+        kind = "at" if self.call.target in ("table", "counter") else "on"
+        return [Predicate(kind, (self.call.obj, self.call.target))]
+
+
+@register_skill
+class PlaceAt(Place):
+    name = "place_at"
+
+    def release_point(self, world):
+        x, y = world.scene.places[self.call.target]
+        return np.array([x, y, TABLE_TOP_Z + BLOCK_SIZE / 2 + RELEASE_GAP])
+
+    def goal(self):
+        return [Predicate("at", (self.call.obj, self.call.target))]
+
+
+def _free_spot(world, area_name: str, moving: str) -> np.ndarray:
+    """The free point of an area nearest its centre (a fixed grid, so deterministic)."""
+    area = world.scene.areas[area_name]
+    objects = [o for n, o in world.snapshot().objects.items() if n != moving]
+    (cx, cy), (hx, hy) = area.center, area.half_extents
+    grid = [
+        (cx + dx, cy + dy)
+        for dx in np.linspace(-hx + 0.06, hx - 0.06, 7)
+        for dy in np.linspace(-hy + 0.06, hy - 0.06, 9)
+    ]
+    grid.sort(key=lambda q: (q[0] - cx) ** 2 + (q[1] - cy) ** 2)
+    for x, y in grid:
+        if all(
+            np.hypot(x - o.position[0], y - o.position[1]) > AREA_SPOT_CLEARANCE[o.kind]
+            for o in objects
+        ):
+            return np.array([x, y, TABLE_TOP_Z + BLOCK_SIZE / 2 + RELEASE_GAP])
+    return np.array([cx, cy, TABLE_TOP_Z + BLOCK_SIZE / 2 + RELEASE_GAP])

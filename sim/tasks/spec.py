@@ -1,0 +1,445 @@
+"""Task specs: the YAML contract the evaluation reads (parse, validate, load, dump).
+
+A task file is a YAML list; each item is a mapping::
+
+    - instruction: put the red block in the blue bowl      # required
+      goal: [in(red block, blue bowl)]                     # required: all must hold at the end
+      scene: tabletop                                      # optional, default tabletop
+      objects: [red block, blue bowl, green block]         # optional: exactly these are placed
+      initial: [in(green block, blue bowl)]                # optional: arranged at reset
+      family: single                                       # optional label for results
+      max_skills: 8                                        # optional cap for the planner
+
+Unquoted predicates in a flow list (``[in(a, b)]``) are split by YAML at the comma; the parser
+re-joins them, so both that and quoted or block-style lists work. Every problem raises a
+one-line ``ValueError`` naming the source, the item (numbered from 1) and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.geometry import COLORS, MOBILE_AREAS, OBJECT_TYPES, TABLETOP_PLACES
+from sim.tasks.predicates import (
+    Predicate,
+    check_predicate,
+    normalize_name,
+    object_type,
+    parse_predicate,
+    split_top_level,
+)
+
+DEFAULT_SCENE = "tabletop"
+SCENE_PLACES: dict[str, tuple[str, ...]] = {"tabletop": tuple(TABLETOP_PLACES), "mobile": ()}
+SCENE_AREAS: dict[str, tuple[str, ...]] = {"tabletop": (), "mobile": tuple(MOBILE_AREAS)}
+SCENES = tuple(SCENE_PLACES)
+TABLETOP_MAX_OBJECTS = {"block": 4, "bowl": 4}  # space on the table is limited
+MAX_BLOCKS_PER_BOWL = 3  # initial arrangements only
+MAX_STACK_HEIGHT = 3  # initial arrangements only, in blocks
+
+TASK_KEYS = ("instruction", "goal", "scene", "objects", "initial", "family", "max_skills")
+INITIAL_PREDICATES = ("in", "on", "at", "holding", "robot_at")
+BUILTIN_SUITES = (
+    "single",
+    "nouns",
+    "verbs",
+    "structured",
+    "embodiment",
+    "long_horizon",
+    "mobile",
+)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task: an instruction, the goal predicates and how the scene starts."""
+
+    instruction: str
+    goal: tuple[Predicate, ...]
+    scene: str = DEFAULT_SCENE
+    objects: tuple[str, ...] | None = None
+    initial: tuple[Predicate, ...] = ()
+    family: str | None = None
+    max_skills: int | None = None
+
+    @property
+    def all_objects(self) -> tuple[str, ...]:
+        """Every object the scene must place: ``objects`` plus those named in predicates.
+
+        Sorted blocks before bowls, then by the order of ``COLORS``.
+        """
+        names = set(self.objects or ())
+        for pred in (*self.goal, *self.initial):
+            names.update(pred.objects)
+        return tuple(sorted(names, key=object_sort_key))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain mapping that :func:`parse_tasks` turns back into an equal spec."""
+        out: dict[str, Any] = {
+            "instruction": self.instruction,
+            "goal": [str(p) for p in self.goal],
+            "scene": self.scene,
+        }
+        if self.objects is not None:
+            out["objects"] = list(self.objects)
+        if self.initial:
+            out["initial"] = [str(p) for p in self.initial]
+        if self.family is not None:
+            out["family"] = self.family
+        if self.max_skills is not None:
+            out["max_skills"] = self.max_skills
+        return out
+
+
+def object_sort_key(name: str) -> tuple[int, int, str]:
+    """Sort key for object names: blocks first, then bowls; within a type, ``COLORS`` order."""
+    colour, _, kind = name.partition(" ")
+    colours = list(COLORS)
+    return (
+        OBJECT_TYPES.index(kind) if kind in OBJECT_TYPES else len(OBJECT_TYPES),
+        colours.index(colour) if colour in colours else len(colours),
+        name,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_tasks(suite_or_path: str | os.PathLike) -> list[TaskSpec]:
+    """Load a built-in suite by name (see :data:`BUILTIN_SUITES`) or a task YAML file by path."""
+    if isinstance(suite_or_path, str) and suite_or_path in BUILTIN_SUITES:
+        text = suite_file(suite_or_path).read_text(encoding="utf-8")
+        return parse_tasks_yaml(text, source=f"{suite_or_path}.yaml")
+    path = Path(suite_or_path)
+    if not path.is_file():
+        raise ValueError(
+            f"unknown task suite {str(suite_or_path)!r}: no such file and not a built-in suite "
+            f"({', '.join(BUILTIN_SUITES)})"
+        )
+    return parse_tasks_yaml(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def suite_file(name: str) -> Any:
+    """The packaged YAML file of built-in suite ``name`` (an importlib resource)."""
+    return resources.files("sim.tasks").joinpath("suites", f"{name}.yaml")
+
+
+def parse_tasks_yaml(text: str, source: str = "<tasks>") -> list[TaskSpec]:
+    """Parse YAML text holding a list of tasks."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{source}: malformed YAML: {_yaml_problem(exc)}") from None
+    return parse_tasks(data, source=source)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return " ".join(f"{problem}{where}".split())
+
+
+def parse_tasks(data: Any, source: str = "<tasks>") -> list[TaskSpec]:
+    """Parse an already-loaded list of task mappings; ``source`` names it in error messages."""
+    if not isinstance(data, list):
+        got = "nothing" if data is None else type(data).__name__
+        raise ValueError(f"{source}: expected a YAML list of tasks, got {got}")
+    if not data:
+        raise ValueError(f"{source}: the task list is empty")
+    tasks = []
+    for index, item in enumerate(data, start=1):
+        try:
+            tasks.append(parse_task(item))
+        except ValueError as exc:
+            message = " ".join(str(exc).split())
+            raise ValueError(f"{_item_label(source, index, item)}: {message}") from None
+    return tasks
+
+
+def _item_label(source: str, index: int, item: Any) -> str:
+    label = f"{source} item {index}"
+    if isinstance(item, dict) and isinstance(item.get("instruction"), str):
+        label += f" ({item['instruction']!r})"
+    return label
+
+
+# ---------------------------------------------------------------------------------------------
+# One item
+
+
+def parse_task(item: Any) -> TaskSpec:
+    """Parse and validate one task mapping (errors name the problem, not the item)."""
+    if not isinstance(item, dict):
+        raise ValueError(f"a task must be a mapping with keys {', '.join(TASK_KEYS)}, got {item!r}")
+    unknown = [str(k) for k in item if k not in TASK_KEYS]
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r} (keys: {', '.join(TASK_KEYS)})")
+    for key in ("instruction", "goal"):
+        if item.get(key) in (None, "", []):
+            raise ValueError(f"missing {key!r}")
+    scene = _parse_scene(item.get("scene", DEFAULT_SCENE))
+    task = TaskSpec(
+        instruction=_parse_instruction(item["instruction"]),
+        goal=_parse_predicates(item["goal"], "goal"),
+        scene=scene,
+        objects=_parse_objects(item.get("objects")),
+        initial=_parse_predicates(item.get("initial") or [], "initial"),
+        family=_parse_family(item.get("family")),
+        max_skills=_parse_max_skills(item.get("max_skills")),
+    )
+    _validate(task)
+    return task
+
+
+def _parse_instruction(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"instruction must be non-empty text, got {value!r}")
+    return " ".join(value.split())
+
+
+def _parse_scene(value: Any) -> str:
+    if value not in SCENES:
+        raise ValueError(f"unknown scene {value!r} (scenes: {', '.join(SCENES)})")
+    return value
+
+
+def _parse_family(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"family must be text, got {value!r}")
+    return value
+
+
+def _parse_max_skills(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_skills must be a positive integer, got {value!r}")
+    return value
+
+
+def _text_list(value: Any, key: str) -> list[str]:
+    """A list of strings from a YAML list (or one comma-separated string)."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise ValueError(f"{key} must be a list of text entries, got {value!r}")
+    return items
+
+
+def _parse_predicates(value: Any, key: str) -> tuple[Predicate, ...]:
+    items = _text_list(value, key)
+    if not items:
+        return ()
+    texts = [t for t in split_top_level(", ".join(items)) if t.strip()]
+    preds = tuple(parse_predicate(t) for t in texts)
+    seen = set()
+    for pred in preds:
+        if pred in seen:
+            raise ValueError(f"{pred} appears twice in {key}")
+        seen.add(pred)
+    return preds
+
+
+def _parse_objects(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = _text_list(value, "objects")
+    names = [normalize_name(n) for t in items for n in t.split(",") if n.strip()]
+    for i, name in enumerate(names):
+        object_type(name)
+        if name in names[:i]:
+            raise ValueError(f"{name!r} is listed twice in objects")
+    return tuple(names)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+def _validate(task: TaskSpec) -> None:
+    places, areas = SCENE_PLACES[task.scene], SCENE_AREAS[task.scene]
+    for pred in (*task.goal, *task.initial):
+        check_predicate(pred, places, areas)
+    for pred in task.initial:
+        if pred.name not in INITIAL_PREDICATES:
+            raise ValueError(f"initial cannot use {pred.name}() ({pred}); list what holds instead")
+    if task.scene == "tabletop":
+        _check_tabletop_capacity(task.all_objects)
+    _check_arrangement(task.initial, task.scene, "initial", limits=True)
+    _check_goal(task.goal, task.scene)
+
+
+def _check_tabletop_capacity(objects: tuple[str, ...]) -> None:
+    for kind, limit in TABLETOP_MAX_OBJECTS.items():
+        count = sum(1 for name in objects if name.endswith(" " + kind))
+        if count > limit:
+            raise ValueError(
+                f"the tabletop scene holds at most {limit} {kind}s; this task names {count}"
+            )
+
+
+def _check_goal(goal: tuple[Predicate, ...], scene: str) -> None:
+    for pred in goal:
+        if pred.negated and pred.inner in goal:
+            raise ValueError(f"contradictory goal: both {pred.inner} and {pred}")
+    positives = tuple(p for p in goal if not p.negated)
+    _check_arrangement(positives, scene, "goal", limits=False)
+
+
+def _check_arrangement(preds: tuple[Predicate, ...], scene: str, what: str, limits: bool) -> None:
+    """Reject arrangements no scene can show (``limits``: bowl capacity and stack height)."""
+    try:
+        held = _unique_values(preds, "holding", "holding both {} and {}")
+        _unique_values(preds, "robot_at", "the robot is at both {} and {}")
+        support = _supports(preds, mobile=scene == "mobile")
+        _check_held(held, support, preds)
+        below = {p.args[0]: p.args[1] for p in support.values() if p.name == "on"}
+        _check_stacks(below, max_height=MAX_STACK_HEIGHT if limits else None)
+        if limits:
+            _check_bowls(support, below)
+        if scene == "tabletop":
+            _check_places(preds)
+        else:
+            _check_areas(preds, support, below)
+    except ValueError as exc:
+        raise ValueError(f"contradictory {what}: {exc}") from None
+
+
+def _unique_values(preds, name: str, message: str) -> str | None:
+    values = [p.args[0] for p in preds if p.name == name]
+    if len(set(values)) > 1:
+        raise ValueError(message.format(repr(values[0]), repr(values[1])))
+    return values[0] if values else None
+
+
+def _supports(preds, mobile: bool) -> dict[str, Predicate]:
+    """What each object rests in/on (and, on the tabletop, at): at most one per object."""
+    support: dict[str, Predicate] = {}
+    for pred in preds:
+        if pred.name not in ("in", "on", "at") or (mobile and pred.name == "at"):
+            continue
+        obj = pred.args[0]
+        if obj in support:
+            raise ValueError(f"{obj!r} is placed twice: {support[obj]} and {pred}")
+        if pred.name == "on" and pred.args[1] == obj:
+            raise ValueError(f"{obj!r} cannot be on itself")
+        support[obj] = pred
+    return support
+
+
+def _check_held(held: str | None, support: dict[str, Predicate], preds) -> None:
+    if held is None:
+        return
+    if held in support:
+        raise ValueError(f"{held!r} is held, so it cannot also be {support[held]}")
+    for pred in preds:
+        if pred.name in ("on", "at") and held in pred.args:
+            raise ValueError(f"{held!r} is held, so {pred} cannot hold")
+
+
+def _check_stacks(below: dict[str, str], max_height: int | None) -> None:
+    tops: dict[str, str] = {}
+    for upper, lower in below.items():
+        if lower in tops:
+            raise ValueError(f"both {tops[lower]!r} and {upper!r} are on {lower!r}")
+        tops[lower] = upper
+    for block in below:
+        chain = _chain_down(block, below)
+        if max_height is not None and len(chain) > max_height:
+            raise ValueError(
+                f"stack {' on '.join(chain)} is taller than {max_height} blocks"
+            )
+
+
+def _chain_down(block: str, below: dict[str, str]) -> list[str]:
+    """``block`` and the blocks under it, top first (ValueError on a cycle)."""
+    chain = [block]
+    while chain[-1] in below:
+        nxt = below[chain[-1]]
+        if nxt in chain:
+            raise ValueError(f"on() cycle: {' on '.join([*chain, nxt])}")
+        chain.append(nxt)
+    return chain
+
+
+def _check_bowls(support: dict[str, Predicate], below: dict[str, str]) -> None:
+    counts: dict[str, int] = {}
+    for obj in support:
+        root = support.get(_chain_down(obj, below)[-1])
+        if object_type(obj) == "block" and root is not None and root.name == "in":
+            counts[root.args[1]] = counts.get(root.args[1], 0) + 1
+    for bowl, count in counts.items():
+        if count > MAX_BLOCKS_PER_BOWL:
+            raise ValueError(f"{count} blocks in {bowl!r}; a bowl holds at most 3")
+
+
+def _check_places(preds) -> None:
+    taken: dict[str, str] = {}
+    for pred in preds:
+        if pred.name == "at":
+            obj, place = pred.args
+            if place in taken:
+                raise ValueError(f"{place!r} is taken by both {taken[place]!r} and {obj!r}")
+            taken[place] = obj
+
+
+def _check_areas(preds, support: dict[str, Predicate], below: dict[str, str]) -> None:
+    """In the mobile scene, everything in one bowl or stack shares one area."""
+    claims: dict[str, tuple[str, str]] = {}  # root object -> (object, area)
+    for pred in preds:
+        if pred.name != "at":
+            continue
+        obj, area = pred.args
+        root = _root(obj, support, below)
+        if root in claims and claims[root][1] != area:
+            other, other_area = claims[root]
+            raise ValueError(
+                f"{obj!r} is at {area!r} but {other!r}, which it rests with, is at {other_area!r}"
+            )
+        claims[root] = (obj, area)
+
+
+def _root(obj: str, support: dict[str, Predicate], below: dict[str, str]) -> str:
+    bottom = _chain_down(obj, below)[-1]
+    pred = support.get(bottom)
+    return pred.args[1] if pred is not None and pred.name == "in" else bottom
+
+
+# ---------------------------------------------------------------------------------------------
+# Dumping
+
+
+def dump_tasks(tasks: list[TaskSpec], header: str = "") -> str:
+    """YAML text for ``tasks`` (one flow list per line) that :func:`parse_tasks_yaml` reads back."""
+    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+    for task in tasks:
+        for i, (key, value) in enumerate(task.to_dict().items()):
+            lines.append(f"{'- ' if i == 0 else '  '}{key}: {_yaml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml_scalar(v, flow=True) for v in value) + "]"
+    if isinstance(value, str):
+        return _yaml_scalar(value, flow=False)
+    return str(value)
+
+
+def _yaml_scalar(text: str, flow: bool) -> str:
+    """``text`` unquoted when YAML reads it back unchanged, else JSON-quoted."""
+    plain_ok = not (flow and any(c in text for c in ",[]{}"))
+    if plain_ok:
+        try:
+            plain_ok = yaml.safe_load(f"[{text}]" if flow else text) == ([text] if flow else text)
+        except yaml.YAMLError:
+            plain_ok = False
+    return text if plain_ok else json.dumps(text)
