@@ -1,7 +1,8 @@
 """The two cameras of the observation contract, rendered with TinyRenderer (CPU).
 
-``front`` is mounted on the robot base, high behind the arm and looking over the work
-area in front of it (with the base parked, as on the tabletop, it is a fixed camera).
+``front`` is fixed in the robot's base frame, high on the far side of the work area and
+looking back at it and the arm (as if on a boom; with the base parked, as on the
+tabletop, it is a fixed camera). Robot-left appears on the image's right.
 ``wrist`` is mounted on the hand and looks along the gripper's approach direction.
 """
 
@@ -14,12 +15,12 @@ import pybullet as p
 
 from sim.geometry import TABLE_TOP_Z
 
-FRONT_EYE = (-0.05, 0.0, TABLE_TOP_Z + 0.75)  # base frame (m)
-FRONT_TARGET = (0.52, 0.0, TABLE_TOP_Z)
-FRONT_FOV = 58.0
+FRONT_EYE = (1.05, 0.0, TABLE_TOP_Z + 0.62)  # base frame (m)
+FRONT_TARGET = (0.47, 0.0, TABLE_TOP_Z)
+FRONT_FOV = 50.0
 WRIST_FOV = 75.0
 WRIST_BACK = 0.09  # camera sits this far behind the grasp point along the approach axis
-WRIST_SIDE = 0.05  # and this far off to the side, so the fingers do not fill the view
+WRIST_SIDE = 0.07  # and this far off to the side, so the fingers do not fill the view
 
 
 @dataclass
@@ -59,7 +60,7 @@ class CameraRig:
         rot = np.array(p.getMatrixFromQuaternion(ee_orn)).reshape(3, 3)
         approach, side = rot[:, 2], rot[:, 0]
         eye = ee_pos - WRIST_BACK * approach + WRIST_SIDE * side
-        target = ee_pos + 0.15 * approach
+        target = ee_pos + 0.15 * approach + 0.02 * side
         return client.computeViewMatrix(eye.tolist(), target.tolist(), rot[:, 1].tolist())
 
 

@@ -1,0 +1,90 @@
+"""Running skills and plans in an env with any policy (``reset`` + ``select_action``).
+
+A skill ends when the policy emits the terminate mode or after ``max_steps`` control
+steps; its success is the simulator's check for that skill (:mod:`sim.skills`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from sim.skills import make_skill
+
+SKILL_MAX_STEPS = 150
+FrameHook = Callable[[dict, np.ndarray], None]
+
+
+@dataclass
+class SkillResult:
+    """Outcome of one skill: success, control steps used, and the last observation."""
+
+    skill: str
+    success: bool
+    steps: int
+    observation: dict = field(repr=False, default_factory=dict)
+
+
+def run_skill(
+    env,
+    policy,
+    skill: str,
+    observation: dict,
+    max_steps: int = SKILL_MAX_STEPS,
+    on_step: FrameHook | None = None,
+) -> SkillResult:
+    """Condition ``policy`` on ``skill`` and step ``env`` until it terminates."""
+    check = make_skill(skill)
+    policy.reset()
+    steps = 0
+    for steps in range(1, max_steps + 1):
+        observation = {**observation, "instruction": skill}
+        action = np.asarray(policy.select_action(observation), dtype=np.float32)
+        if on_step is not None:
+            on_step(observation, action)
+        if int(np.rint(action[10])) == 2:
+            break
+        observation, _, _, _, _ = env.step(action)
+    success = check.success(env.unwrapped.world.snapshot())
+    return SkillResult(skill, success, steps, observation)
+
+
+def run_plan(env, policy, skills: list[str], observation: dict, **kwargs) -> list[SkillResult]:
+    """Run ``skills`` in order (stopping at ``done``); the env's goal is checked by the caller."""
+    results = []
+    for skill in skills:
+        if skill == "done":
+            break
+        result = run_skill(env, policy, skill, observation, **kwargs)
+        observation = result.observation
+        results.append(result)
+    return results
+
+
+def run_task(
+    env,
+    policy,
+    next_skill: Callable[[object], str],
+    observation: dict,
+    max_skills: int,
+    on_skill: Callable[[SkillResult], None] | None = None,
+    **kwargs,
+) -> list[SkillResult]:
+    """Closed loop: ask ``next_skill(world_state)`` for a skill, run it, repeat until ``done``.
+
+    ``next_skill`` sees the state after the last skill really ran, so a failed skill is
+    retried or replaced. At most ``max_skills`` skills run.
+    """
+    results: list[SkillResult] = []
+    for _ in range(max_skills):
+        skill = next_skill(env.unwrapped.world.snapshot())
+        if skill == "done":
+            break
+        result = run_skill(env, policy, skill, observation, **kwargs)
+        observation = result.observation
+        results.append(result)
+        if on_skill is not None:
+            on_skill(result)
+    return results

@@ -1,0 +1,1 @@
+"""Command-line apps (Hydra): ``vla-run``, ``vla-record``."""
