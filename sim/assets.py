@@ -94,6 +94,11 @@ def create_bowl(client, rgba: tuple[float, float, float, float]) -> int:
     return client.createMultiBody(0.0, col, vis, basePosition=(0.0, 0.0, -1.0))
 
 
-def load_floor(client) -> int:
-    """The ground plane from pybullet_data (z = 0)."""
-    return client.loadURDF(str(Path(pybullet_data.getDataPath()) / "plane.urdf"))
+def create_floor(client) -> int:
+    """A collision-only ground plane at z = 0.
+
+    It has no visual: TinyRenderer's cost grows with the pixels a triangle covers, and a
+    visible floor fills most of both camera images (about 2.5 ms a frame at 96x96).
+    """
+    col = client.createCollisionShape(p.GEOM_PLANE)
+    return client.createMultiBody(0.0, col, -1, basePosition=(0.0, 0.0, 0.0))

@@ -14,7 +14,7 @@ import numpy as np
 import pybullet as p
 from pybullet_utils import bullet_client
 
-from sim.assets import create_block, create_bowl, load_floor
+from sim.assets import create_block, create_bowl, create_floor
 from sim.camera import CameraRig
 from sim.geometry import (
     BLOCK_SIZE,
@@ -65,7 +65,7 @@ class SimWorld:
         self.client.setGravity(0, 0, -9.81)
         self.scene = make_scene(scene)
         self.rig = rig or CameraRig()
-        self.floor = load_floor(self.client)
+        self.floor = create_floor(self.client)
         self.tables = self.scene.build(self.client)
         self.robot = MobilePanda(self.client, self.scene.base_bounds)
         self.bodies: dict[str, int] = {}
@@ -88,6 +88,10 @@ class SimWorld:
         self.robot.reset_joints()
         self.robot.move_ee_to(self._home_world(), p.getQuaternionFromEuler(DOWN))
         self.placed = sorted(set(layout.poses) | ({layout.held} if layout.held else set()))
+        for name, body in self.bodies.items():  # parked objects are not drawn (fill cost)
+            alpha = 1.0 if name in self.placed else 0.0
+            rgba = (*COLORS[name.split(" ")[0]][:3], alpha)
+            self.client.changeVisualShape(body, -1, rgbaColor=rgba)
         for name, (x, y, z, yaw) in layout.poses.items():
             orn = p.getQuaternionFromEuler((0, 0, yaw))
             self.client.resetBasePositionAndOrientation(self.bodies[name], (x, y, z), orn)

@@ -29,7 +29,7 @@ from sim.geometry import (
     WorldState,
 )
 from sim.skill_text import parse_skill, skill_text
-from sim.tasks.predicates import Predicate, all_hold, evaluate, object_type
+from sim.tasks.predicates import Predicate, evaluate, object_type
 from sim.tasks.spec import TaskSpec
 
 BLOCK_Z = TABLE_TOP_Z + BLOCK_SIZE / 2  # centre of a block resting on a surface
@@ -93,9 +93,9 @@ def area_of(state: WorldState, name: str) -> str | None:
     return next((a for a, area in state.areas.items() if area.contains(x, y)), None)
 
 
-def free_places(state: WorldState) -> list[str]:
-    """Named places with no object within ``FREE_PLACE_RADIUS`` (held objects don't count)."""
-    return [p for p, xy in state.places.items() if not _near(state, xy, FREE_PLACE_RADIUS)]
+def free_places(state: WorldState, radius: float = FREE_PLACE_RADIUS) -> list[str]:
+    """Named places with no object within ``radius`` (m; held objects don't count)."""
+    return [p for p, xy in state.places.items() if not _near(state, xy, radius)]
 
 
 def _free_spot(state: WorldState, spots) -> tuple[float, float] | None:
@@ -197,10 +197,12 @@ def _place_at(state: WorldState, obj: str, place: str) -> WorldState:
     _require_held(state, obj)
     if place not in state.places:
         raise ValueError(f"no place named {place!r}")
-    occupants = _near(state, state.places[place], PLACE_RADIUS)
-    if occupants:
-        raise ValueError(f"{occupants[0]!r} is already there")
-    return _moved(state, obj, (*state.places[place], BLOCK_Z), held=None)
+    near = _near(state, state.places[place], PLACE_RADIUS)
+    blocks = [n for n in near if state.objects[n].kind == "block"]
+    if blocks:
+        raise ValueError(f"{blocks[0]!r} is already there")
+    z = state.objects[near[0]].position[2] + BLOCK_SIZE / 2 if near else BLOCK_Z  # into a bowl
+    return _moved(state, obj, (*state.places[place], z), held=None)
 
 
 def _go_to(state: WorldState, _obj, area: str) -> WorldState:
@@ -272,18 +274,21 @@ class _Planner:
         self.goal = _goal_order(task.goal)
         self.state = state
         self.plan: list[str] = []
-        self.max_rounds = 4 * len(self.goal) + 8
+        self.max_rounds = 8 * len(self.goal) + 2 * len(state.objects) + 8
 
     def run(self) -> None:
         for _ in range(self.max_rounds):
-            pending = [g for g in self.goal if not self.holds(g)]
+            pending = [g for g in self.goal if not self._done(g)]
             if not pending:
                 self.emit("done")
                 return
             ready = [g for g in pending if self._ready_for_held(g)]
             self.achieve(ready[0] if ready else pending[0])
-        pending = ", ".join(str(g) for g in self.goal if not self.holds(g))
-        raise ValueError(f"goals contradict each other; still unmet: {pending}")
+        pending = ", ".join(str(g) for g in self.goal if not self._done(g))
+        raise ValueError(
+            f"the goals cannot all be reached together (contradictory, or beyond this planner); "
+            f"still unmet: {pending}"
+        )
 
     # -- bookkeeping
 
@@ -298,16 +303,35 @@ class _Planner:
     def _placement_goals(self, block: str) -> list[Predicate]:
         return [g for g in self.goal if g.name in ("in", "on", "at") and g.args[0] == block]
 
-    def _settled(self, block: str, seen: frozenset = frozenset()) -> bool:
-        """Whether ``block`` and everything under it in the goal already sit as the goal says."""
-        if block in seen:
+    def _done(self, goal: Predicate) -> bool:
+        """A placement is done once final (nothing under it will move); others once true."""
+        if goal.name in ("in", "on", "at"):
+            return self._final(goal.args[0])
+        return self.holds(goal)
+
+    def _under(self, block: str) -> str | None:
+        """The block that ``block`` rests on, if any."""
+        if self.state.held == block or self.state.objects[block].kind != "block":
+            return None
+        blocks = [n for n, o in self.state.objects.items() if o.kind == "block" and n != block]
+        return next((n for n in blocks if self.holds(Predicate("on", (block, n)))), None)
+
+    def _final(self, name: str, seen: frozenset = frozenset()) -> bool:
+        """Whether ``name`` meets its placement goals and rests on nothing that must move."""
+        if name in seen or not all(self.holds(g) for g in self._placement_goals(name)):
             return False
-        for goal in self._placement_goals(block):
-            if not self.holds(goal):
-                return False
-            if goal.name == "on" and not self._settled(goal.args[1], seen | {block}):
-                return False
-        return True
+        under = self._under(name)
+        return under is None or self._final(under, seen | {name})
+
+    def make_final(self, name: str) -> None:
+        """One step towards ``_final(name)``: place it, fix what is under it, or move it off."""
+        unmet = [g for g in self._placement_goals(name) if not self.holds(g)]
+        if unmet:
+            self.achieve(unmet[0])
+        elif self._placement_goals(name):
+            self.make_final(self._under(name))
+        else:
+            self.move_away(name)  # no goal of its own: the table is final
 
     def _ready_for_held(self, goal: Predicate) -> bool:
         """A placement goal for the held block whose target is ready: place it right away."""
@@ -315,9 +339,9 @@ class _Planner:
             return False
         if goal.name == "on":
             target = goal.args[1]
-            return self._settled(target) and not blocks_on(self.state, target)
+            return self._final(target) and not blocks_on(self.state, target)
         if goal.name == "at" and goal.args[1] in self.state.places:
-            return not _near(self.state, self.state.places[goal.args[1]], PLACE_RADIUS)
+            return not self._blocks_at(goal.args[1])
         return True
 
     # -- goals
@@ -331,6 +355,10 @@ class _Planner:
             self.go(goal.args[0])
         elif object_type(goal.args[0]) == "bowl":
             raise ValueError(f"{goal} needs a bowl moved, and no skill moves bowls")
+        elif self.holds(goal):  # true, but another goal of the block or its support is not
+            self.make_final(goal.args[0])
+        elif goal.name == "on" and not self._final(goal.args[1]):
+            self.make_final(goal.args[1])
         else:
             {"in": self._put_in, "on": self._put_on, "at": self._put_at}[goal.name](*goal.args)
 
@@ -353,14 +381,18 @@ class _Planner:
             self.go(location)
             self.emit("place_on", block, location)
             return
-        for other in _near(self.state, self.state.places[location], PLACE_RADIUS):
-            if other == block:
-                continue
-            if self.state.objects[other].kind == "bowl":
-                raise ValueError(f"{location!r} is taken by {other!r}, and bowls cannot be moved")
-            self.move_away(other, avoid=location)
+        if self.state.held != block:  # empty the hand first, not onto the place
+            self.clear(block)
+            self.free_hand(avoid=location)
+        for other in self._blocks_at(location):
+            if other != block:
+                self.move_away(other, avoid=location)
         self.fetch(block)
         self.emit("place_at", block, location)
+
+    def _blocks_at(self, place: str) -> list[str]:
+        near = _near(self.state, self.state.places[place], PLACE_RADIUS)
+        return [n for n in near if self.state.objects[n].kind == "block"]
 
     def _undo(self, pred: Predicate) -> None:
         """Make positive ``pred`` false."""
@@ -389,7 +421,8 @@ class _Planner:
         self.go(area_of(self.state, block))
         self.emit("pick", block)
 
-    def free_hand(self) -> None:
+    def free_hand(self, avoid: str | None = None) -> None:
+        """Empty the hand: place the held block at its goal if ready, else put it down."""
         held = self.state.held
         if held is None:
             return
@@ -397,7 +430,7 @@ class _Planner:
         if ready:
             self.achieve(ready[0])
         else:
-            self.put_down(held)
+            self.put_down(held, avoid)
 
     def clear(self, block: str) -> None:
         """Move whatever rests on ``block`` away."""
@@ -409,14 +442,18 @@ class _Planner:
         self.put_down(block, avoid)
 
     def put_down(self, block: str, avoid: str | None = None) -> None:
-        """Put held ``block`` somewhere neutral: a free place (tabletop) or the current area."""
+        """Put held ``block`` somewhere neutral: on the tabletop a free place (else an open
+        place, else a bowl the goal does not name); in the mobile scene the current area."""
         if self.state.areas:
             self._put_down_on_area(block, avoid)
             return
-        places = [p for p in free_places(self.state) if p != avoid]
-        if places:
-            self.emit("place_at", block, places[0])
-            return
+        wanted = {name for g in self.goal for name in g.positive.args}
+        for radius in (FREE_PLACE_RADIUS, PLACE_RADIUS):  # roomy places first, then any open
+            places = [p for p in free_places(self.state, radius) if p != avoid]
+            places.sort(key=lambda p: p in wanted)  # keep places the goal needs free if possible
+            if places:
+                self.emit("place_at", block, places[0])
+                return
         bowl = self._spare_bowl()
         if bowl is None:
             raise ValueError(f"no free place or spare bowl to put {block!r} down")

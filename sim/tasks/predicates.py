@@ -103,7 +103,9 @@ def parse_predicate(text: str) -> Predicate:
     norm = normalize_name(text)
     match = _CALL.match(norm)
     if not match:
-        raise ValueError(f"cannot parse predicate {text!r} (expected e.g. 'in(red block, blue bowl)')")
+        raise ValueError(
+            f"cannot parse predicate {text!r} (expected e.g. 'in(red block, blue bowl)')"
+        )
     name, body = match.groups()
     if name not in PREDICATE_NAMES:
         raise ValueError(
@@ -115,8 +117,7 @@ def parse_predicate(text: str) -> Predicate:
     kinds = PREDICATE_ARGS[name]
     if len(args) != len(kinds) or not all(args):
         raise ValueError(
-            f"wrong number of arguments in {text!r}: {name} takes {len(kinds)} "
-            f"({', '.join(kinds)})"
+            f"wrong number of arguments in {text!r}: {name} takes {len(kinds)} ({', '.join(kinds)})"
         )
     return Predicate(name, tuple(args))
 

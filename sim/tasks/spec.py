@@ -354,9 +354,7 @@ def _check_stacks(below: dict[str, str], max_height: int | None) -> None:
     for block in below:
         chain = _chain_down(block, below)
         if max_height is not None and len(chain) > max_height:
-            raise ValueError(
-                f"stack {' on '.join(chain)} is taller than {max_height} blocks"
-            )
+            raise ValueError(f"stack {' on '.join(chain)} is taller than {max_height} blocks")
 
 
 def _chain_down(block: str, below: dict[str, str]) -> list[str]:
@@ -422,13 +420,16 @@ def dump_tasks(tasks: list[TaskSpec], header: str = "") -> str:
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
     for task in tasks:
         for i, (key, value) in enumerate(task.to_dict().items()):
-            lines.append(f"{'- ' if i == 0 else '  '}{key}: {_yaml_value(value)}")
+            text = _yaml_value(value, quote=key in ("goal", "initial"))
+            lines.append(f"{'- ' if i == 0 else '  '}{key}: {text}")
     return "\n".join(lines) + "\n"
 
 
-def _yaml_value(value: Any) -> str:
+def _yaml_value(value: Any, quote: bool = False) -> str:
+    """One YAML value; ``quote`` forces double quotes on list items (used for predicates)."""
     if isinstance(value, list):
-        return "[" + ", ".join(_yaml_scalar(v, flow=True) for v in value) + "]"
+        items = (json.dumps(v) if quote else _yaml_scalar(v, flow=True) for v in value)
+        return "[" + ", ".join(items) + "]"
     if isinstance(value, str):
         return _yaml_scalar(value, flow=False)
     return str(value)
