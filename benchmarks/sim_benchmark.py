@@ -25,14 +25,30 @@ from sim.tasks.oracle import oracle_next_skill, oracle_plan  # noqa: E402
 
 SKILL_CASES = {  # skill kind -> (scene, skill text, initial, goal)
     "pick": ("tabletop", "pick up the red block", [], "holding(red block)"),
-    "place_in": ("tabletop", "place the red block in the blue bowl", ["holding(red block)"],
-                 "in(red block, blue bowl)"),
-    "place_on": ("tabletop", "place the red block on the green block", ["holding(red block)"],
-                 "on(red block, green block)"),
-    "place_at": ("tabletop", "place the red block at the top left corner",
-                 ["holding(red block)"], "at(red block, top left corner)"),
-    "place_on (area)": ("mobile", "place the red block on the counter",
-                        ["holding(red block)", "robot_at(counter)"], "at(red block, counter)"),
+    "place_in": (
+        "tabletop",
+        "place the red block in the blue bowl",
+        ["holding(red block)"],
+        "in(red block, blue bowl)",
+    ),
+    "place_on": (
+        "tabletop",
+        "place the red block on the green block",
+        ["holding(red block)"],
+        "on(red block, green block)",
+    ),
+    "place_at": (
+        "tabletop",
+        "place the red block at the top left corner",
+        ["holding(red block)"],
+        "at(red block, top left corner)",
+    ),
+    "place_on (area)": (
+        "mobile",
+        "place the red block on the counter",
+        ["holding(red block)", "robot_at(counter)"],
+        "at(red block, counter)",
+    ),
     "go_to": ("mobile", "go to the counter", ["robot_at(table)"], "robot_at(counter)"),
 }
 
@@ -63,12 +79,17 @@ def suite_success(tasks_per_suite: int | None) -> None:
             obs, _ = env.reset(seed=TEST_SEED_START + i, options={"task": task})
             plan = oracle_plan(task, env.world.snapshot())
             results = run_task(
-                env, ScriptedExpert(env), lambda s, t=task: oracle_next_skill(t, s), obs,
+                env,
+                ScriptedExpert(env),
+                lambda s, t=task: oracle_next_skill(t, s),
+                obs,
                 max_skills=task.max_skills or len(plan) + 3,
             )
             wins += env.is_success()
             skills.append(len(results))
-        print(f"| {suite} | {len(tasks)} | {100 * wins / len(tasks):.1f}% | {np.mean(skills):.1f} |")
+        print(
+            f"| {suite} | {len(tasks)} | {100 * wins / len(tasks):.1f}% | {np.mean(skills):.1f} |"
+        )
         for env in envs.values():
             env.close()
 

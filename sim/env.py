@@ -14,10 +14,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from sim.camera import CameraRig
 from sim.layout import sample_layout
 from sim.tasks import TaskSpec, load_tasks
 from sim.tasks.predicates import evaluate
-from sim.camera import CameraRig
 from sim.variations import Variations
 from sim.world import CONTROL_HZ, STATE_DIM, SimWorld
 

@@ -64,9 +64,7 @@ class Area:
 
 MOBILE_AREAS: dict[str, Area] = {
     "table": Area("table", center=(0.51, 0.0), half_extents=(0.2, 0.3), dock=(0.0, 0.0, 0.0)),
-    "counter": Area(
-        "counter", center=(0.51, 1.6), half_extents=(0.2, 0.3), dock=(0.0, 1.6, 0.0)
-    ),
+    "counter": Area("counter", center=(0.51, 1.6), half_extents=(0.2, 0.3), dock=(0.0, 1.6, 0.0)),
 }
 ROBOT_AT_TOLERANCE = 0.05  # base within this distance (m) of a dock counts as "at" it
 

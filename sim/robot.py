@@ -197,7 +197,10 @@ class MobilePanda:
     def _drive_fingers(self, width: float) -> None:
         self.finger_target = width
         self.client.setJointMotorControlArray(
-            self.body, FINGER_JOINTS, p.POSITION_CONTROL, targetPositions=[width] * 2,
+            self.body,
+            FINGER_JOINTS,
+            p.POSITION_CONTROL,
+            targetPositions=[width] * 2,
             forces=[40.0, 40.0],
         )
 
@@ -238,7 +241,14 @@ class MobilePanda:
             relative = p.multiplyTransforms(inv_pos, inv_orn, obj_pos, obj_orn)
         rel_pos, rel_orn = relative
         self.grasp.constraint = self.client.createConstraint(
-            self.body, EE_LINK, body, -1, p.JOINT_FIXED, (0, 0, 0), rel_pos, (0, 0, 0),
+            self.body,
+            EE_LINK,
+            body,
+            -1,
+            p.JOINT_FIXED,
+            (0, 0, 0),
+            rel_pos,
+            (0, 0, 0),
             parentFrameOrientation=rel_orn,
         )
         self.client.changeConstraint(self.grasp.constraint, maxForce=60.0)

@@ -6,8 +6,8 @@ steps; its success is the simulator's check for that skill (:mod:`sim.skills`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -39,7 +39,7 @@ def run_skill(
     check = make_skill(skill)
     policy.reset()
     steps = 0
-    for steps in range(1, max_steps + 1):
+    for steps in range(1, max_steps + 1):  # noqa: B007  (steps is read after the loop)
         observation = {**observation, "instruction": skill}
         action = np.asarray(policy.select_action(observation), dtype=np.float32)
         if on_step is not None:

@@ -69,7 +69,7 @@ class DemoDataset:
         index = self.path / "index.jsonl"
         if not index.exists():
             return []
-        records = []
+        records, lines = [], []
         for line in index.read_text().splitlines():
             try:
                 record = json.loads(line)
@@ -77,6 +77,9 @@ class DemoDataset:
                 continue
             if (self.episode_dir / record["file"]).exists():
                 records.append(record)
+                lines.append(line)
+        # rewrite without the torn line, or the next append would be glued onto it
+        _atomic_write(index, "".join(line + "\n" for line in lines).encode())
         return records
 
     def __len__(self) -> int:
@@ -120,7 +123,9 @@ class DemoDataset:
                 raise ValueError(f"episode is missing {key!r}; it needs {list(ARRAYS)}")
             a = arrays[key]
             if a.shape != shape or a.dtype != dtype or n == 0:
-                raise ValueError(f"episode {key!r} is {a.dtype}{a.shape}, expected {dtype.__name__}{shape}")
+                raise ValueError(
+                    f"episode {key!r} is {a.dtype}{a.shape}, expected {dtype.__name__}{shape}"
+                )
 
     def load_episode(self, episode_id: int) -> dict[str, np.ndarray]:
         """The arrays of one episode (see the module docstring)."""

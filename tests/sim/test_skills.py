@@ -20,17 +20,30 @@ CASES = {
         ["holding(red block)"],
         [],
     ),
-    "place_on_area": ("mobile", "place the red block on the counter", ["holding(red block)",
-                      "robot_at(counter)"], []),
+    "place_on_area": (
+        "mobile",
+        "place the red block on the counter",
+        ["holding(red block)", "robot_at(counter)"],
+        [],
+    ),
     "go_to": ("mobile", "go to the counter", ["robot_at(table)"], ["red block"]),
     "done": ("tabletop", "done", [], ["red block"]),
 }
 
 
 def make_env(scene, skill, initial, objects):
-    named = sorted({*objects, "red block", "blue bowl", "green block"}) if scene == "tabletop" else objects
-    spec = {"instruction": skill, "goal": ["holding(red block)"], "scene": scene,
-            "initial": initial, "objects": named or None}
+    named = (
+        sorted({*objects, "red block", "blue bowl", "green block"})
+        if scene == "tabletop"
+        else objects
+    )
+    spec = {
+        "instruction": skill,
+        "goal": ["holding(red block)"],
+        "scene": scene,
+        "initial": initial,
+        "objects": named or None,
+    }
     if scene == "mobile":
         spec["goal"] = ["robot_at(counter)"]
     return VLAEnv(scene, tasks=parse_tasks([spec]), image_size=48)

@@ -51,8 +51,15 @@ def record_task(env, dataset: DemoDataset, task, seed: int, key: str, fields: di
         steps.clear()
 
     plan = oracle_plan(task, env.world.snapshot())
-    run_task(env, expert, lambda s: oracle_next_skill(task, s), obs,
-             max_skills=task.max_skills or len(plan) + 3, on_skill=on_skill, on_step=on_step)
+    run_task(
+        env,
+        expert,
+        lambda s: oracle_next_skill(task, s),
+        obs,
+        max_skills=task.max_skills or len(plan) + 3,
+        on_skill=on_skill,
+        on_step=on_step,
+    )
     stored = 0
     for k, (result, seg) in enumerate(segments):
         if not result.success:
@@ -64,12 +71,27 @@ def record_task(env, dataset: DemoDataset, task, seed: int, key: str, fields: di
             "action": np.stack([a for _, a in seg]).astype(np.float32),
         }
         last = k == len(segments) - 1
-        dataset.add_episode(arrays, key=f"{key}/{k}", task_key=key, last=last,
-                            instruction=result.skill, seed=seed, **fields)
+        dataset.add_episode(
+            arrays,
+            key=f"{key}/{k}",
+            task_key=key,
+            last=last,
+            instruction=result.skill,
+            seed=seed,
+            **fields,
+        )
         stored += 1
     if not segments or not segments[-1][0].success:  # mark the task as done anyway
-        dataset.add_episode(_empty(dataset), key=f"{key}/end", task_key=key, last=True,
-                            instruction="", seed=seed, success=False, **fields)
+        dataset.add_episode(
+            _empty(dataset),
+            key=f"{key}/end",
+            task_key=key,
+            last=True,
+            instruction="",
+            seed=seed,
+            success=False,
+            **fields,
+        )
     return stored
 
 
@@ -77,8 +99,12 @@ def _empty(dataset: DemoDataset) -> dict:
     h, w = dataset.meta["image_size"]
     action = np.zeros((1, 11), np.float32)
     action[0, 10] = 2
-    return {"front": np.zeros((1, h, w, 3), np.uint8), "wrist": np.zeros((1, h, w, 3), np.uint8),
-            "state": np.zeros((1, 10), np.float32), "action": action}
+    return {
+        "front": np.zeros((1, h, w, 3), np.uint8),
+        "wrist": np.zeros((1, h, w, 3), np.uint8),
+        "state": np.zeros((1, 10), np.float32),
+        "action": action,
+    }
 
 
 def record(cfg: DictConfig) -> DemoDataset:
@@ -94,9 +120,16 @@ def record(cfg: DictConfig) -> DemoDataset:
     envs: dict[str, VLAEnv] = {}
     bar = tqdm(jobs, desc="recording", unit="task", disable=None)
     for suite, task, seed, key in bar:
-        env = envs.setdefault(task.scene, VLAEnv(task.scene, tasks=[task], image_size=cfg.image_size))
-        fields = dict(task=task.instruction, family=task.family, suite=suite, scene=task.scene,
-                      split=cfg.split)
+        env = envs.setdefault(
+            task.scene, VLAEnv(task.scene, tasks=[task], image_size=cfg.image_size)
+        )
+        fields = dict(
+            task=task.instruction,
+            family=task.family,
+            suite=suite,
+            scene=task.scene,
+            split=cfg.split,
+        )
         record_task(env, dataset, task, seed, key, {**fields, "success": True})
         bar.set_postfix(episodes=len(dataset))
     for env in envs.values():
@@ -112,8 +145,9 @@ def main(cfg: DictConfig) -> None:
     except ValueError as error:
         raise SystemExit(f"vla-record: error: {error}") from None
     except KeyboardInterrupt:
-        print("vla-record: interrupted; finished episodes are safe, rerun to resume",
-              file=sys.stderr)
+        print(
+            "vla-record: interrupted; finished episodes are safe, rerun to resume", file=sys.stderr
+        )
         raise SystemExit(130) from None
 
 

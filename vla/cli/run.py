@@ -1,7 +1,7 @@
 """``vla-run``: carry out one long-horizon instruction in PyBullet, write a video and report.
 
-    vla-run                                   # default: first long_horizon task
-    vla-run tasks=mobile task_index=3 output_dir=outputs/mobile
+vla-run                                   # default: first long_horizon task
+vla-run tasks=mobile task_index=3 output_dir=outputs/mobile
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def pick_task(cfg: DictConfig) -> TaskSpec:
     tasks = load_tasks(cfg.tasks)
     if cfg.instruction is None:
         if not 0 <= cfg.task_index < len(tasks):
-            raise ValueError(f"task_index={cfg.task_index} out of range: {cfg.tasks} has {len(tasks)}")
+            raise ValueError(
+                f"task_index={cfg.task_index} out of range: {cfg.tasks} has {len(tasks)}"
+            )
         return tasks[cfg.task_index]
     wanted = " ".join(str(cfg.instruction).lower().split())
     for task in tasks:
