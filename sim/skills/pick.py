@@ -26,9 +26,14 @@ class Pick(Skill):
             return self.terminate()
         pos, orn = world.client.getBasePositionAndOrientation(body)
         target, yaw = np.array(pos), _grasp_yaw(orn, world.robot.base_pose[2])
-        if self.phase == 0:  # approach above
-            act, err = move_arm(world, target + (0, 0, HOVER), False, yaw)
-            self._advance_if(err < 0.012)
+        if self.phase == 0:  # travel high (clear of towers), then approach from above
+            ee = world.robot.ee_pose()[0]
+            self.above = (
+                getattr(self, "above", False) or np.linalg.norm(target[:2] - ee[:2]) < 0.015
+            )
+            z = target[2] + HOVER if self.above else max(LIFT_Z, ee[2])
+            act, err = move_arm(world, np.array([target[0], target[1], z]), False, yaw)
+            self._advance_if(self.above and err < 0.012)
         elif self.phase == 1:  # descend
             act, err = move_arm(world, target + (0, 0, -0.004), False, yaw)
             self._advance_if(err < 0.006)

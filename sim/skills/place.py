@@ -70,9 +70,10 @@ class PlaceIn(Place):
     name = "place_in"
 
     def release_point(self, world):
-        bowl = np.array(world.snapshot().objects[self.call.target].position)
+        state = world.snapshot()
+        bowl = np.array(state.objects[self.call.target].position)
         floor = bowl[2]
-        for name, obj in world.snapshot().objects.items():
+        for name, obj in state.objects.items():
             inside = np.linalg.norm(np.subtract(obj.position[:2], bowl[:2])) < BOWL_INNER_RADIUS
             if obj.kind == "block" and name != self.call.obj and inside:
                 floor = max(floor, obj.position[2] + BLOCK_SIZE / 2)

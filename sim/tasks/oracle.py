@@ -107,7 +107,8 @@ def _area_spots(area_name: str, areas) -> list[tuple[float, float]]:
     return [(cx + dx, cy + dy) for dx, dy in AREA_SPOT_OFFSETS]
 
 
-def _bowl_slot(state: WorldState, bowl: str) -> tuple[float, float] | None:
+def bowl_slot(state: WorldState, bowl: str) -> tuple[float, float] | None:
+    """A free (x, y) slot inside ``bowl`` (world, m), or None when every slot is taken."""
     bx, by = state.objects[bowl].position[:2]
     for dx, dy in BOWL_SLOTS:
         slot = (bx + dx, by + dy)
@@ -170,7 +171,7 @@ def _place_in(state: WorldState, obj: str, bowl: str) -> WorldState:
     _require_held(state, obj)
     _require_object(state, bowl, "bowl")
     _require_reach(state, bowl)
-    slot = _bowl_slot(state, bowl)
+    slot = bowl_slot(state, bowl)
     if slot is None:
         raise ValueError(f"{bowl!r} is full")
     return _moved(state, obj, (*slot, state.objects[bowl].position[2] + BLOCK_SIZE / 2), held=None)
@@ -469,7 +470,7 @@ class _Planner:
     def _spare_bowl(self) -> str | None:
         named = {name for g in self.goal for name in g.objects}
         for name, obj in self.state.objects.items():
-            if obj.kind == "bowl" and name not in named and _bowl_slot(self.state, name):
+            if obj.kind == "bowl" and name not in named and bowl_slot(self.state, name):
                 return name
         return None
 
@@ -547,7 +548,7 @@ def _initial_position(state: WorldState, name: str, support, area: str | None):
     pred = support.get(name)
     if pred is not None and pred.name == "in":
         bowl = state.objects[pred.args[1]].position
-        return (*_bowl_slot(state, pred.args[1]), bowl[2] + BLOCK_SIZE / 2)
+        return (*bowl_slot(state, pred.args[1]), bowl[2] + BLOCK_SIZE / 2)
     if pred is not None and pred.name == "on":
         x, y, lower_z = state.objects[pred.args[1]].position
         return (x, y, lower_z + BLOCK_SIZE)
