@@ -23,7 +23,7 @@ FOOTPRINT = {"block": 0.03, "bowl": BOWL_INNER_RADIUS + 0.015}  # xy radius (m)
 GAP = 0.012  # extra clearance between sampled objects (m)
 PLACE_CLEARANCE = 0.045  # keep a free object's footprint this far from a place centre
 IN_BOWL_OFFSETS = {
-    1: [(0.0, 0.0)],
+    1: [(0.03, 0.0)],  # off-centre, so a second block fits beside it
     2: [(0.03, 0.0), (-0.03, 0.0)],
     3: [(0.033, 0.0), (-0.0165, 0.0286), (-0.0165, -0.0286)],
 }

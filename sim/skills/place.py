@@ -10,6 +10,7 @@ import numpy as np
 
 from sim.geometry import BLOCK_SIZE, BOWL_INNER_RADIUS, TABLE_TOP_Z
 from sim.skills.base import Skill, move_arm, register_skill
+from sim.tasks.oracle import BOWL_SLOTS
 from sim.tasks.predicates import Predicate
 
 CARRY_Z = TABLE_TOP_Z + 0.17
@@ -70,14 +71,21 @@ class PlaceIn(Place):
     name = "place_in"
 
     def release_point(self, world):
+        """The bowl's centre if empty, else the slot farthest from the blocks inside."""
         state = world.snapshot()
         bowl = np.array(state.objects[self.call.target].position)
-        floor = bowl[2]
-        for name, obj in state.objects.items():
-            inside = np.linalg.norm(np.subtract(obj.position[:2], bowl[:2])) < BOWL_INNER_RADIUS
-            if obj.kind == "block" and name != self.call.obj and inside:
-                floor = max(floor, obj.position[2] + BLOCK_SIZE / 2)
-        return np.array([bowl[0], bowl[1], floor + BLOCK_SIZE / 2 + RELEASE_GAP])
+        inside = [
+            np.array(o.position[:2])
+            for n, o in state.objects.items()
+            if o.kind == "block"
+            and n != self.call.obj
+            and np.linalg.norm(np.subtract(o.position[:2], bowl[:2])) < BOWL_INNER_RADIUS
+        ]
+        spot = bowl[:2]
+        if inside:
+            slots = [bowl[:2] + np.array(offset) for offset in BOWL_SLOTS]
+            spot = max(slots, key=lambda q: min(np.linalg.norm(q - b) for b in inside))
+        return np.array([spot[0], spot[1], bowl[2] + BLOCK_SIZE / 2 + RELEASE_GAP])
 
     def goal(self):
         return [Predicate("in", (self.call.obj, self.call.target))]
