@@ -23,7 +23,7 @@ from sim.expert import ScriptedExpert
 from sim.rollout import SkillResult, run_task
 from sim.tasks import load_tasks
 from sim.tasks.oracle import oracle_next_skill, oracle_plan
-from vla.demos import DemoDataset
+from vla.data import EpisodeStore
 
 SUITE_SEED_STRIDE = 100_000  # each suite gets its own block of seeds
 
@@ -36,10 +36,13 @@ def task_seed(split: str, suite_index: int, episode: int) -> int:
     return start + suite_index * SUITE_SEED_STRIDE + episode
 
 
-def record_task(env, dataset: DemoDataset, task, seed: int, key: str, fields: dict) -> int:
-    """Run one task episode and store each successful skill; returns how many were stored."""
+def record_task(env, store: EpisodeStore, task, seed: int, key: str, fields: dict) -> int:
+    """Run one task episode and store each successful skill; returns how many were stored.
+
+    Each skill episode gets the key ``<key>/<k>``; the task key is marked done at the end,
+    so a rerun skips the task whatever its outcome.
+    """
     obs, _ = env.reset(seed=seed, options={"task": task})
-    expert = ScriptedExpert(env)
     steps: list[tuple[dict, np.ndarray]] = []
     segments: list[tuple[SkillResult, list]] = []
 
@@ -53,89 +56,59 @@ def record_task(env, dataset: DemoDataset, task, seed: int, key: str, fields: di
     plan = oracle_plan(task, env.world.snapshot())
     run_task(
         env,
-        expert,
-        lambda s: oracle_next_skill(task, s),
+        ScriptedExpert(env),
+        lambda state: oracle_next_skill(task, state),
         obs,
         max_skills=task.max_skills or len(plan) + 3,
         on_skill=on_skill,
         on_step=on_step,
     )
     stored = 0
-    for k, (result, seg) in enumerate(segments):
-        if not result.success:
+    for k, (result, segment) in enumerate(segments):
+        if not result.success or store.has(f"{key}/{k}"):
             continue
-        arrays = {
-            "front": np.stack([o["images"]["front"] for o, _ in seg]),
-            "wrist": np.stack([o["images"]["wrist"] for o, _ in seg]),
-            "state": np.stack([o["state"] for o, _ in seg]),
-            "action": np.stack([a for _, a in seg]).astype(np.float32),
-        }
-        last = k == len(segments) - 1
-        dataset.add_episode(
-            arrays,
+        store.add_episode(
+            [{"images": o["images"], "state": o["state"], "action": a} for o, a in segment],
             key=f"{key}/{k}",
-            task_key=key,
-            last=last,
             instruction=result.skill,
+            skill=result.skill.split(" the ")[0],
             seed=seed,
             **fields,
         )
         stored += 1
-    if not segments or not segments[-1][0].success:  # mark the task as done anyway
-        dataset.add_episode(
-            _empty(dataset),
-            key=f"{key}/end",
-            task_key=key,
-            last=True,
-            instruction="",
-            seed=seed,
-            success=False,
-            **fields,
-        )
+    store.mark_done(key, meta={"task_success": bool(env.is_success()), "skills": len(segments)})
     return stored
 
 
-def _empty(dataset: DemoDataset) -> dict:
-    h, w = dataset.meta["image_size"]
-    action = np.zeros((1, 11), np.float32)
-    action[0, 10] = 2
-    return {
-        "front": np.zeros((1, h, w, 3), np.uint8),
-        "wrist": np.zeros((1, h, w, 3), np.uint8),
-        "state": np.zeros((1, 10), np.float32),
-        "action": action,
-    }
-
-
-def record(cfg: DictConfig) -> DemoDataset:
-    dataset = DemoDataset(cfg.output_dir, image_size=(cfg.image_size, cfg.image_size))
-    done = {r["task_key"] for r in dataset.records if r.get("last")}
+def record(cfg: DictConfig) -> EpisodeStore:
+    """Record what ``cfg`` asks for (see configs/record.yaml); returns the open store."""
+    size = (cfg.image_size, cfg.image_size)
     jobs = []
-    for s, suite in enumerate(cfg.suites):
-        tasks = load_tasks(suite)
-        for i in range(cfg.episodes_per_suite):
-            key = f"{cfg.split}/{suite}/{i}"
-            if key not in done:
-                jobs.append((suite, tasks[i % len(tasks)], task_seed(cfg.split, s, i), key))
-    envs: dict[str, VLAEnv] = {}
-    bar = tqdm(jobs, desc="recording", unit="task", disable=None)
-    for suite, task, seed, key in bar:
-        env = envs.setdefault(
-            task.scene, VLAEnv(task.scene, tasks=[task], image_size=cfg.image_size)
-        )
-        fields = dict(
-            task=task.instruction,
-            family=task.family,
-            suite=suite,
-            scene=task.scene,
-            split=cfg.split,
-        )
-        record_task(env, dataset, task, seed, key, {**fields, "success": True})
-        bar.set_postfix(episodes=len(dataset))
-    for env in envs.values():
-        env.close()
-    print(f"dataset {cfg.output_dir}: {dataset.summary()}")
-    return dataset
+    with EpisodeStore.open_or_create(cfg.output_dir, image_size=size) as store:
+        for s, suite in enumerate(cfg.suites):
+            tasks = load_tasks(suite)
+            for i in range(cfg.episodes_per_suite):
+                key = f"{cfg.split}/{suite}/{i}"
+                if not store.has(key):
+                    jobs.append((suite, tasks[i % len(tasks)], task_seed(cfg.split, s, i), key))
+        envs: dict[str, VLAEnv] = {}
+        bar = tqdm(jobs, desc="recording", unit="task", disable=None)
+        for suite, task, seed, key in bar:
+            if task.scene not in envs:
+                envs[task.scene] = VLAEnv(task.scene, tasks=[task], image_size=cfg.image_size)
+            fields = dict(
+                task=task.instruction,
+                family=task.family or suite,
+                scene=task.scene,
+                split=cfg.split,
+                meta={"suite": suite},
+            )
+            record_task(envs[task.scene], store, task, seed, key, fields)
+            bar.set_postfix(episodes=len(store))
+        for env in envs.values():
+            env.close()
+        print(f"dataset {cfg.output_dir}: {store.summary()}")
+    return EpisodeStore.open(cfg.output_dir)
 
 
 @hydra.main(config_path="../../configs", config_name="record", version_base="1.3")

