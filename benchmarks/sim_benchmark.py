@@ -94,8 +94,8 @@ def suite_success(tasks_per_suite: int | None) -> None:
             env.close()
 
 
-def step_rate(n_steps: int = 400) -> None:
-    env = VLAEnv("tabletop")
+def step_rate(image_size: int = 96, n_steps: int = 400) -> None:
+    env = VLAEnv("tabletop", image_size=image_size)
     obs, _ = env.reset(seed=TEST_SEED_START)
     rng = np.random.default_rng(0)
     actions = rng.uniform(-1, 1, size=(n_steps, 11)).astype(np.float32)
@@ -119,8 +119,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=200, help="seeds per skill")
     parser.add_argument("--tasks-per-suite", type=int, default=None, help="default: all")
+    parser.add_argument("--image-sizes", default="96,64", help="resolutions for the step rate")
     args = parser.parse_args()
-    step_rate()
+    for size in args.image_sizes.split(","):
+        step_rate(int(size))
     skill_success(args.seeds)
     suite_success(args.tasks_per_suite)
 
