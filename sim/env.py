@@ -152,7 +152,7 @@ class VLAEnv(gym.Env):
 
     def render(self):
         size = (self.render_size, self.render_size)
-        return self.world.render(size)["front"]
+        return self.world.render(size, cameras=("front",))["front"]
 
     def save_state(self):
         """Snapshot the episode (physics, grasp, motor targets, task)."""

@@ -101,8 +101,8 @@ class MobilePanda:
             self.client.resetJointState(self.body, j, q, 0.0)
         for j in FINGER_JOINTS:
             self.client.resetJointState(self.body, j, FINGER_OPEN, 0.0)
-        self._drive_arm(list(joints))
-        self._drive_fingers(FINGER_OPEN)
+        self.drive_arm(list(joints))
+        self.drive_fingers(FINGER_OPEN)
 
     def ee_pose(self) -> tuple[np.ndarray, np.ndarray]:
         """Grasp-point position (m) and orientation quaternion (xyzw), world frame."""
@@ -128,7 +128,7 @@ class MobilePanda:
             joints = self._ik(position, orientation)
             for j, q in zip(ARM_JOINTS, joints):
                 self.client.resetJointState(self.body, j, q, 0.0)
-        self._drive_arm(joints)
+        self.drive_arm(joints)
 
     # --------------------------------------------------------------- actions
     def plan_action(self, action: np.ndarray) -> dict:
@@ -137,9 +137,9 @@ class MobilePanda:
         plan = {"mode": mode, "base_from": self.base_pose.copy(), "base_to": self.base_pose}
         if mode == 2:
             return plan
-        self._command_gripper(bool(action[6] > 0.0))
+        self.command_gripper(bool(action[6] > 0.0))
         if mode == 0:
-            self._drive_arm(self._arm_targets(action[0:3], action[3:6]))
+            self.drive_arm(self._arm_targets(action[0:3], action[3:6]))
         else:
             plan["base_to"] = self._base_target(action[7:9], action[9])
         return plan
@@ -188,13 +188,13 @@ class MobilePanda:
         )
         return list(solution[:7])
 
-    def _drive_arm(self, joints: list[float]) -> None:
+    def drive_arm(self, joints: list[float]) -> None:
         self.arm_target = list(joints)
         self.client.setJointMotorControlArray(
             self.body, ARM_JOINTS, p.POSITION_CONTROL, targetPositions=joints, forces=ARM_FORCES
         )
 
-    def _drive_fingers(self, width: float) -> None:
+    def drive_fingers(self, width: float) -> None:
         self.finger_target = width
         self.client.setJointMotorControlArray(
             self.body,
@@ -205,7 +205,7 @@ class MobilePanda:
         )
 
     # --------------------------------------------------------------- grasping
-    def _command_gripper(self, close: bool) -> None:
+    def command_gripper(self, close: bool) -> None:
         if close and not self.grasp.closed:
             self.grasp.closed = True
             body = self._block_in_grasp_zone()
@@ -217,7 +217,7 @@ class MobilePanda:
         width = FINGER_OPEN
         if self.grasp.closed:
             width = BLOCK_SIZE / 2 if self.grasp.held_body is not None else 0.0
-        self._drive_fingers(width)
+        self.drive_fingers(width)
 
     def _block_in_grasp_zone(self) -> int | None:
         pos, orn = self.ee_pose()

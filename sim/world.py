@@ -15,7 +15,7 @@ import pybullet as p
 from pybullet_utils import bullet_client
 
 from sim.assets import create_block, create_bowl, create_floor
-from sim.camera import CameraRig
+from sim.camera import FRONT_FOV, WRIST_FOV, CameraRig
 from sim.geometry import (
     BLOCK_SIZE,
     COLORS,
@@ -100,7 +100,7 @@ class SimWorld:
             body = self.bodies[layout.held]
             self.client.resetBasePositionAndOrientation(body, pos.tolist(), orn.tolist())
             self.robot.attach(body)
-            self.robot._command_gripper(True)
+            self.robot.command_gripper(True)
         for _ in range(SUBSTEPS):
             self.client.stepSimulation()
 
@@ -125,17 +125,18 @@ class SimWorld:
         return plan["mode"]
 
     # ------------------------------------------------------------ observation
-    def render(self, size: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
-        """Both camera images, (H, W, 3) uint8 each."""
-        front_view = self.rig.front_view(self.client, self.robot.base_pose)
-        pos, orn = self.robot.ee_pose()
-        wrist_view = self.rig.wrist_view(self.client, pos, orn)
-        from sim.camera import FRONT_FOV, WRIST_FOV
-
-        return {
-            "front": self.rig.render(self.client, front_view, FRONT_FOV, size),
-            "wrist": self.rig.render(self.client, wrist_view, WRIST_FOV, size),
-        }
+    def render(
+        self, size: tuple[int, int] | None = None, cameras: tuple[str, ...] = ("front", "wrist")
+    ) -> dict[str, np.ndarray]:
+        """Camera images, (H, W, 3) uint8 each, at the rig's resolution or ``size``."""
+        images = {}
+        if "front" in cameras:
+            view = self.rig.front_view(self.client, self.robot.base_pose)
+            images["front"] = self.rig.render(self.client, view, FRONT_FOV, size)
+        if "wrist" in cameras:
+            view = self.rig.wrist_view(self.client, *self.robot.ee_pose())
+            images["wrist"] = self.rig.render(self.client, view, WRIST_FOV, size)
+        return images
 
     def proprio(self) -> np.ndarray:
         """The ``state`` vector, float32 of length 10 laid out as ``STATE_LAYOUT``."""
@@ -193,8 +194,8 @@ class SimWorld:
         if saved.held_body is not None:
             self.robot.attach(saved.held_body, relative=saved.grasp_relative)
         self.robot.grasp.closed = saved.grasp_closed
-        self.robot._drive_arm(list(saved.arm_target))
-        self.robot._drive_fingers(saved.finger_target)
+        self.robot.drive_arm(list(saved.arm_target))
+        self.robot.drive_fingers(saved.finger_target)
 
     def close(self) -> None:
         """Disconnect the physics client (idempotent)."""
