@@ -53,6 +53,12 @@ def create_box(
     return client.createMultiBody(mass, col, vis, basePosition=position)
 
 
+def create_static_collider(client, half_extents, position) -> int:
+    """A static box with no visual (drawn analytically, see :mod:`sim.surfaces`)."""
+    col = client.createCollisionShape(p.GEOM_BOX, halfExtents=half_extents)
+    return hide(client, client.createMultiBody(0.0, col, -1, basePosition=position))
+
+
 def create_block(client, rgba: tuple[float, float, float, float]) -> int:
     """A ``BLOCK_SIZE`` cube of 50 g with grippy friction, parked at the origin."""
     half = BLOCK_SIZE / 2
@@ -97,8 +103,15 @@ def create_bowl(client, rgba: tuple[float, float, float, float]) -> int:
 def create_floor(client) -> int:
     """A collision-only ground plane at z = 0.
 
-    It has no visual: TinyRenderer's cost grows with the pixels a triangle covers, and a
-    visible floor fills most of both camera images (about 2.5 ms a frame at 96x96).
+    It is not drawn: TinyRenderer's cost grows with the pixels a triangle covers, and a
+    visible floor fills much of both camera images.
     """
     col = client.createCollisionShape(p.GEOM_PLANE)
-    return client.createMultiBody(0.0, col, -1, basePosition=(0.0, 0.0, 0.0))
+    return hide(client, client.createMultiBody(0.0, col, -1, basePosition=(0.0, 0.0, 0.0)))
+
+
+def hide(client, body: int) -> int:
+    """Make ``body`` invisible to TinyRenderer, which skips fully transparent shapes (a body
+    without a visual shape is otherwise drawn with its collision shape)."""
+    client.changeVisualShape(body, -1, rgbaColor=(1.0, 1.0, 1.0, 0.0))
+    return body

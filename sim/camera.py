@@ -8,12 +8,13 @@ tabletop, it is a fixed camera). Robot-left appears on the image's right.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pybullet as p
 
 from sim.geometry import TABLE_TOP_Z
+from sim.surfaces import Surface, camera_rays, composite, linear_depth
 
 FRONT_EYE = (1.05, 0.0, TABLE_TOP_Z + 0.62)  # base frame (m)
 FRONT_TARGET = (0.47, 0.0, TABLE_TOP_Z)
@@ -21,23 +22,28 @@ FRONT_FOV = 50.0
 WRIST_FOV = 75.0
 WRIST_BACK = 0.09  # camera sits this far behind the grasp point along the approach axis
 WRIST_SIDE = 0.07  # and this far off to the side, so the fingers do not fill the view
+NEAR, FAR = 0.02, 5.0
 
 
 @dataclass
 class CameraRig:
-    """Camera settings for one episode: resolution, jitter and light direction."""
+    """Camera settings for one episode: resolution, jitter, light, and the tables.
+
+    ``surfaces`` are drawn analytically (:mod:`sim.surfaces`), not by TinyRenderer.
+    """
 
     height: int = 96
     width: int = 96
     front_eye_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
     front_target_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
     light_direction: tuple[float, float, float] = (0.4, -0.3, 1.0)
+    surfaces: list[Surface] = field(default_factory=list)
 
     def render(self, client, view: list[float], fov: float, size=None) -> np.ndarray:
         """RGB image (H, W, 3) uint8 seen through ``view`` (a pybullet view matrix)."""
         height, width = size or (self.height, self.width)
-        proj = client.computeProjectionMatrixFOV(fov, width / height, 0.02, 5.0)
-        _, _, rgba, _, _ = client.getCameraImage(
+        proj = client.computeProjectionMatrixFOV(fov, width / height, NEAR, FAR)
+        _, _, rgba, depth, _ = client.getCameraImage(
             width,
             height,
             view,
@@ -47,7 +53,12 @@ class CameraRig:
             shadow=0,
             lightDirection=list(self.light_direction),
         )
-        return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
+        image = np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
+        if not self.surfaces:
+            return image
+        depth = linear_depth(np.asarray(depth, dtype=np.float64).reshape(height, width), NEAR, FAR)
+        eye, rays = camera_rays(view, fov, height, width)
+        return composite(image, depth, eye, rays, self.surfaces, self.light_direction)
 
     def front_view(self, client, base_pose: np.ndarray) -> list[float]:
         """View matrix of the base-mounted front camera for base pose (x, y, yaw)."""

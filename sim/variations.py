@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +9,7 @@ import numpy as np
 from sim.camera import CameraRig
 
 BASE_LIGHT = (0.4, -0.3, 1.0)
+CHECKER_SIZES = (0.04, 0.06, 0.1, 0.15)  # checker square sizes (m) for table_texture
 
 
 @dataclass
@@ -18,7 +17,7 @@ class Variations:
     """Which aspects of the world are randomised per episode.
 
     distractors: extra objects (unused colours) placed besides the task's own.
-    table_color: random table colour.  table_texture: a random checker texture.
+    table_color: random table colour.  table_texture: a checker of a random square size.
     light: random light direction.  camera_jitter: front camera moved by up to 2 cm.
     """
 
@@ -38,29 +37,6 @@ class Variations:
         if self.camera_jitter:
             rig.front_eye_offset = tuple(rng.uniform(-0.02, 0.02, size=3))
             rig.front_target_offset = tuple(rng.uniform(-0.02, 0.02, size=3))
-        for table in world.tables:
-            rgba = (0.62, 0.47, 0.33, 1.0)
-            if self.table_color:
-                rgba = (*rng.uniform(0.2, 0.9, size=3), 1.0)
-            texture = -1
-            if self.table_texture:
-                texture = _checker_texture(world.client, int(rng.integers(4)))
-            world.client.changeVisualShape(table, -1, rgbaColor=rgba, textureUniqueId=texture)
-
-
-_TEXTURES: dict[tuple[int, int], int] = {}
-
-
-def _checker_texture(client, variant: int) -> int:
-    """One of four checker textures, written once per process and loaded once per client."""
-    key = (id(client), variant)
-    if key not in _TEXTURES:
-        import imageio.v3 as iio
-
-        cells = (4, 6, 8, 12)[variant]
-        grid = (np.indices((64, 64)) // (64 // cells)).sum(axis=0) % 2
-        image = (np.stack([grid * 60 + 150] * 3, axis=-1)).astype(np.uint8)
-        path = os.path.join(tempfile.gettempdir(), f"vla_checker_{variant}_{os.getpid()}.png")
-        iio.imwrite(path, image)
-        _TEXTURES[key] = client.loadTexture(path)
-    return _TEXTURES[key]
+        for table, default in zip(world.tables, world.table_colors):
+            table.rgb = tuple(rng.uniform(0.2, 0.9, size=3)) if self.table_color else default
+            table.checker = float(rng.choice(CHECKER_SIZES)) if self.table_texture else 0.0

@@ -67,6 +67,8 @@ class SimWorld:
         self.rig = rig or CameraRig()
         self.floor = create_floor(self.client)
         self.tables = self.scene.build(self.client)
+        self.table_colors = [t.rgb for t in self.tables]
+        self.rig.surfaces = self.tables
         self.robot = MobilePanda(self.client, self.scene.base_bounds)
         self.bodies: dict[str, int] = {}
         for color, rgba in COLORS.items():

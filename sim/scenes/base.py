@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sim.geometry import Area
+from sim.surfaces import Surface
 
 Rect = tuple[float, float, float, float]  # x_min, x_max, y_min, y_max (world, m)
 
@@ -19,8 +20,8 @@ class Scene:
     base_bounds: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
     default_suite: str = "single"
 
-    def build(self, client) -> list[int]:
-        """Create the static bodies; returns the table bodies (for colour variation)."""
+    def build(self, client) -> list[Surface]:
+        """Create the static bodies; returns the tables as surfaces to draw."""
         raise NotImplementedError
 
     def surfaces(self) -> dict[str | None, Rect]:

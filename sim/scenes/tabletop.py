@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sim.assets import create_box
+from sim.assets import create_static_collider
 from sim.geometry import TABLE_TOP_Z, TABLETOP_PLACES, TABLETOP_WORKSPACE
 from sim.scenes.base import Rect, Scene, register_scene
+from sim.surfaces import Surface
 
 TABLE_CENTER = (0.52, 0.0)
 TABLE_HALF = (0.32, 0.5)
-TABLE_COLOR = (0.62, 0.47, 0.33, 1.0)
+TABLE_COLOR = (0.62, 0.47, 0.33)
 
 
 @register_scene
@@ -18,9 +19,10 @@ class TabletopScene(Scene):
     areas = {}
     default_suite = "single"
 
-    def build(self, client) -> list[int]:
-        half = (*TABLE_HALF, TABLE_TOP_Z / 2)
-        return [create_box(client, half, TABLE_COLOR, (*TABLE_CENTER, TABLE_TOP_Z / 2))]
+    def build(self, client) -> list[Surface]:
+        half, center = (*TABLE_HALF, TABLE_TOP_Z / 2), (*TABLE_CENTER, TABLE_TOP_Z / 2)
+        create_static_collider(client, half, center)
+        return [Surface(center, half, TABLE_COLOR)]
 
     def surfaces(self) -> dict[str | None, Rect]:
         return {None: TABLETOP_WORKSPACE}
