@@ -1,0 +1,101 @@
+import json
+import os
+
+import pytest
+import torch
+
+from vla import checkpoint as ckpt_mod
+from vla.checkpoint import load_checkpoint, save_checkpoint
+
+
+def save(path, value: float = 1.0, **extra):
+    return save_checkpoint(
+        path,
+        model_state={"w": torch.full((2, 3), value), "b": torch.arange(3)},
+        config={"policy": "dummy", "value": value},
+        norm_stats={"q01": [0.0], "q99": [1.0]},
+        model_card="# card\n",
+        **extra,
+    )
+
+
+def test_round_trip(tmp_path):
+    path = save(tmp_path / "ck", 2.0, training_state={"step": 7, "opt": {"lr": 0.1}})
+    assert sorted(p.name for p in path.iterdir()) == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "norm_stats.json",
+        "training_state.pt",
+    ]
+    ck = load_checkpoint(path)
+    assert ck.config == {"policy": "dummy", "value": 2.0}
+    assert torch.equal(ck.model_state["w"], torch.full((2, 3), 2.0))
+    assert ck.norm_stats["q99"] == [1.0]
+    assert ck.training_state is None and ck.model_card == "# card\n"
+    assert load_checkpoint(path, with_training_state=True).training_state["step"] == 7
+    assert [p.name for p in tmp_path.iterdir()] == ["ck"]  # no temp or set-aside folders
+
+
+def test_overwrite_replaces_everything(tmp_path):
+    save(tmp_path / "ck", 1.0, training_state={"step": 1})
+    save(tmp_path / "ck", 3.0)
+    ck = load_checkpoint(tmp_path / "ck", with_training_state=True)
+    assert ck.config["value"] == 3.0 and ck.training_state is None
+
+
+def test_missing_folder_and_file(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        load_checkpoint(tmp_path / "nope")
+    path = save(tmp_path / "ck")
+    (path / "model.safetensors").unlink()
+    with pytest.raises(ValueError, match="is missing model.safetensors"):
+        load_checkpoint(path)
+    (path / "config.json").unlink()
+    with pytest.raises(ValueError, match="is missing config.json"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "config.json"])
+def test_truncated_file_is_corrupt(tmp_path, name):
+    path = save(tmp_path / "ck")
+    data = (path / name).read_bytes()
+    (path / name).write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=f"{name} is corrupt or truncated: re-save") as err:
+        load_checkpoint(path)
+    assert "\n" not in str(err.value)
+
+
+def test_crash_on_final_rename_keeps_old_checkpoint(tmp_path, monkeypatch):
+    save(tmp_path / "ck", 1.0)
+    real_replace = os.replace
+
+    def crashing_replace(src, dst):
+        if ".tmp-" in str(src):  # the rename of the new folder into place
+            raise OSError("simulated crash")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(ckpt_mod.os, "replace", crashing_replace)
+    with pytest.raises(OSError, match="simulated crash"):
+        save(tmp_path / "ck", 2.0)
+    monkeypatch.undo()
+    assert load_checkpoint(tmp_path / "ck").config["value"] == 1.0
+    assert [p.name for p in tmp_path.iterdir()] == ["ck"]
+
+
+def test_hard_crash_between_renames_recovers_old(tmp_path):
+    """A kill after the old folder was set aside but before the new one moved in."""
+    save(tmp_path / "ck", 1.0)
+    os.replace(tmp_path / "ck", tmp_path / ".ck.old")
+    assert load_checkpoint(tmp_path / "ck").config["value"] == 1.0
+    os.replace(tmp_path / "ck", tmp_path / ".ck.old")
+    save(tmp_path / "ck", 2.0)
+    assert load_checkpoint(tmp_path / "ck").config["value"] == 2.0
+    assert [p.name for p in tmp_path.iterdir()] == ["ck"]
+
+
+def test_config_must_be_json_object(tmp_path):
+    path = save(tmp_path / "ck")
+    (path / "config.json").write_text(json.dumps([1, 2]))
+    with pytest.raises(ValueError, match="config.json is corrupt"):
+        load_checkpoint(path)

@@ -1,0 +1,185 @@
+"""Policy checkpoints: one folder, written atomically, read back with one-line errors.
+
+Layout of a checkpoint folder::
+
+    config.json         {"policy": <registered name>, ...} (what the policy needs to rebuild)
+    model.safetensors   model weights (safetensors, CPU tensors)
+    norm_stats.json     action normalisation (``vla.tokenizer.NormStats.to_dict``)
+    README.md           model card
+    training_state.pt   optional: optimizer/scheduler/step etc. (``torch.save``, pickle)
+
+``save_checkpoint`` writes everything into a sibling temp folder, fsyncs it, then swaps it
+in: the old folder is renamed aside to ``.<name>.old``, the new one renamed into place and
+the old one deleted. A crash at any moment therefore leaves the old or the new complete
+checkpoint; if it strikes between the two renames, the next save or load renames the old
+folder back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+NORM_STATS_FILE = "norm_stats.json"
+MODEL_CARD_FILE = "README.md"
+TRAINING_STATE_FILE = "training_state.pt"
+_CORRUPT = "is corrupt or truncated: re-save or re-train it"
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint folder.
+
+    Attributes:
+        path: the folder.
+        config: parsed config.json.
+        model_state: parameter name -> CPU tensor, from model.safetensors.
+        norm_stats: parsed norm_stats.json (``NormStats.from_dict`` input).
+        training_state: the unpickled training_state.pt, or None if not asked for / absent.
+        model_card: README.md text ("" if absent).
+    """
+
+    path: pathlib.Path
+    config: dict
+    model_state: dict[str, torch.Tensor]
+    norm_stats: dict
+    training_state: dict | None = None
+    model_card: str = ""
+
+
+def _aside(directory: pathlib.Path) -> pathlib.Path:
+    """Where the previous checkpoint waits while the new one is renamed into place."""
+    return directory.with_name(f".{directory.name}.old")
+
+
+def _recover(directory: pathlib.Path) -> None:
+    """Finish an interrupted swap: if only the set-aside old folder exists, put it back."""
+    aside = _aside(directory)
+    if aside.is_dir() and not directory.exists():
+        os.replace(aside, directory)
+
+
+def _fsync(path: pathlib.Path) -> None:
+    """Flush a file or folder (its entries) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(
+    directory: str | os.PathLike,
+    *,
+    model_state: dict[str, torch.Tensor],
+    config: dict,
+    norm_stats: dict,
+    model_card: str,
+    training_state: dict | None = None,
+) -> pathlib.Path:
+    """Atomically write (or replace) the checkpoint folder ``directory``; returns its path."""
+    directory = pathlib.Path(directory).expanduser().absolute()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    _recover(directory)
+    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        tensors = {k: v.detach().cpu().contiguous() for k, v in model_state.items()}
+        save_file(tensors, str(tmp / WEIGHTS_FILE))
+        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+        (tmp / NORM_STATS_FILE).write_text(json.dumps(norm_stats, indent=2) + "\n")
+        (tmp / MODEL_CARD_FILE).write_text(model_card)
+        if training_state is not None:
+            torch.save(training_state, tmp / TRAINING_STATE_FILE)
+        for file in tmp.iterdir():
+            _fsync(file)
+        _fsync(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+    aside = _aside(directory)
+    shutil.rmtree(aside, ignore_errors=True)  # a leftover from a crash after the swap
+    had_old = directory.exists()
+    if had_old:
+        os.replace(directory, aside)
+    try:
+        os.replace(tmp, directory)
+    except BaseException:
+        if had_old:
+            os.replace(aside, directory)  # roll back; a hard crash is undone by _recover
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync(directory.parent)
+    shutil.rmtree(aside, ignore_errors=True)
+    return directory
+
+
+def _read_json(path: pathlib.Path) -> Any:
+    """Parse a JSON file; a missing or unparsable file is a one-line ValueError."""
+    if not path.is_file():
+        raise ValueError(f"checkpoint {path.parent} is missing {path.name}")
+    try:
+        return json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError(f"{path} {_CORRUPT}") from None
+
+
+def read_config(directory: str | os.PathLike) -> dict:
+    """Just the config.json of a checkpoint folder (a JSON object), e.g. to pick its class."""
+    directory = pathlib.Path(directory).expanduser()
+    _recover(directory)
+    if not directory.is_dir():
+        raise ValueError(f"checkpoint folder {directory} does not exist")
+    config = _read_json(directory / CONFIG_FILE)
+    if not isinstance(config, dict):
+        raise ValueError(f"{directory / CONFIG_FILE} {_CORRUPT}")
+    return config
+
+
+def load_checkpoint(
+    directory: str | os.PathLike, *, with_training_state: bool = False
+) -> Checkpoint:
+    """Read a folder written by ``save_checkpoint``.
+
+    ``with_training_state`` unpickles training_state.pt (trusted files only) if present.
+
+    Raises:
+        ValueError: one line naming the missing folder/file or the corrupt file.
+    """
+    directory = pathlib.Path(directory).expanduser()
+    config = read_config(directory)
+    norm_stats = _read_json(directory / NORM_STATS_FILE)
+    weights = directory / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ValueError(f"checkpoint {directory} is missing {WEIGHTS_FILE}")
+    try:
+        model_state = load_file(str(weights))
+    except Exception:  # safetensors raises SafetensorError/OSError on bad headers or sizes
+        raise ValueError(f"{weights} {_CORRUPT}") from None
+    training_state = None
+    state_path = directory / TRAINING_STATE_FILE
+    if with_training_state and state_path.is_file():
+        try:
+            training_state = torch.load(state_path, map_location="cpu", weights_only=False)
+        except Exception:
+            raise ValueError(f"{state_path} {_CORRUPT}") from None
+    card = directory / MODEL_CARD_FILE
+    return Checkpoint(
+        path=directory,
+        config=config,
+        model_state=model_state,
+        norm_stats=norm_stats,
+        training_state=training_state,
+        model_card=card.read_text() if card.is_file() else "",
+    )

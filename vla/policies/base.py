@@ -1,0 +1,94 @@
+"""The policy interface every controller implements, and the registry that builds them by name.
+
+A policy maps one observation (README "Observation") to one 11-dim RT-1 action; it may keep
+per-episode memory (e.g. frame history), cleared by ``reset``. Learned policies save to and
+load from a checkpoint folder (``vla.checkpoint``) whose config.json names the registered
+class under ``"policy"``, so ``load_policy(folder)`` needs no other hint.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import pathlib
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from vla.checkpoint import CONFIG_FILE, read_config
+
+
+class Policy(abc.ABC):
+    """Observation -> action, one control step (20 Hz) at a time."""
+
+    policy_name: ClassVar[str] = ""  # set by ``register_policy``
+
+    @abc.abstractmethod
+    def reset(self) -> None:
+        """Forget per-episode memory; call at every episode (or skill) start."""
+
+    @abc.abstractmethod
+    def select_action(self, observation: dict[str, Any]) -> np.ndarray:
+        """Next action.
+
+        Args:
+            observation: ``{"images": {"front", "wrist": (H, W, 3) uint8}, "state": (10,)
+                float32, "instruction": str}``.
+
+        Returns:
+            (11,) float32 action; dim 10 is the mode 0 (arm), 1 (base) or 2 (terminate).
+        """
+
+    @abc.abstractmethod
+    def save_pretrained(self, directory: str | os.PathLike) -> pathlib.Path:
+        """Write a checkpoint folder that ``from_pretrained`` reads back; returns its path."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_pretrained(cls, directory: str | os.PathLike, **kwargs: Any) -> Policy:
+        """Load a policy saved by ``save_pretrained``."""
+
+
+POLICIES: dict[str, type[Policy]] = {}
+P = TypeVar("P", bound=type[Policy])
+
+
+def register_policy(name: str) -> Callable[[P], P]:
+    """Class decorator: make ``load_policy(name)`` build this class."""
+
+    def decorator(cls: P) -> P:
+        if name in POLICIES and POLICIES[name] is not cls:
+            raise ValueError(f"policy name {name!r} is already registered to {POLICIES[name]}")
+        POLICIES[name] = cls
+        cls.policy_name = name
+        return cls
+
+    return decorator
+
+
+def load_policy(name_or_checkpoint_dir: str | os.PathLike, **kwargs: Any) -> Policy:
+    """Build a fresh registered policy by name, or load one from a checkpoint folder.
+
+    ``kwargs`` go to the constructor (by name) or to ``from_pretrained`` (by folder).
+
+    Raises:
+        ValueError: neither a registered name nor a folder with config.json, or the
+            folder names an unregistered policy class.
+    """
+    key = str(name_or_checkpoint_dir)
+    if key in POLICIES:
+        return POLICIES[key](**kwargs)
+    folder = pathlib.Path(key).expanduser()
+    registered = ", ".join(sorted(POLICIES)) or "none"
+    if (folder / CONFIG_FILE).is_file():
+        name = read_config(folder).get("policy")
+        if name not in POLICIES:
+            raise ValueError(
+                f"{folder / CONFIG_FILE} names policy {name!r}; registered: {registered}"
+            )
+        return POLICIES[name].from_pretrained(folder, **kwargs)
+    raise ValueError(
+        f"unknown policy {key!r}: not a registered name ({registered}) "
+        f"nor a checkpoint folder with {CONFIG_FILE}"
+    )

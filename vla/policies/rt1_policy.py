@@ -1,0 +1,159 @@
+"""RT-1 as a closed-loop policy: observation in, one de-tokenised 11-dim action out."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections import deque
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from vla.checkpoint import load_checkpoint, save_checkpoint
+from vla.language import DEFAULT_ENCODER, SentenceEncoder
+from vla.models.rt1 import RT1, RT1Config
+from vla.policies.base import Policy, register_policy
+from vla.tokenizer import N_CONTINUOUS, ActionTokenizer, NormStats
+
+CAMERA_NAMES = ("front", "wrist")
+
+
+def _untrained_stats() -> NormStats:
+    """Placeholder normalisation for an untrained policy: every dimension in [-1, 1]."""
+    return NormStats(q01=-np.ones(N_CONTINUOUS), q99=np.ones(N_CONTINUOUS))
+
+
+@register_policy("rt1")
+class RT1Policy(Policy):
+    """An ``RT1`` model (eval mode) + action tokenizer + frozen sentence encoder.
+
+    Args:
+        config: model hyper-parameters; default ``RT1Config()``.
+        norm_stats: action normalisation; default q01 = -1, q99 = 1 (untrained).
+        encoder: a loaded ``SentenceEncoder`` to share between policies; default: load
+            ``language_model``.
+        language_model: encoder name or folder, used when ``encoder`` is None.
+        device: torch device of the model.
+    """
+
+    def __init__(
+        self,
+        config: RT1Config | None = None,
+        norm_stats: NormStats | None = None,
+        encoder: SentenceEncoder | None = None,
+        language_model: str = DEFAULT_ENCODER,
+        device: str = "cpu",
+    ) -> None:
+        self.config = config or RT1Config()
+        self.norm_stats = norm_stats or _untrained_stats()
+        self.device = torch.device(device)
+        self.encoder = encoder if encoder is not None else SentenceEncoder(language_model, device)
+        if self.encoder.dim != self.config.text_dim:
+            raise ValueError(
+                f"sentence encoder {self.encoder.name_or_path!r} gives {self.encoder.dim}-dim "
+                f"embeddings but RT1Config.text_dim is {self.config.text_dim}"
+            )
+        if self.config.n_cameras != len(CAMERA_NAMES):
+            raise ValueError(f"RT1Policy needs n_cameras = {len(CAMERA_NAMES)} {CAMERA_NAMES}")
+        self.model = RT1(self.config).to(self.device).eval()
+        self.tokenizer = ActionTokenizer(self.norm_stats, n_bins=self.config.n_bins)
+        self.model_card = (
+            "# RT-1 policy (vla-stack)\n\n"
+            f"RT-1 style transformer, {self.model.num_params():,} parameters, cameras "
+            f"{list(CAMERA_NAMES)} at {self.config.image_size} px, {self.config.history} frames "
+            f"of history, instructions embedded by {self.encoder.name_or_path}.\n"
+            "Untrained unless a training run replaced this card.\n"
+        )
+        # Last `history` frames, oldest first: ((n_cameras, 3, S, S) uint8, (state_dim,) f32).
+        self._frames: deque[tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=self.config.history)
+
+    @property
+    def image_size(self) -> int:
+        """Side (pixels) the model sees; larger or smaller camera images are resized to it."""
+        return self.config.image_size
+
+    def reset(self) -> None:
+        """Clear the frame history (the next observation is repeated to fill it)."""
+        self._frames.clear()
+
+    def _camera(self, image: np.ndarray, name: str) -> torch.Tensor:
+        """(H, W, 3) uint8 -> (3, S, S) uint8, bilinear-resized to image_size if needed."""
+        image = np.asarray(image)
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"images[{name!r}] must be (H, W, 3) uint8, got {image.shape}")
+        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).to(self.device)
+        size = self.config.image_size
+        if x.shape[1:] != (size, size):
+            x = F.interpolate(x[None].float(), size=(size, size), mode="bilinear", antialias=True)
+            x = x[0].round().clamp(0, 255).to(torch.uint8)
+        return x
+
+    def select_action(self, observation: dict[str, Any]) -> np.ndarray:
+        """Greedy action for ``observation``; returns (11,) float32 with mode in {0, 1, 2}."""
+        images = torch.stack([self._camera(observation["images"][n], n) for n in CAMERA_NAMES])
+        state = torch.as_tensor(np.asarray(observation["state"], np.float32), device=self.device)
+        if not self._frames:  # episode start: pad the history with the first frame
+            self._frames.extend([(images, state)] * self.config.history)
+        else:
+            self._frames.append((images, state))
+        frames = torch.stack([f[0] for f in self._frames])[None]  # (1, T, N, 3, S, S)
+        states = torch.stack([f[1] for f in self._frames])[None]  # (1, T, 10)
+        text = self.encoder.encode([observation["instruction"]]).to(self.device)  # (1, 384)
+        with torch.inference_mode():
+            logits = self.model(frames, text, states if self.config.state_dim else None)
+        tokens = logits.argmax(dim=-1)[0].cpu().numpy()  # (11,) int64
+        return self.tokenizer.decode(tokens).astype(np.float32)
+
+    def save_pretrained(self, directory: str | os.PathLike) -> pathlib.Path:
+        """Write config.json, model.safetensors, norm_stats.json and README.md atomically."""
+        config = {
+            "policy": self.policy_name,
+            "model": self.config.to_dict(),
+            "language_model": self.encoder.name_or_path,
+            "camera_names": list(CAMERA_NAMES),
+        }
+        return save_checkpoint(
+            directory,
+            model_state=self.model.state_dict(),
+            config=config,
+            norm_stats=self.norm_stats.to_dict(),
+            model_card=self.model_card,
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        directory: str | os.PathLike,
+        encoder: SentenceEncoder | None = None,
+        device: str = "cpu",
+    ) -> RT1Policy:
+        """Load a folder written by ``save_pretrained`` (or by training).
+
+        Raises:
+            ValueError: one line, for a missing/corrupt file or weights that do not match
+                config.json.
+        """
+        ckpt = load_checkpoint(directory)
+        where = ckpt.path / "config.json"
+        if ckpt.config.get("policy") != cls.policy_name:
+            raise ValueError(f"{where} is for policy {ckpt.config.get('policy')!r}, not 'rt1'")
+        try:
+            config = RT1Config.from_dict(ckpt.config["model"])
+            norm_stats = NormStats.from_dict(ckpt.norm_stats)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{where} or norm_stats.json is invalid: {err}") from None
+        language_model = ckpt.config.get("language_model", DEFAULT_ENCODER)
+        policy = cls(config, norm_stats, encoder, language_model=language_model, device=device)
+        try:
+            policy.model.load_state_dict(ckpt.model_state, strict=True)
+        except RuntimeError as err:
+            lines = [ln.strip() for ln in str(err).splitlines()[1:] if ln.strip()]
+            problem = (lines[0] if lines else str(err))[:300]
+            raise ValueError(
+                f"checkpoint {ckpt.path} does not match its config.json: {problem}"
+            ) from None
+        if ckpt.model_card:
+            policy.model_card = ckpt.model_card
+        return policy
