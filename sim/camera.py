@@ -14,7 +14,7 @@ import numpy as np
 import pybullet as p
 
 from sim.geometry import TABLE_TOP_Z
-from sim.surfaces import Surface, camera_rays, composite, linear_depth
+from sim.surfaces import Surface, camera_rays, composite, table_layer
 
 FRONT_EYE = (1.05, 0.0, TABLE_TOP_Z + 0.62)  # base frame (m)
 FRONT_TARGET = (0.47, 0.0, TABLE_TOP_Z)
@@ -38,6 +38,7 @@ class CameraRig:
     front_target_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
     light_direction: tuple[float, float, float] = (0.4, -0.3, 1.0)
     surfaces: list[Surface] = field(default_factory=list)
+    _layers: dict = field(default_factory=dict, repr=False)
 
     def render(self, client, view: list[float], fov: float, size=None) -> np.ndarray:
         """RGB image (H, W, 3) uint8 seen through ``view`` (a pybullet view matrix)."""
@@ -56,9 +57,20 @@ class CameraRig:
         image = np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
         if not self.surfaces:
             return image
-        depth = linear_depth(np.asarray(depth, dtype=np.float64).reshape(height, width), NEAR, FAR)
-        eye, rays = camera_rays(view, fov, height, width)
-        return composite(image, depth, eye, rays, self.surfaces, self.light_direction)
+        return composite(image, np.asarray(depth), self._layer(view, fov, height, width))
+
+    def _layer(self, view, fov: float, height: int, width: int):
+        """The tables' layer for this view, cached (a parked base's front view never moves)."""
+        looks = tuple((s.center, s.half_extents, s.rgb, s.checker) for s in self.surfaces)
+        key = (tuple(view), fov, height, width, tuple(self.light_direction), looks)
+        if key not in self._layers:
+            eye, rays = camera_rays(view, fov, height, width)
+            if len(self._layers) >= 4:  # the wrist view changes every step: keep this small
+                self._layers.pop(next(iter(self._layers)))
+            self._layers[key] = table_layer(
+                eye, rays, self.surfaces, self.light_direction, NEAR, FAR
+            )
+        return self._layers[key]
 
     def front_view(self, client, base_pose: np.ndarray) -> list[float]:
         """View matrix of the base-mounted front camera for base pose (x, y, yaw)."""

@@ -120,8 +120,9 @@ class VLAEnv(gym.Env):
         if action.shape != (11,) or not np.all(np.isfinite(action)):
             raise ValueError(f"action must be 11 finite numbers (RT-1 layout), got {action!r}")
         mode = self.world.step(action)
-        success = self.is_success()
-        return self._observation(), float(success), success, False, self._info(mode)
+        info = self._info(mode)
+        success = info["is_success"]
+        return self._observation(), float(success), success, False, info
 
     def is_success(self) -> bool:
         """Whether every goal predicate of the current task holds."""

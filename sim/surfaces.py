@@ -48,43 +48,48 @@ def camera_rays(view: list[float], fov: float, height: int, width: int):
     return -rot.T @ trans, _pixel_grid(fov, height, width) @ rot  # rot's rows: camera axes
 
 
-def linear_depth(buffer: np.ndarray, near: float, far: float) -> np.ndarray:
-    """Eye-space depth (m) from an OpenGL-style [0, 1] depth buffer."""
-    return far * near / (far - (far - near) * buffer)
-
-
-def composite(
-    image: np.ndarray,
-    depth: np.ndarray,
+def table_layer(
     eye: np.ndarray,
     rays: np.ndarray,
     surfaces: list[Surface],
     light: tuple[float, float, float],
-) -> np.ndarray:
-    """Draw ``surfaces`` into ``image`` (H, W, 3 uint8) where they are nearer than ``depth``
-    (H, W eye-space metres); ``rays`` (H*W, 3) come from :func:`camera_rays`."""
-    out = image.reshape(-1, 3).copy()
-    nearest = depth.reshape(-1).copy()
+    near: float,
+    far: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the surfaces alone look like: per pixel (H*W) the depth-buffer value of the
+    nearest surface (2.0, beyond any buffer value, where none is hit) and its RGB (uint8)."""
+    depth = np.full(rays.shape[0], np.inf)
+    colour = np.zeros((rays.shape[0], 3), dtype=np.uint8)
     light_dir = np.asarray(light, dtype=np.float64) / np.linalg.norm(light)
     components = np.ascontiguousarray(rays.T)  # (3, N): 1-D vector ops are fastest in numpy
     with np.errstate(divide="ignore"):
         inverse = 1.0 / components
     for surface in surfaces:
         entry, leave, face = _slab(eye, inverse, surface)
-        idx = np.flatnonzero((leave >= entry) & (entry > 0) & (entry < nearest))
+        idx = np.flatnonzero((leave >= entry) & (entry > 0) & (entry < depth))
         if idx.size == 0:
             continue
         axis = face[idx]
         sign = -np.sign(components[axis, idx])  # the entry face's outward normal: sign * e_axis
         shade = AMBIENT + DIFFUSE * np.clip(sign * light_dir[axis], 0.0, 1.0)
-        colour = np.asarray(surface.rgb)[None, :] * shade[:, None]
+        rgb = np.asarray(surface.rgb)[None, :] * shade[:, None]
         if surface.checker > 0:
             xy = eye[:2, None] + components[:2, idx] * entry[idx]
             cells = np.floor(xy / surface.checker).sum(axis=0) % 2
-            colour = colour * (0.8 + 0.2 * cells)[:, None]
-        out[idx] = np.clip(colour * 255, 0, 255).astype(np.uint8)
-        nearest[idx] = entry[idx]
-    return out.reshape(image.shape)
+            rgb = rgb * (0.8 + 0.2 * cells)[:, None]
+        colour[idx] = np.clip(rgb * 255, 0, 255).astype(np.uint8)
+        depth[idx] = entry[idx]
+    with np.errstate(divide="ignore"):
+        buffer = np.where(np.isfinite(depth), (far - far * near / depth) / (far - near), 2.0)
+    return buffer, colour
+
+
+def composite(image: np.ndarray, depth_buffer: np.ndarray, layer) -> np.ndarray:
+    """Put a :func:`table_layer` into ``image`` (H, W, 3) where it is nearer than what
+    TinyRenderer drew (``depth_buffer`` (H, W), OpenGL [0, 1] values)."""
+    buffer, colour = layer
+    nearer = (buffer < depth_buffer.reshape(-1))[:, None]
+    return np.where(nearer, colour, image.reshape(-1, 3)).reshape(image.shape)
 
 
 def _slab(eye: np.ndarray, inverse: np.ndarray, surface: Surface):
