@@ -60,17 +60,16 @@ class CameraRig:
         return composite(image, np.asarray(depth), self._layer(view, fov, height, width))
 
     def _layer(self, view, fov: float, height: int, width: int):
-        """The tables' layer for this view, cached (a parked base's front view never moves)."""
+        """The tables' layer for this view; the last one per camera is kept, so a camera
+        at rest (the front camera of a parked base) composites with a single np.where."""
         looks = tuple((s.center, s.half_extents, s.rgb, s.checker) for s in self.surfaces)
-        key = (tuple(view), fov, height, width, tuple(self.light_direction), looks)
-        if key not in self._layers:
+        key = (tuple(view), height, width, tuple(self.light_direction), looks)
+        cached = self._layers.get((fov, height, width))  # one slot per camera and size
+        if cached is None or cached[0] != key:
             eye, rays = camera_rays(view, fov, height, width)
-            if len(self._layers) >= 4:  # the wrist view changes every step: keep this small
-                self._layers.pop(next(iter(self._layers)))
-            self._layers[key] = table_layer(
-                eye, rays, self.surfaces, self.light_direction, NEAR, FAR
-            )
-        return self._layers[key]
+            layer = table_layer(eye, rays, self.surfaces, self.light_direction, NEAR, FAR)
+            cached = self._layers[(fov, height, width)] = (key, layer)
+        return cached[1]
 
     def front_view(self, client, base_pose: np.ndarray) -> list[float]:
         """View matrix of the base-mounted front camera for base pose (x, y, yaw)."""

@@ -60,7 +60,9 @@ class SimWorld:
     def __init__(self, scene: str = "tabletop", rig: CameraRig | None = None):
         self.client = bullet_client.BulletClient(connection_mode=p.DIRECT)
         self.client.setPhysicsEngineParameter(
-            deterministicOverlappingPairs=1, fixedTimeStep=1.0 / PHYSICS_HZ, numSubSteps=0
+            deterministicOverlappingPairs=1,
+            fixedTimeStep=1.0 / PHYSICS_HZ,
+            numSubSteps=0,
         )
         self.client.setGravity(0, 0, -9.81)
         self.scene = make_scene(scene)

@@ -10,12 +10,14 @@ import numpy as np
 
 from sim.geometry import BLOCK_SIZE, BOWL_INNER_RADIUS, TABLE_TOP_Z
 from sim.skills.base import Skill, move_arm, register_skill
-from sim.tasks.oracle import BOWL_SLOTS
 from sim.tasks.predicates import Predicate
 
 CARRY_Z = TABLE_TOP_Z + 0.17
 RELEASE_GAP = 0.008  # release the block this far above where it will rest (m)
 OPEN_STEPS = 2
+# Three places for blocks in a bowl, 0.03 m off its centre and 0.052 m apart, so up to
+# three blocks sit side by side (a block centred in the bowl would leave no room).
+IN_BOWL_SLOTS = tuple((0.03 * np.cos(a), 0.03 * np.sin(a)) for a in np.radians([90, 210, 330]))
 AREA_SPOT_CLEARANCE = {"block": 0.06, "bowl": 0.115}  # from an object's centre (m)
 
 
@@ -71,7 +73,7 @@ class PlaceIn(Place):
     name = "place_in"
 
     def release_point(self, world):
-        """The bowl's centre if empty, else the slot farthest from the blocks inside."""
+        """The slot of the bowl farthest from the blocks already inside it."""
         state = world.snapshot()
         bowl = np.array(state.objects[self.call.target].position)
         inside = [
@@ -81,10 +83,8 @@ class PlaceIn(Place):
             and n != self.call.obj
             and np.linalg.norm(np.subtract(o.position[:2], bowl[:2])) < BOWL_INNER_RADIUS
         ]
-        spot = bowl[:2]
-        if inside:
-            slots = [bowl[:2] + np.array(offset) for offset in BOWL_SLOTS]
-            spot = max(slots, key=lambda q: min(np.linalg.norm(q - b) for b in inside))
+        slots = [bowl[:2] + np.array(offset) for offset in IN_BOWL_SLOTS]
+        spot = max(slots, key=lambda q: min((np.linalg.norm(q - b) for b in inside), default=0))
         return np.array([spot[0], spot[1], bowl[2] + BLOCK_SIZE / 2 + RELEASE_GAP])
 
     def goal(self):
