@@ -118,7 +118,7 @@ def step_rate(image_size: int = 96, n_steps: int = 400, repeats: int = 3) -> Non
     print(f"\n| one core, {size}x{size}, both cameras (median of {repeats}) | steps/s |\n|---|---|")
     print(f"| random arm actions | {np.median(random_rates):.0f} |")
     print(
-        f"| expert long-horizon episodes (incl. expert and planner) | {np.median(expert_rates):.0f} |"
+        f"| expert long-horizon episodes (with expert, planner) | {np.median(expert_rates):.0f} |"
     )
     env.close()
 
