@@ -1,6 +1,6 @@
 """Task specs, goal predicates, the oracle planner and the built-in task suites (no physics)."""
 
-from sim.tasks.oracle import apply_skill, oracle_next_skill, oracle_plan, symbolic_world
+from sim.tasks.oracle import oracle_next_skill, oracle_plan
 from sim.tasks.predicates import Predicate, all_hold, evaluate, parse_predicate
 from sim.tasks.spec import (
     BUILTIN_SUITES,
@@ -10,6 +10,7 @@ from sim.tasks.spec import (
     parse_tasks,
     parse_tasks_yaml,
 )
+from sim.tasks.symbolic import apply_skill, symbolic_world
 
 __all__ = [
     "BUILTIN_SUITES",

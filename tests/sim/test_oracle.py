@@ -1,4 +1,4 @@
-"""Oracle planner, symbolic executor and symbolic world (sim/tasks/oracle.py)."""
+"""Oracle planner (sim/tasks/oracle.py) and the symbolic world (sim/tasks/symbolic.py)."""
 
 from __future__ import annotations
 
