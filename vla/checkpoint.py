@@ -28,6 +28,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from vla.durable import fsync_path
+
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 NORM_STATS_FILE = "norm_stats.json"
@@ -69,15 +71,6 @@ def _recover(directory: pathlib.Path) -> None:
         os.replace(aside, directory)
 
 
-def _fsync(path: pathlib.Path) -> None:
-    """Flush a file or folder (its entries) to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def save_checkpoint(
     directory: str | os.PathLike,
     *,
@@ -102,8 +95,8 @@ def save_checkpoint(
         if training_state is not None:
             torch.save(training_state, tmp / TRAINING_STATE_FILE)
         for file in tmp.iterdir():
-            _fsync(file)
-        _fsync(tmp)
+            fsync_path(file)
+        fsync_path(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -120,7 +113,7 @@ def save_checkpoint(
             os.replace(aside, directory)  # roll back; a hard crash is undone by _recover
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync(directory.parent)
+    fsync_path(directory.parent)
     shutil.rmtree(aside, ignore_errors=True)
     return directory
 

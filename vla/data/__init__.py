@@ -1,10 +1,7 @@
 """Recorded demonstrations on disk (:mod:`vla.data.episode_store`) and their PyTorch view
 (:mod:`vla.data.torch_dataset`, imported separately so that recording does not load torch)."""
 
-from vla.data.episode_store import (
-    DatasetLockedError,
-    EpisodeBuffer,
-    EpisodeStore,
-)
+from vla.data.episode_store import EpisodeBuffer, EpisodeStore
+from vla.data.writer_lock import DatasetLockedError
 
 __all__ = ["DatasetLockedError", "EpisodeBuffer", "EpisodeStore"]

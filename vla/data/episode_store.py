@@ -60,10 +60,10 @@ recorders on one machine, not writers on different machines sharing a network di
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import os
 import re
-import socket
 import weakref
 import zipfile
 from collections import Counter
@@ -73,6 +73,9 @@ from typing import Any
 
 import numpy as np
 
+from vla.data.writer_lock import acquire_lock, release_lock
+from vla.durable import TMP_TAG, append_line, write_atomically
+
 FORMAT = "vla-episodes"
 VERSION = 1
 SPLITS = ("train", "val", "test")
@@ -81,16 +84,11 @@ INDEX_FILE = "index.jsonl"
 LOCK_FILE = "writer.lock"
 EPISODE_DIR = "episodes"
 DEFAULT_CAMERAS = ("front", "wrist")
-_TMP_TAG = ".tmp-"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _EPISODE_FILE = re.compile(r"ep_\d+\.npz\Z")
 _HEADER_SHAPE_FIELDS = ("cameras", "image_size", "state_dim", "action_dim")
 
 EpisodeKey = str | Sequence[str | int]
-
-
-class DatasetLockedError(RuntimeError):
-    """Another live process is writing the dataset."""
 
 
 class EpisodeStore:
@@ -110,7 +108,7 @@ class EpisodeStore:
         self._by_id: dict[int, dict] = {}
         self._keys: set[str] = set()
         self._release = (
-            weakref.finalize(self, _release_lock, path / LOCK_FILE, os.getpid())
+            weakref.finalize(self, release_lock, path / LOCK_FILE, os.getpid())
             if writable
             else None
         )
@@ -163,13 +161,13 @@ class EpisodeStore:
         if mode == "open" and not (path / HEADER_FILE).exists():
             raise FileNotFoundError(f"no dataset at {path} (missing {HEADER_FILE})")
         path.mkdir(parents=True, exist_ok=True)
-        _acquire_lock(path / LOCK_FILE)
+        acquire_lock(path / LOCK_FILE)
         try:
             header = _settle_header(path, wanted, mode)
             _recover(path)
             return cls(path, header, writable=True)
         except BaseException:
-            _release_lock(path / LOCK_FILE, os.getpid())
+            release_lock(path / LOCK_FILE, os.getpid())
             raise
 
     def close(self) -> None:
@@ -302,7 +300,7 @@ class EpisodeStore:
         record["meta"] = _meta(meta)
         line = self._encode_new(record)  # before any write: a bad key or meta leaves no trace
         _write_npz_atomically(self.path / file, {n: arrays[n] for n in self.array_names})
-        _append_line(self.path / INDEX_FILE, line)
+        append_line(self.path / INDEX_FILE, line)
         self._remember(record)
         return episode_id
 
@@ -310,7 +308,7 @@ class EpisodeStore:
         """Record ``key`` as done without an episode (e.g. a task whose expert failed)."""
         self._require_writable()
         record = {"kind": "marker", "key": normalize_key(key), "meta": _meta(meta)}
-        _append_line(self.path / INDEX_FILE, self._encode_new(record))
+        append_line(self.path / INDEX_FILE, self._encode_new(record))
         self._remember(record)
 
     def _encode_new(self, record: dict) -> bytes:
@@ -507,7 +505,7 @@ def _settle_header(path: Path, wanted: dict | None, mode: str) -> dict:
     if not (path / HEADER_FILE).exists():
         if mode == "open" or wanted is None:
             raise FileNotFoundError(f"no dataset at {path} (missing {HEADER_FILE})")
-        _write_atomically(path / HEADER_FILE, (json.dumps(wanted, indent=2) + "\n").encode())
+        write_atomically(path / HEADER_FILE, (json.dumps(wanted, indent=2) + "\n").encode())
         return wanted
     if mode == "create":
         raise FileExistsError(f"a dataset already exists at {path}")
@@ -562,108 +560,11 @@ def _recover(path: Path) -> None:
                 and _EPISODE_FILE.match(file.name)
                 and f"{EPISODE_DIR}/{file.name}" not in named
             )
-            if file.is_file() and (_TMP_TAG in file.name or orphan):
+            if file.is_file() and (TMP_TAG in file.name or orphan):
                 file.unlink()
 
 
 def _write_npz_atomically(file: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    tmp = file.with_name(f"{file.name}{_TMP_TAG}{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, file)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # Ctrl-C mid-write: tidy now rather than on the next open
-        raise
-    _fsync_dir(file.parent)  # the rename must be durable before the index names the file
-
-
-def _write_atomically(file: Path, data: bytes) -> None:
-    tmp = file.with_name(f"{file.name}{_TMP_TAG}{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, file)
-    _fsync_dir(file.parent)
-
-
-def _append_line(index: Path, line: bytes) -> None:
-    existed = index.exists()
-    with open(index, "ab") as handle:
-        handle.write(line)  # one write: a crash leaves a prefix, never interleaved lines
-        handle.flush()
-        os.fsync(handle.fileno())
-    if not existed:
-        _fsync_dir(index.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open folders; its renames are durable enough
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-# -- writer lock ---------------------------------------------------------------------------
-
-
-def _acquire_lock(lock: Path) -> None:
-    """Create ``lock`` exclusively, taking over a stale one; DatasetLockedError if held."""
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            owner = _lock_owner(lock)
-            if owner is not None and _owner_alive(owner):
-                raise DatasetLockedError(
-                    f"{lock.parent} is being written by pid {owner['pid']} on {owner['host']}; "
-                    f"stop that recorder first (delete {lock} only if it is surely gone)"
-                ) from None
-            lock.unlink(missing_ok=True)  # stale: its writer died without releasing it
-            continue
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"pid": os.getpid(), "host": socket.gethostname()}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return
-    raise DatasetLockedError(f"another process took {lock} while this one was taking it over")
-
-
-def _lock_owner(lock: Path) -> dict | None:
-    """The lock's {"pid", "host"}, or None if it is unreadable (its writer died creating it)."""
-    try:
-        owner = json.loads(lock.read_text())
-    except (OSError, ValueError):
-        return None
-    ok = isinstance(owner, dict) and isinstance(owner.get("pid"), int)
-    return owner if ok else None
-
-
-def _owner_alive(owner: dict) -> bool:
-    if owner.get("host") != socket.gethostname() or os.name == "nt":
-        return True  # cannot check (and os.kill(pid, 0) would kill on Windows): assume alive
-    if owner["pid"] <= 0:
-        return False  # os.kill(0, ...) would address our own process group
-    try:
-        os.kill(owner["pid"], 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by another user
-        return True
-    return True
-
-
-def _release_lock(lock: Path, pid: int) -> None:
-    """Delete ``lock`` if this process (``pid``; not a forked child) holds it."""
-    owner = _lock_owner(lock)
-    if os.getpid() == pid and owner is not None and owner["pid"] == pid:
-        lock.unlink(missing_ok=True)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    write_atomically(file, buffer.getvalue())  # durable before the index names the file
