@@ -18,6 +18,7 @@ from sim.geometry import (
     TABLE_TOP_Z,
 )
 from sim.scenes.base import Scene
+from sim.tasks.predicates import object_type
 
 FOOTPRINT = {"block": 0.03, "bowl": BOWL_INNER_RADIUS + 0.015}  # xy radius (m)
 GAP = 0.012  # extra clearance between sampled objects (m)
@@ -37,10 +38,6 @@ class Layout:
     poses: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
     held: str | None = None
     robot_location: str | None = None
-
-
-def kind_of(name: str) -> str:
-    return name.rsplit(" ", 1)[-1]
 
 
 def sample_layout(scene: Scene, objects: list[str], initial, rng: np.random.Generator) -> Layout:
@@ -72,7 +69,7 @@ def _try_layout(scene, objects, support, layout: Layout, rng) -> bool:
     roots = [o for o in objects if o not in support and o != layout.held]
     at_place = [o for o in objects if support.get(o, ("", ""))[0] == "at"]
     # bowls first: they need the most room
-    for name in sorted(roots + at_place, key=lambda o: (kind_of(o) != "bowl", o)):
+    for name in sorted(roots + at_place, key=lambda o: (object_type(o) != "bowl", o)):
         pose = _sample_root(scene, name, support.get(name), layout, rng)
         if pose is None:
             return False
@@ -86,7 +83,7 @@ def _try_layout(scene, objects, support, layout: Layout, rng) -> bool:
 
 
 def _sample_root(scene, name, sup, layout: Layout, rng):
-    kind = kind_of(name)
+    kind = object_type(name)
     yaw = float(rng.uniform(-0.4, 0.4)) if kind == "block" else 0.0
     z = TABLE_TOP_Z + (BLOCK_SIZE / 2 if kind == "block" else BOWL_FLOOR_THICKNESS)
     if sup is not None and sup[1] in scene.places:
@@ -111,7 +108,7 @@ def _sample_root(scene, name, sup, layout: Layout, rng):
 def _is_clear(scene, kind: str, x: float, y: float, layout: Layout) -> bool:
     radius = FOOTPRINT[kind]
     for other, (ox, oy, _, _) in layout.poses.items():
-        if math.hypot(x - ox, y - oy) < radius + FOOTPRINT[kind_of(other)] + GAP:
+        if math.hypot(x - ox, y - oy) < radius + FOOTPRINT[object_type(other)] + GAP:
             return False
     for px, py in scene.places.values():
         if math.hypot(x - px, y - py) < radius + PLACE_CLEARANCE:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.geometry import BLOCK_SIZE, BOWL_INNER_RADIUS, TABLE_TOP_Z
+from sim.geometry import BLOCK_SIZE, BOWL_INNER_RADIUS, MOBILE_AREAS, TABLE_TOP_Z
 from sim.skills.base import Skill, move_arm, register_skill
 from sim.tasks.predicates import Predicate
 
@@ -102,7 +102,7 @@ class PlaceOn(Place):
         return below + (0.0, 0.0, BLOCK_SIZE + RELEASE_GAP)
 
     def goal(self):
-        kind = "at" if self.call.target in ("table", "counter") else "on"
+        kind = "at" if self.call.target in MOBILE_AREAS else "on"
         return [Predicate(kind, (self.call.obj, self.call.target))]
 
 

@@ -10,8 +10,6 @@ Rerunning the same command resumes: recorded task episodes are skipped.
 
 from __future__ import annotations
 
-import sys
-
 import hydra
 import numpy as np
 from omegaconf import DictConfig
@@ -21,8 +19,10 @@ from sim import TEST_SEED_START, TRAIN_SEED_START
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
 from sim.rollout import SkillResult, run_task
+from sim.skill_text import parse_skill
 from sim.tasks import load_tasks
 from sim.tasks.oracle import oracle_next_skill, oracle_plan
+from vla.cli.errors import run_app
 from vla.data import EpisodeStore
 
 SUITE_SEED_STRIDE = 100_000  # each suite gets its own block of seeds
@@ -71,7 +71,7 @@ def record_task(env, store: EpisodeStore, task, seed: int, key: str, fields: dic
             [{"images": o["images"], "state": o["state"], "action": a} for o, a in segment],
             key=f"{key}/{k}",
             instruction=result.skill,
-            skill=result.skill.split(" the ")[0],
+            skill=parse_skill(result.skill).name,
             seed=seed,
             **fields,
         )
@@ -113,15 +113,7 @@ def record(cfg: DictConfig) -> EpisodeStore:
 
 @hydra.main(config_path="../../configs", config_name="record", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    try:
-        record(cfg)
-    except ValueError as error:
-        raise SystemExit(f"vla-record: error: {error}") from None
-    except KeyboardInterrupt:
-        print(
-            "vla-record: interrupted; finished episodes are safe, rerun to resume", file=sys.stderr
-        )
-        raise SystemExit(130) from None
+    run_app("vla-record", record, cfg, on_interrupt="finished episodes are safe, rerun to resume")
 
 
 if __name__ == "__main__":

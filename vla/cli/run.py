@@ -18,6 +18,7 @@ from sim.expert import ScriptedExpert
 from sim.rollout import SkillResult, run_task
 from sim.tasks import TaskSpec, load_tasks
 from sim.tasks.oracle import oracle_next_skill, oracle_plan
+from vla.cli.errors import run_app
 from vla.video import compose_frame, contact_sheet, write_video
 
 
@@ -116,10 +117,7 @@ def render_markdown(report: dict, sheet: str) -> str:
 
 @hydra.main(config_path="../../configs", config_name="run", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    try:
-        run(cfg)
-    except ValueError as error:  # bad input: one line, no traceback
-        raise SystemExit(f"vla-run: error: {error}") from None
+    run_app("vla-run", run, cfg)
 
 
 if __name__ == "__main__":
