@@ -42,6 +42,7 @@ class Skill:
 
     name: str = ""
     max_steps: int = DEFAULT_MAX_STEPS
+    gripper_hint = -1.0  # gripper command sent with the terminate action (keep what is held)
 
     def __init__(self, call: SkillCall):
         self.call = call
@@ -63,8 +64,6 @@ class Skill:
     def terminate(self) -> np.ndarray:
         self.finished = True
         return action(gripper=self.gripper_hint, mode=TERMINATE)
-
-    gripper_hint = -1.0
 
     def goal(self) -> list[Predicate]:
         """Predicates that hold when the skill succeeded."""

@@ -19,6 +19,7 @@ CLOSE_STEPS = 2
 @register_skill
 class Pick(Skill):
     name = "pick"
+    above = False  # the hand has reached the block's xy at travel height
 
     def policy(self, world):
         body = world.bodies.get(self.call.obj)
@@ -28,9 +29,7 @@ class Pick(Skill):
         target, yaw = np.array(pos), _grasp_yaw(orn, world.robot.base_pose[2])
         if self.phase == 0:  # travel high (clear of towers), then approach from above
             ee = world.robot.ee_pose()[0]
-            self.above = (
-                getattr(self, "above", False) or np.linalg.norm(target[:2] - ee[:2]) < 0.015
-            )
+            self.above = self.above or np.linalg.norm(target[:2] - ee[:2]) < 0.015
             z = target[2] + HOVER if self.above else max(LIFT_Z, ee[2])
             act, err = move_arm(world, np.array([target[0], target[1], z]), False, yaw)
             self._advance_if(self.above and err < 0.012)

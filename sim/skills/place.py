@@ -24,6 +24,9 @@ AREA_SPOT_CLEARANCE = {"block": 0.06, "bowl": 0.115}  # from an object's centre 
 class Place(Skill):
     """Shared carry-and-release motion; subclasses define :meth:`release_point`."""
 
+    release = np.zeros(3)  # where the block's centre is let go (world, m); set in phase 0
+    last_offset = np.zeros(3)  # held block's centre minus the grasp point, last seen
+
     def policy(self, world):
         held = world.robot.grasp.held_body
         if self.phase == 0 and (held is None or world.names[held] != self.call.obj):
@@ -59,10 +62,10 @@ class Place(Skill):
     def _held_offset(self, world, ee: np.ndarray) -> np.ndarray:
         held = world.robot.grasp.held_body
         if held is None:
-            return getattr(self, "_last_offset", np.zeros(3))
+            return self.last_offset
         pos = np.array(world.client.getBasePositionAndOrientation(held)[0])
-        self._last_offset = pos - ee
-        return self._last_offset
+        self.last_offset = pos - ee
+        return self.last_offset
 
     def release_point(self, world) -> np.ndarray:
         raise NotImplementedError
