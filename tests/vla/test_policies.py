@@ -8,6 +8,8 @@ from vla.language import SentenceEncoder
 from vla.models.rt1 import RT1Config
 from vla.policies import POLICIES, Policy, RT1Policy, load_policy, register_policy
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = RT1Config(
     image_size=32,
     history=2,
@@ -18,15 +20,6 @@ TINY = RT1Config(
     n_heads=2,
     dropout=0.0,
 )
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small models run fastest on one thread on a busy 2-core box."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

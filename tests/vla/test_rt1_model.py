@@ -7,6 +7,8 @@ import torch
 from vla.models import RT1, FiLMCNN, RT1Config, TokenLearner, action_loss, token_accuracy
 from vla.models.rt1 import Block
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = RT1Config(
     image_size=32,
     n_cameras=2,
@@ -20,15 +22,6 @@ TINY = RT1Config(
     dropout=0.0,
     state_dim=3,
 )
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small models run fastest on one thread; 2 OpenMP threads on a busy 2-core box stall."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def make_batch(config: RT1Config, batch: int, seed: int = 0):
