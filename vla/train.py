@@ -15,12 +15,10 @@ rank 0 evaluates, logs and saves.
 from __future__ import annotations
 
 import csv
-import functools
 import math
 import os
 import random
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,16 +27,24 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from omegaconf import OmegaConf
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from vla.checkpoint import load_checkpoint, save_checkpoint
 from vla.data.episode_store import EpisodeStore
-from vla.data.torch_dataset import FrameDataset, augment_frames, collate, split_episodes
-from vla.language import DEFAULT_ENCODER, SentenceEncoder
+from vla.data.torch_dataset import FrameDataset, collate, split_episodes
+from vla.language import DEFAULT_ENCODER
 from vla.models.rt1 import RT1, RT1Config
+from vla.policies import load_policy
 from vla.tokenizer import ACTION_NAMES, ActionTokenizer, NormStats
+from vla.train_data import (
+    AugmentedFrames,
+    embed_instructions,
+    to_model_inputs,
+    train_actions,
+    train_batches,
+)
 
 LAST, BEST = "last", "best"
 CSV_FIELDS = (
@@ -80,88 +86,6 @@ def setup_distributed() -> tuple[Dist, torch.device]:
     return Dist(rank, world, local_rank), device
 
 
-# --- data ---------------------------------------------------------------------------------
-
-
-class AugmentedFrames(Dataset):
-    """Wraps a FrameDataset: item ``(index, aug_seed)`` gets augmentation drawn from its own
-    generator, so a sample's augmentation does not depend on workers or on resuming."""
-
-    def __init__(self, frames: FrameDataset) -> None:
-        self.frames = frames
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
-        index, aug_seed = key
-        item = self.frames[index]
-        item["images"] = augment_frames(item["images"], torch.Generator().manual_seed(aug_seed))
-        return item
-
-
-def epoch_batches(
-    sampler: DistributedSampler, epoch: int, batch_size: int, seed: int
-) -> list[list[tuple[int, int]]]:
-    """This rank's batches of epoch ``epoch`` as lists of (index, aug_seed); the last partial
-    batch is dropped so every step sees ``batch_size`` samples."""
-    sampler.set_epoch(epoch)
-    indices = list(sampler)
-    n = len(indices) // batch_size
-    # a distinct, reproducible augmentation seed per (seed, epoch, rank, position)
-    base = (seed * 1_000_003 + epoch) * 1_000_003 + sampler.rank * 100_000_007
-    keys = [(i, (base + p) % 2**63) for p, i in enumerate(indices[: n * batch_size])]
-    return [keys[b * batch_size : (b + 1) * batch_size] for b in range(n)]
-
-
-def train_batches(
-    dataset: AugmentedFrames,
-    sampler: DistributedSampler,
-    batch_size: int,
-    seed: int,
-    num_workers: int,
-    start_step: int,
-) -> Iterator[dict[str, Any]]:
-    """Endless batches starting at global step ``start_step`` (earlier ones are skipped by
-    index, without loading any data)."""
-    per_epoch = len(epoch_batches(sampler, 0, batch_size, seed))
-    if per_epoch == 0:
-        raise ValueError(f"train split has fewer than batch_size={batch_size} samples per rank")
-    epoch, skip = divmod(start_step, per_epoch)
-    while True:
-        batches = epoch_batches(sampler, epoch, batch_size, seed)[skip:]
-        # batch_sampler yields ready-made batches; the loader's own generator keeps it from
-        # drawing a worker base seed out of torch's global RNG (that would break resuming)
-        loader = DataLoader(
-            dataset,
-            batch_sampler=batches,
-            collate_fn=collate,
-            num_workers=num_workers,
-            generator=torch.Generator().manual_seed(seed),
-            persistent_workers=False,
-        )
-        yield from loader
-        epoch, skip = epoch + 1, 0
-
-
-def train_actions(store: EpisodeStore, episode_ids: list[int]) -> np.ndarray:
-    """All actions (N, 11) of the given episodes, for the normalisation statistics."""
-    return np.concatenate([store.load_episode(i)["action"] for i in episode_ids])
-
-
-@functools.cache
-def sentence_encoder() -> SentenceEncoder:
-    """The frozen instruction encoder, loaded once per process (it takes seconds)."""
-    return SentenceEncoder(DEFAULT_ENCODER)
-
-
-def embed_instructions(store: EpisodeStore, device: torch.device) -> dict[str, torch.Tensor]:
-    """Embed every distinct instruction of the dataset once (the encoder is frozen)."""
-    texts = sorted({r["instruction"] for r in store.episodes(None)})
-    encoder = sentence_encoder()
-    return {t: e.to(device) for t, e in zip(texts, encoder.encode(texts), strict=True)}
-
-
 # --- optimisation -------------------------------------------------------------------------
 
 
@@ -184,22 +108,6 @@ def make_optimizer(model: RT1, lr: float, weight_decay: float) -> torch.optim.Ad
         {"params": no_decay, "weight_decay": 0.0},
     ]
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
-
-
-def to_model_inputs(
-    batch: dict[str, Any],
-    text: dict[str, torch.Tensor],
-    tokenizer: ActionTokenizer,
-    device: torch.device,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(images, text_emb, state, target_tokens) on ``device``."""
-    tokens = torch.from_numpy(tokenizer.encode(batch["action"].numpy()))
-    return (
-        batch["images"].to(device, non_blocking=True),
-        torch.stack([text[s] for s in batch["instruction"]]),
-        batch["state"].to(device, non_blocking=True),
-        tokens.to(device),
-    )
 
 
 @torch.no_grad()
@@ -234,13 +142,6 @@ def sim_success(model_dir: str | Path, n_episodes: int, seed: int) -> float:
     Each episode is one single-skill task on a held-out test seed, run by
     ``sim.rollout.run_skill`` with the policy from ``vla.policies.load_policy``.
     """
-    try:
-        from vla.policies import load_policy
-    except ImportError as error:
-        raise ValueError(
-            f"eval_every > 0 needs vla.policies.load_policy, which is unavailable ({error}); "
-            "set eval_every=0"
-        ) from None
     from sim import TEST_SEED_START, load_tasks
     from sim.env import VLAEnv
     from sim.rollout import run_skill

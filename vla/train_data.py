@@ -1,0 +1,115 @@
+"""Training data for vla-train: reproducible augmented batches and model inputs.
+
+The batch order and each sample's augmentation are pure functions of (seed, epoch, rank,
+position), not of an RNG stream, so a resumed run sees exactly the batches it would have.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from vla.data.episode_store import EpisodeStore
+from vla.data.torch_dataset import FrameDataset, augment_frames, collate
+from vla.language import DEFAULT_ENCODER, SentenceEncoder
+from vla.tokenizer import ActionTokenizer
+
+
+class AugmentedFrames(Dataset):
+    """Wraps a FrameDataset: item ``(index, aug_seed)`` gets augmentation drawn from its own
+    generator, so a sample's augmentation does not depend on workers or on resuming."""
+
+    def __init__(self, frames: FrameDataset) -> None:
+        self.frames = frames
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
+        index, aug_seed = key
+        item = self.frames[index]
+        item["images"] = augment_frames(item["images"], torch.Generator().manual_seed(aug_seed))
+        return item
+
+
+def epoch_batches(
+    sampler: DistributedSampler, epoch: int, batch_size: int, seed: int
+) -> list[list[tuple[int, int]]]:
+    """This rank's batches of epoch ``epoch`` as lists of (index, aug_seed); the last partial
+    batch is dropped so every step sees ``batch_size`` samples."""
+    sampler.set_epoch(epoch)
+    indices = list(sampler)
+    n = len(indices) // batch_size
+    # a distinct, reproducible augmentation seed per (seed, epoch, rank, position)
+    base = (seed * 1_000_003 + epoch) * 1_000_003 + sampler.rank * 100_000_007
+    keys = [(i, (base + p) % 2**63) for p, i in enumerate(indices[: n * batch_size])]
+    return [keys[b * batch_size : (b + 1) * batch_size] for b in range(n)]
+
+
+def train_batches(
+    dataset: AugmentedFrames,
+    sampler: DistributedSampler,
+    batch_size: int,
+    seed: int,
+    num_workers: int,
+    start_step: int,
+) -> Iterator[dict[str, Any]]:
+    """Endless batches starting at global step ``start_step`` (earlier ones are skipped by
+    index, without loading any data)."""
+    per_epoch = len(epoch_batches(sampler, 0, batch_size, seed))
+    if per_epoch == 0:
+        raise ValueError(f"train split has fewer than batch_size={batch_size} samples per rank")
+    epoch, skip = divmod(start_step, per_epoch)
+    while True:
+        batches = epoch_batches(sampler, epoch, batch_size, seed)[skip:]
+        # batch_sampler yields ready-made batches; the loader's own generator keeps it from
+        # drawing a worker base seed out of torch's global RNG (that would break resuming)
+        loader = DataLoader(
+            dataset,
+            batch_sampler=batches,
+            collate_fn=collate,
+            num_workers=num_workers,
+            generator=torch.Generator().manual_seed(seed),
+            persistent_workers=False,
+        )
+        yield from loader
+        epoch, skip = epoch + 1, 0
+
+
+def train_actions(store: EpisodeStore, episode_ids: list[int]) -> np.ndarray:
+    """All actions (N, 11) of the given episodes, for the normalisation statistics."""
+    return np.concatenate([store.load_episode(i)["action"] for i in episode_ids])
+
+
+@functools.cache
+def sentence_encoder() -> SentenceEncoder:
+    """The frozen instruction encoder, loaded once per process (it takes seconds)."""
+    return SentenceEncoder(DEFAULT_ENCODER)
+
+
+def embed_instructions(store: EpisodeStore, device: torch.device) -> dict[str, torch.Tensor]:
+    """Embed every distinct instruction of the dataset once (the encoder is frozen)."""
+    texts = sorted({r["instruction"] for r in store.episodes(None)})
+    encoder = sentence_encoder()
+    return {t: e.to(device) for t, e in zip(texts, encoder.encode(texts), strict=True)}
+
+
+def to_model_inputs(
+    batch: dict[str, Any],
+    text: dict[str, torch.Tensor],
+    tokenizer: ActionTokenizer,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(images, text_emb, state, target_tokens) on ``device``."""
+    tokens = torch.from_numpy(tokenizer.encode(batch["action"].numpy()))
+    return (
+        batch["images"].to(device, non_blocking=True),
+        torch.stack([text[s] for s in batch["instruction"]]),
+        batch["state"].to(device, non_blocking=True),
+        tokens.to(device),
+    )
