@@ -19,9 +19,8 @@ import numpy as np  # noqa: E402
 from sim import TEST_SEED_START  # noqa: E402
 from sim.env import VLAEnv  # noqa: E402
 from sim.expert import ScriptedExpert  # noqa: E402
-from sim.rollout import run_skill, run_task  # noqa: E402
+from sim.rollout import run_oracle_task, run_skill  # noqa: E402
 from sim.tasks import BUILTIN_SUITES, load_tasks, parse_tasks  # noqa: E402
-from sim.tasks.oracle import oracle_next_skill, oracle_plan  # noqa: E402
 
 SKILL_CASES = {  # skill kind -> (scene, skill text, initial, goal)
     "pick": ("tabletop", "pick up the red block", [], "holding(red block)"),
@@ -77,14 +76,7 @@ def suite_success(tasks_per_suite: int | None) -> None:
         for i, task in enumerate(tasks):
             env = envs.setdefault(task.scene, VLAEnv(task.scene, tasks=[task], cameras=False))
             obs, _ = env.reset(seed=TEST_SEED_START + i, options={"task": task})
-            plan = oracle_plan(task, env.world.snapshot())
-            results = run_task(
-                env,
-                ScriptedExpert(env),
-                lambda s, t=task: oracle_next_skill(t, s),
-                obs,
-                max_skills=task.max_skills or len(plan) + 3,
-            )
+            results = run_oracle_task(env, ScriptedExpert(env), task, obs)
             wins += env.is_success()
             skills.append(len(results))
         print(
@@ -110,9 +102,7 @@ def step_rate(image_size: int = 96, n_steps: int = 400, repeats: int = 3) -> Non
         random_rates.append(n_steps / (time.perf_counter() - start))
         obs, _ = env.reset(seed=TEST_SEED_START + r)
         task, start = env.task, time.perf_counter()
-        results = run_task(
-            env, ScriptedExpert(env), lambda s, t=task: oracle_next_skill(t, s), obs, 12
-        )
+        results = run_oracle_task(env, ScriptedExpert(env), task, obs, max_skills=12)
         expert_rates.append(sum(x.steps for x in results) / (time.perf_counter() - start))
     size = env.world.rig.height
     print(f"\n| one core, {size}x{size}, both cameras (median of {repeats}) | steps/s |\n|---|---|")

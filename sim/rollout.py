@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.skills import make_skill
+from sim.tasks.oracle import oracle_next_skill, oracle_plan
 
 SKILL_MAX_STEPS = 150
+PLAN_SLACK = 3  # skills allowed beyond the oracle's plan, for retries after failures
 FrameHook = Callable[[dict, np.ndarray], None]
 
 
@@ -88,3 +90,19 @@ def run_task(
         if on_skill is not None:
             on_skill(result)
     return results
+
+
+def run_oracle_task(
+    env, policy, task, observation: dict, max_skills: int | None = None, **kwargs
+) -> list[SkillResult]:
+    """:func:`run_task` with the oracle planner choosing each next skill of ``task``.
+
+    ``max_skills`` defaults to the task's own cap, else the length of the oracle's plan
+    from the current state plus ``PLAN_SLACK``.
+    """
+    if max_skills is None:
+        plan = oracle_plan(task, env.unwrapped.world.snapshot())
+        max_skills = task.max_skills or len(plan) + PLAN_SLACK
+    return run_task(
+        env, policy, lambda state: oracle_next_skill(task, state), observation, max_skills, **kwargs
+    )

@@ -18,10 +18,9 @@ from tqdm import tqdm
 from sim import TEST_SEED_START, TRAIN_SEED_START
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
-from sim.rollout import SkillResult, run_task
+from sim.rollout import SkillResult, run_oracle_task
 from sim.skill_text import parse_skill
 from sim.tasks import load_tasks
-from sim.tasks.oracle import oracle_next_skill, oracle_plan
 from vla.cli.errors import run_app
 from vla.data import EpisodeStore
 
@@ -53,16 +52,7 @@ def record_task(env, store: EpisodeStore, task, seed: int, key: str, fields: dic
         segments.append((result, list(steps)))
         steps.clear()
 
-    plan = oracle_plan(task, env.world.snapshot())
-    run_task(
-        env,
-        ScriptedExpert(env),
-        lambda state: oracle_next_skill(task, state),
-        obs,
-        max_skills=task.max_skills or len(plan) + 3,
-        on_skill=on_skill,
-        on_step=on_step,
-    )
+    run_oracle_task(env, ScriptedExpert(env), task, obs, on_skill=on_skill, on_step=on_step)
     stored = 0
     for k, (result, segment) in enumerate(segments):
         if not result.success or store.has(f"{key}/{k}"):

@@ -15,9 +15,9 @@ from omegaconf import DictConfig
 
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
-from sim.rollout import SkillResult, run_task
+from sim.rollout import SkillResult, run_oracle_task
 from sim.tasks import TaskSpec, load_tasks
-from sim.tasks.oracle import oracle_next_skill, oracle_plan
+from sim.tasks.oracle import oracle_plan
 from vla.cli.errors import run_app
 from vla.video import compose_frame, contact_sheet, write_video
 
@@ -62,16 +62,9 @@ def run(cfg: DictConfig) -> dict:
         mark = "ok " if result.success else "FAIL"
         print(f"  [{mark}] {result.skill}  ({result.steps} steps)")
 
-    max_skills = cfg.max_skills or task.max_skills or len(plan) + 3
     start = time.perf_counter()
-    results = run_task(
-        env,
-        ScriptedExpert(env),
-        lambda state: oracle_next_skill(task, state),
-        obs,
-        max_skills,
-        on_skill=on_skill,
-        on_step=on_step,
+    results = run_oracle_task(
+        env, ScriptedExpert(env), task, obs, cfg.max_skills, on_skill=on_skill, on_step=on_step
     )
     seconds = time.perf_counter() - start
     success = env.is_success()
