@@ -86,7 +86,7 @@ def suite_success(tasks_per_suite: int | None) -> None:
             env.close()
 
 
-def step_rate(image_size: int = 96, n_steps: int = 400, repeats: int = 3) -> None:
+def step_rate(image_size: int = 64, n_steps: int = 400, repeats: int = 3) -> None:
     """Env steps/s with both cameras: random arm actions, and expert long-horizon episodes
     (the arm near objects and a held block cost more to render and simulate)."""
     env = VLAEnv("tabletop", tasks="long_horizon", image_size=image_size)
@@ -117,7 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=200, help="seeds per skill")
     parser.add_argument("--tasks-per-suite", type=int, default=None, help="default: all")
-    parser.add_argument("--image-sizes", default="96,64", help="resolutions for the step rate")
+    parser.add_argument("--image-sizes", default="64,96", help="resolutions for the step rate")
     args = parser.parse_args()
     for size in args.image_sizes.split(","):
         step_rate(int(size))

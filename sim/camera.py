@@ -32,8 +32,8 @@ class CameraRig:
     ``surfaces`` are drawn analytically (:mod:`sim.surfaces`), not by TinyRenderer.
     """
 
-    height: int = 96
-    width: int = 96
+    height: int = 64
+    width: int = 64
     front_eye_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
     front_target_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
     light_direction: tuple[float, float, float] = (0.4, -0.3, 1.0)

@@ -45,7 +45,7 @@ class VLAEnv(gym.Env):
         self,
         scene: str = "tabletop",
         tasks: str | list[TaskSpec] | None = None,
-        image_size: int = 96,
+        image_size: int = 64,
         variations: Variations | dict | None = None,
         render_size: int = 256,
         render_mode: str | None = "rgb_array",

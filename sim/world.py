@@ -87,7 +87,7 @@ class SimWorld:
         """Restore the construction snapshot and arrange the world as ``layout`` says."""
         self.robot.release()
         self.robot.grasp.closed = False
-        self.client.restoreState(self._snapshot)
+        self._drop_contacts()
         self.robot.set_base_pose(*self.scene.base_pose_at(layout.robot_location))
         self.robot.reset_joints()
         self.robot.move_ee_to(self._home_world(), p.getQuaternionFromEuler(DOWN))
@@ -113,6 +113,21 @@ class SimWorld:
         c, s = np.cos(yaw), np.sin(yaw)
         hx, hy, hz = HOME_EE
         return np.array([x + c * hx - s * hy, y + s * hx + c * hy, hz])
+
+    def _drop_contacts(self) -> None:
+        """Forget every cached contact (and its warm-start impulses) of the movable bodies.
+
+        ``restoreState`` keeps Bullet's persistent contact manifolds, so without this a
+        seed's rollout depends on the episodes run before it. Moving each body far from all
+        others and running collision detection makes Bullet destroy their manifolds.
+        """
+        movable = [self.robot.body, *self.bodies.values()]
+        for i, body in enumerate(movable):
+            self.client.resetBasePositionAndOrientation(
+                body, (-50.0 - 5 * i, -50.0, 50.0), (0, 0, 0, 1)
+            )
+        self.client.performCollisionDetection()
+        self.client.restoreState(self._snapshot)
 
     def _park_all(self) -> None:
         for i, body in enumerate(self.bodies.values()):

@@ -148,7 +148,7 @@ def sim_success(model_dir: str | Path, n_episodes: int, seed: int) -> float:
 
     policy = load_policy(model_dir)
     tasks = load_tasks("single")
-    image_size = int(getattr(policy, "image_size", 96))
+    image_size = int(getattr(policy, "image_size", 64))
     envs: dict[str, VLAEnv] = {}
     successes = 0
     for i in range(n_episodes):

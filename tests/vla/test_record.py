@@ -73,3 +73,16 @@ def test_killed_recording_resumes_without_losing_episodes(tmp_path):
     assert len(full) == 12 and len(set(keys)) == 12
     assert json.loads((out / "dataset.json").read_text())["image_size"] == [32, 32]
     assert not list((out / "episodes").glob("*.tmp*"))
+
+
+def test_worker_processes_record_the_same_episodes(tmp_path):
+    inline = record(OmegaConf.create({**CONFIG, "output_dir": str(tmp_path / "a")}))
+    pooled = record(
+        OmegaConf.create({**CONFIG, "output_dir": str(tmp_path / "b"), "num_workers": 2})
+    )
+    by_key = {r["key"]: r for r in inline.episodes()}
+    assert len(pooled) == len(inline) == 3
+    for rec in pooled.episodes():
+        a = inline.load_episode(by_key[rec["key"]]["episode_id"])
+        b = pooled.load_episode(rec["episode_id"])
+        assert all(np.array_equal(a[name], b[name]) for name in ("front", "wrist", "action"))

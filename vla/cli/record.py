@@ -1,14 +1,19 @@
 """``vla-record``: write successful scripted-expert episodes to a dataset (resumable).
 
-    vla-record output_dir=data/demos episodes_per_suite=50
+    vla-record output_dir=data/demos episodes_per_suite=50 num_workers=2
     vla-record split=test suites=[single] episodes_per_suite=20 output_dir=data/demos_test
 
 Each task episode is planned by the oracle and executed skill by skill by the expert;
 every skill that succeeds becomes one dataset episode conditioned on its skill text.
-Rerunning the same command resumes: recorded task episodes are skipped.
+Worker processes run the simulator; only the parent writes the dataset, so the store keeps
+one writer. Rerunning the same command resumes: recorded task episodes are skipped.
 """
 
 from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import hydra
 import numpy as np
@@ -18,9 +23,9 @@ from tqdm import tqdm
 from sim import TEST_SEED_START, TRAIN_SEED_START
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
-from sim.rollout import SkillResult, run_oracle_task
+from sim.rollout import run_oracle_task
 from sim.skill_text import parse_skill
-from sim.tasks import load_tasks
+from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
 from vla.cli.errors import run_app
 from vla.data import EpisodeStore
 
@@ -35,68 +40,132 @@ def task_seed(split: str, suite_index: int, episode: int) -> int:
     return start + suite_index * SUITE_SEED_STRIDE + episode
 
 
-def record_task(env, store: EpisodeStore, task, seed: int, key: str, fields: dict) -> int:
-    """Run one task episode and store each successful skill; returns how many were stored.
+@dataclass
+class Job:
+    """One task episode to record under ``key``."""
 
-    Each skill episode gets the key ``<key>/<k>``; the task key is marked done at the end,
-    so a rerun skips the task whatever its outcome.
-    """
-    obs, _ = env.reset(seed=seed, options={"task": task})
-    steps: list[tuple[dict, np.ndarray]] = []
-    segments: list[tuple[SkillResult, list]] = []
+    suite: str
+    task: TaskSpec
+    seed: int
+    key: str
+    image_size: int
+
+
+@dataclass
+class Recorded:
+    """What one task episode produced: per skill (text, success, steps), and task success."""
+
+    job: Job
+    skills: list[tuple[str, bool, list[dict]]] = field(default_factory=list)
+    task_success: bool = False
+
+
+def run_task_episode(env: VLAEnv, job: Job) -> Recorded:
+    """Plan with the oracle and execute with the expert; split the steps by skill."""
+    obs, _ = env.reset(seed=job.seed, options={"task": job.task})
+    out = Recorded(job)
+    steps: list[dict] = []
 
     def on_step(observation, action):
-        steps.append((observation, action))
+        steps.append(
+            {
+                "images": observation["images"],
+                "state": observation["state"],
+                "action": np.asarray(action, np.float32),
+            }
+        )
 
-    def on_skill(result: SkillResult):
-        segments.append((result, list(steps)))
+    def on_skill(result):
+        out.skills.append((result.skill, bool(result.success), list(steps)))
         steps.clear()
 
-    run_oracle_task(env, ScriptedExpert(env), task, obs, on_skill=on_skill, on_step=on_step)
-    stored = 0
-    for k, (result, segment) in enumerate(segments):
-        if not result.success or store.has(f"{key}/{k}"):
+    run_oracle_task(env, ScriptedExpert(env), job.task, obs, on_skill=on_skill, on_step=on_step)
+    out.task_success = bool(env.is_success())
+    return out
+
+
+_ENVS: dict[tuple[str, int], VLAEnv] = {}  # per process: one env per (scene, image size)
+
+
+def _run_job(job: Job) -> Recorded:
+    key = (job.task.scene, job.image_size)
+    if key not in _ENVS:
+        _ENVS[key] = VLAEnv(job.task.scene, tasks=[job.task], image_size=job.image_size)
+    return run_task_episode(_ENVS[key], job)
+
+
+def run_jobs(jobs: list[Job], num_workers: int) -> Iterator[Recorded]:
+    """Results of ``jobs`` in completion order, in ``num_workers`` processes (0: inline)."""
+    if num_workers <= 0:
+        try:
+            yield from map(_run_job, jobs)
+        finally:
+            for env in _ENVS.values():
+                env.close()
+            _ENVS.clear()
+        return
+    with multiprocessing.get_context("spawn").Pool(num_workers) as pool:
+        yield from pool.imap_unordered(_run_job, jobs, chunksize=1)
+
+
+def store_recorded(store: EpisodeStore, rec: Recorded, split: str) -> int:
+    """Write each successful skill as ``<key>/<k>``, then mark the task key done."""
+    job, stored = rec.job, 0
+    fields = dict(
+        task=job.task.instruction,
+        family=job.task.family or job.suite,
+        scene=job.task.scene,
+        split=split,
+        meta={"suite": job.suite},
+    )
+    for k, (skill, success, steps) in enumerate(rec.skills):
+        if not success or store.has(f"{job.key}/{k}"):
             continue
         store.add_episode(
-            [{"images": o["images"], "state": o["state"], "action": a} for o, a in segment],
-            key=f"{key}/{k}",
-            instruction=result.skill,
-            skill=parse_skill(result.skill).name,
-            seed=seed,
+            steps,
+            key=f"{job.key}/{k}",
+            instruction=skill,
+            skill=parse_skill(skill).name,
+            seed=job.seed,
             **fields,
         )
         stored += 1
-    store.mark_done(key, meta={"task_success": bool(env.is_success()), "skills": len(segments)})
+    store.mark_done(job.key, meta={"task_success": rec.task_success, "skills": len(rec.skills)})
     return stored
+
+
+def suite_block(suite: str, position: int) -> int:
+    """Seed block of a suite: fixed for built-in suites (so separate runs never share
+    seeds), after them by position in ``suites`` for task-spec files."""
+    if suite in BUILTIN_SUITES:
+        return list(BUILTIN_SUITES).index(suite)
+    return len(BUILTIN_SUITES) + position
+
+
+def pending_jobs(cfg: DictConfig, store: EpisodeStore) -> list[Job]:
+    """The task episodes ``cfg`` asks for that ``store`` does not have yet."""
+    jobs = []
+    for s, suite in enumerate(cfg.suites):
+        tasks = load_tasks(suite)
+        for i in range(cfg.episodes_per_suite):
+            key = f"{cfg.split}/{suite}/{i}"
+            if not store.has(key):
+                seed = task_seed(cfg.split, suite_block(suite, s), i)
+                jobs.append(Job(suite, tasks[i % len(tasks)], seed, key, cfg.image_size))
+    return jobs
 
 
 def record(cfg: DictConfig) -> EpisodeStore:
     """Record what ``cfg`` asks for (see configs/record.yaml); returns the open store."""
     size = (cfg.image_size, cfg.image_size)
-    jobs = []
     with EpisodeStore.open_or_create(cfg.output_dir, image_size=size) as store:
-        for s, suite in enumerate(cfg.suites):
-            tasks = load_tasks(suite)
-            for i in range(cfg.episodes_per_suite):
-                key = f"{cfg.split}/{suite}/{i}"
-                if not store.has(key):
-                    jobs.append((suite, tasks[i % len(tasks)], task_seed(cfg.split, s, i), key))
-        envs: dict[str, VLAEnv] = {}
-        bar = tqdm(jobs, desc="recording", unit="task", disable=None)
-        for suite, task, seed, key in bar:
-            if task.scene not in envs:
-                envs[task.scene] = VLAEnv(task.scene, tasks=[task], image_size=cfg.image_size)
-            fields = dict(
-                task=task.instruction,
-                family=task.family or suite,
-                scene=task.scene,
-                split=cfg.split,
-                meta={"suite": suite},
-            )
-            record_task(envs[task.scene], store, task, seed, key, fields)
+        jobs = pending_jobs(cfg, store)
+        bar = tqdm(total=len(jobs), desc="recording", unit="task", disable=None)
+        for rec in run_jobs(jobs, int(cfg.get("num_workers", 0))):
+            store_recorded(store, rec, cfg.split)
+            bar.update()
             bar.set_postfix(episodes=len(store))
-        for env in envs.values():
-            env.close()
+        bar.close()
         print(f"dataset {cfg.output_dir}: {store.summary()}")
     return EpisodeStore.open(cfg.output_dir)
 

@@ -29,12 +29,12 @@ from vla.models.token_learner import TokenLearner
 class RT1Config:
     """Hyper-parameters (JSON round-trip via ``to_dict``/``from_dict``); ~1.1 M params."""
 
-    image_size: int = 96  # square input, pixels
+    image_size: int = 64  # square input, pixels
     n_cameras: int = 2  # front, wrist
     history: int = 2  # frames of context, oldest first
     text_dim: int = 384  # instruction embedding width (MiniLM)
     cnn_channels: tuple[int, ...] = (24, 48, 96)  # stem, then one stride-2 stage each
-    cnn_stem_stride: int = 4  # patchify stem: 96 px -> 24 -> 12 -> 6
+    cnn_stem_stride: int = 4  # patchify stem: 64 px -> 16 -> 8 -> 4
     cnn_residual_blocks: int = 1  # residual convs in the last (low-res) stages
     film: bool = True  # FiLM-condition the CNN on the instruction
     tokens_per_image: int = 8  # TokenLearner output tokens
@@ -77,7 +77,7 @@ class RT1Config:
 
     @property
     def feature_size(self) -> int:
-        """Side of the CNN output map (6 at the defaults)."""
+        """Side of the CNN output map (4 at the defaults)."""
         return self.image_size // self.cnn_reduction
 
     @property
