@@ -95,7 +95,7 @@ def test_save_load_round_trip_same_actions(policy, encoder, tmp_path):
 
 def test_registry(encoder, tmp_path):
     assert POLICIES["rt1"] is RT1Policy
-    fresh = load_policy("rt1", config=TINY, encoder=encoder)
+    fresh = load_policy("rt1", pretrained=False, config=TINY, encoder=encoder)
     assert isinstance(fresh, RT1Policy) and fresh.config == TINY
     with pytest.raises(ValueError, match=r"unknown policy 'nope'.*\(rt1\)"):
         load_policy("nope")

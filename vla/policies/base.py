@@ -67,10 +67,23 @@ def register_policy(name: str) -> Callable[[P], P]:
     return decorator
 
 
-def load_policy(name_or_checkpoint_dir: str | os.PathLike, **kwargs: Any) -> Policy:
-    """Build a fresh registered policy by name, or load one from a checkpoint folder.
+BUNDLED_DIR = pathlib.Path(__file__).resolve().parents[1] / "assets"  # vla/assets/<name>/
 
-    ``kwargs`` go to the constructor (by name) or to ``from_pretrained`` (by folder).
+
+def bundled_checkpoint(name: str) -> pathlib.Path | None:
+    """The checkpoint folder shipped in the package for policy ``name``, if there is one."""
+    folder = BUNDLED_DIR / name
+    return folder if (folder / CONFIG_FILE).is_file() else None
+
+
+def load_policy(
+    name_or_checkpoint_dir: str | os.PathLike, pretrained: bool = True, **kwargs: Any
+) -> Policy:
+    """Load a registered policy by name, or a policy from a checkpoint folder.
+
+    By name, the package's bundled checkpoint for it (``vla/assets/<name>``) is loaded when
+    one ships and ``pretrained`` is true; otherwise a fresh (untrained) policy is built.
+    ``kwargs`` go to the constructor (fresh) or to ``from_pretrained`` (checkpoints).
 
     Raises:
         ValueError: neither a registered name nor a folder with config.json, or the
@@ -78,7 +91,10 @@ def load_policy(name_or_checkpoint_dir: str | os.PathLike, **kwargs: Any) -> Pol
     """
     key = str(name_or_checkpoint_dir)
     if key in POLICIES:
-        return POLICIES[key](**kwargs)
+        bundled = bundled_checkpoint(key) if pretrained else None
+        if bundled is None:
+            return POLICIES[key](**kwargs)
+        return POLICIES[key].from_pretrained(bundled, **kwargs)
     folder = pathlib.Path(key).expanduser()
     registered = ", ".join(sorted(POLICIES)) or "none"
     if (folder / CONFIG_FILE).is_file():

@@ -1,0 +1,55 @@
+"""The "Can" interface: ``affordance(observation, skill) -> float in [0, 1]`` and its registry.
+
+An affordance estimates how likely ``skill`` succeeds from the current ``observation`` (a
+value function learned from rollouts in SayCan). Only the ``constant`` affordance lives here;
+learned ones register themselves with :func:`register_affordance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Affordance(Protocol):
+    """Probability that ``skill`` succeeds if run now, given ``observation``."""
+
+    def __call__(self, observation: Any, skill: str) -> float: ...
+
+
+AffordanceFactory = Callable[..., Affordance]
+_AFFORDANCES: dict[str, AffordanceFactory] = {}
+
+
+def register_affordance(name: str) -> Callable[[AffordanceFactory], AffordanceFactory]:
+    """Decorator: make ``factory(**kwargs)`` available as ``make_affordance(name, **kwargs)``."""
+
+    def add(factory: AffordanceFactory) -> AffordanceFactory:
+        _AFFORDANCES[name] = factory
+        return factory
+
+    return add
+
+
+def make_affordance(name: str, **kwargs: Any) -> Affordance:
+    """Build the affordance registered as ``name``."""
+    if name not in _AFFORDANCES:
+        raise ValueError(f"unknown affordance {name!r}; known affordances: {sorted(_AFFORDANCES)}")
+    return _AFFORDANCES[name](**kwargs)
+
+
+@register_affordance("constant")
+@dataclass(frozen=True)
+class ConstantAffordance:
+    """Every skill gets ``value``: the planner then follows the language model alone."""
+
+    value: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.value <= 1.0:
+            raise ValueError(f"a constant affordance must lie in [0, 1], got {self.value}")
+
+    def __call__(self, observation: Any, skill: str) -> float:
+        return self.value

@@ -1,0 +1,44 @@
+"""The "Say" interface: a language scorer and the registry of scorers.
+
+A scorer answers ``score(prompt, options) -> list[float]``: for each option, the
+log-probability (natural log) of the option's text as a continuation of ``prompt``, batched
+over the options. Register a new scorer with :func:`register_scorer` and build one by name
+with :func:`make_scorer` (``planner.lm=/path/to/model`` picks the Hugging Face scorer's model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class LanguageScorer(Protocol):
+    """Scores continuations of a prompt."""
+
+    def score(self, prompt: str, options: Sequence[str]) -> list[float]:
+        """Log-probability of each option's text following ``prompt`` (one float per option)."""
+        ...
+
+
+ScorerFactory = Callable[..., LanguageScorer]
+_SCORERS: dict[str, ScorerFactory] = {}
+
+
+def register_scorer(name: str) -> Callable[[ScorerFactory], ScorerFactory]:
+    """Decorator: make ``factory(**kwargs)`` available as ``make_scorer(name, **kwargs)``."""
+
+    def add(factory: ScorerFactory) -> ScorerFactory:
+        _SCORERS[name] = factory
+        return factory
+
+    return add
+
+
+def make_scorer(name: str, **kwargs: Any) -> LanguageScorer:
+    """Build the scorer registered as ``name`` (``"hf"``: :class:`planners.hf_scorer.HFScorer`)."""
+    if name == "hf" and name not in _SCORERS:
+        import planners.hf_scorer  # noqa: F401  (registers "hf"; imports torch lazily)
+    if name not in _SCORERS:
+        raise ValueError(f"unknown language scorer {name!r}; known scorers: {sorted(_SCORERS)}")
+    return _SCORERS[name](**kwargs)
