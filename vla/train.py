@@ -260,8 +260,10 @@ def _train(cfg: Any, ddp: Dist, device: torch.device) -> dict[str, Any]:
     if not train_ids:
         raise ValueError(f"dataset {cfg.data!r} has no train episodes")
     size = (cfg.image_size, cfg.image_size)
-    train_set = FrameDataset(store, train_ids, history=cfg.history, image_size=size)
-    val_set = FrameDataset(store, val_ids, history=cfg.history, image_size=size)
+    cache = int(cfg.get("cache_episodes", 8))
+    kwargs = dict(history=cfg.history, image_size=size, cache_episodes=cache)
+    train_set = FrameDataset(store, train_ids, **kwargs)
+    val_set = FrameDataset(store, val_ids, **kwargs)
     norm = (
         NormStats.from_dict(resume.norm_stats)
         if resume is not None

@@ -176,7 +176,7 @@ def augment_frames(
     images: torch.Tensor,
     generator: torch.Generator | None = None,
     *,
-    max_shift: int = 4,
+    max_shift: int = 2,
     brightness: float = 0.1,
     contrast: float = 0.1,
 ) -> torch.Tensor:

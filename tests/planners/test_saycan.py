@@ -1,0 +1,80 @@
+"""The SayCan loop with a fake scorer and a fake executor."""
+
+from collections.abc import Sequence
+
+import pytest
+
+from planners import ConstantAffordance, SayCanPlanner, SceneDescription, make_affordance
+from planners.prompt import build_prompt, option_text
+
+SCENE = SceneDescription(("red block", "blue bowl"), places=("middle",))
+
+
+class ScriptedScorer:
+    """Prefers the next skill of a script, reading progress from the prompt's step number."""
+
+    def __init__(self, script: Sequence[str]):
+        self.script = list(script)
+        self.prompts: list[str] = []
+
+    def score(self, prompt: str, options: Sequence[str]) -> list[float]:
+        self.prompts.append(prompt)
+        step = int(prompt.rsplit("\n", 1)[-1].rstrip(".")) - 1
+        want = option_text(self.script[min(step, len(self.script) - 1)])
+        return [0.0 if option == want else -5.0 for option in options]
+
+
+def test_stops_at_done_and_records_top_candidates():
+    script = ["pick up the red block", "place the red block in the blue bowl", "done"]
+    planner = SayCanPlanner(ScriptedScorer(script), top_k=3)
+    ran = []
+    result = planner.plan("put the red block in the blue bowl", SCENE, lambda s: ran.append(s) or 1)
+    assert result.finished and result.skills == script
+    assert ran == script[:2]
+    first = result.steps[0]
+    assert len(first.top) == 3 and first.top[0].skill == script[0]
+    assert first.top[0].combined == pytest.approx(first.top[0].say * first.top[0].can)
+    assert first.top[0].say > first.top[1].say
+    assert result.steps[-1].success is None
+
+
+def test_stops_at_max_skills():
+    planner = SayCanPlanner(ScriptedScorer(["pick up the red block"]), max_skills=3)
+    result = planner.plan("keep picking", SCENE, lambda s: True)
+    assert not result.finished and len(result.steps) == 3
+
+
+def test_failure_is_fed_back_then_skill_is_replaced():
+    planner = SayCanPlanner(ScriptedScorer(["pick up the red block"] * 9), max_failures=2)
+    outcomes = iter([False, False, True])
+    result = planner.plan("pick it", SCENE, lambda s: next(outcomes, True))
+    assert result.skills[:2] == ["pick up the red block"] * 2  # retried once
+    assert result.skills[2] != "pick up the red block"  # then replaced by the next best
+    assert "result: failure" in result.steps[1].prompt
+    assert "result: failure" not in result.steps[0].prompt
+
+
+def test_affordance_multiplies_say():
+    class NoPick:
+        def __call__(self, observation, skill):
+            return 0.0 if skill.startswith("pick") else 0.5
+
+    script = ["pick up the red block", "done"]
+    planner = SayCanPlanner(ScriptedScorer(script), affordance=NoPick(), done_affordance=0.1)
+    record = planner.step("pick", SCENE, [])
+    assert record.chosen != "pick up the red block"
+    done = next(c for c in record.top if c.skill == "done")
+    assert done.can == 0.1
+
+
+def test_constant_affordance_registry():
+    assert make_affordance("constant", value=0.3)(None, "done") == 0.3
+    with pytest.raises(ValueError, match="unknown affordance"):
+        make_affordance("nope")
+    with pytest.raises(ValueError):
+        ConstantAffordance(2.0)
+
+
+def test_prompt_format():
+    prompt = build_prompt("do it", ["red block"], places=["middle"])
+    assert prompt == "instruction: do it\nobjects: red block\nplaces: middle\n1."

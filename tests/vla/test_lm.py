@@ -1,0 +1,75 @@
+"""The planning corpus, LM training and the bundled SayCan LM."""
+
+import random
+
+import pytest
+import torch
+
+from planners import SayCanPlanner, make_scorer
+from sim.tasks import oracle_plan, parse_tasks, symbolic_world
+from vla.lm import BUNDLED_LM
+from vla.lm.corpus import HELD_OUT_WORDS, generate_tasks, make_episode, render, split_tables, words
+from vla.lm.plan_eval import run_task
+from vla.lm.train_lm import LMTrainConfig, encode, make_batch, train_tokenizer
+
+
+def test_split_holds_out_its_words():
+    train = generate_tasks("train", 40, seed=3)
+    rng = random.Random(0)
+    train_words = set().union(*(words(render(make_episode(t, rng, 0.5))[0]) for t in train))
+    assert not train_words & HELD_OUT_WORDS
+    held = generate_tasks("held_out", 10, seed=3)
+    assert held and all(words(t.instruction) & HELD_OUT_WORDS for t in held)
+    assert "toss the {obj} into the {target}" in split_tables("held_out")["VERB_TEMPLATES"]["in"]
+
+
+def test_failed_skill_is_context_not_target():
+    task = generate_tasks("train", 1, seed=0, families=("single",))[0]
+    episode = make_episode(task, random.Random(0), p_failure=1.0)
+    text, spans = render(episode)
+    assert "result: failure" in text
+    learned = [text[a:b] for a, b in spans]
+    assert learned == [f" {s.skill}\n" for s in episode.steps if s.success]
+    assert text[spans[-1][0] : spans[-1][1]] == " done\n"
+
+
+def test_a_few_training_steps_lower_the_loss():
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    tasks = generate_tasks("train", 4, seed=0, families=("single", "verbs"))
+    rng = random.Random(0)
+    corpus = [render(make_episode(t, rng)) for t in tasks]
+    tokenizer = train_tokenizer([text for text, _ in corpus], vocab_size=300)
+    batch = make_batch([encode(tokenizer, *item) for item in corpus], tokenizer.pad_token_id)
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=256, n_embd=32, n_layer=2, n_head=2)
+    model = GPT2LMHeadModel(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(8):
+        loss = model(**batch).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] - 0.5
+    assert LMTrainConfig().n_layer <= 4
+
+
+@pytest.mark.skipif(not (BUNDLED_LM / "config.json").is_file(), reason="bundled LM not trained")
+def test_bundled_lm_plans_a_simple_instruction(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    task = parse_tasks(
+        [
+            {
+                "instruction": "put the red block in the blue bowl",
+                "goal": ["in(red block, blue bowl)"],
+                "objects": ["red block", "green block", "blue bowl", "yellow bowl"],
+            }
+        ]
+    )[0]
+    planner = SayCanPlanner(make_scorer("hf", model=BUNDLED_LM), max_skills=6)
+    success, result = run_task(planner, task)
+    assert result.skills == oracle_plan(task, symbolic_world(task))
+    assert success
