@@ -14,11 +14,11 @@ import hydra
 from omegaconf import DictConfig
 
 from sim.env import VLAEnv
-from sim.expert import ScriptedExpert
-from sim.rollout import SkillResult, run_oracle_task
+from sim.rollout import SkillResult
 from sim.tasks import TaskSpec, load_tasks
 from sim.tasks.oracle import oracle_plan
 from vla.cli.errors import run_app
+from vla.evaluation.episode import make_policy, planner_runner
 from vla.video import compose_frame, contact_sheet, write_video
 
 
@@ -43,15 +43,15 @@ def pick_task(cfg: DictConfig) -> TaskSpec:
 
 def run(cfg: DictConfig) -> dict:
     """Run the episode; returns the report dict (also written to ``output_dir``)."""
-    if cfg.planner != "oracle" or cfg.policy != "expert":
-        raise ValueError("vla-run supports planner=oracle policy=expert for now")
     task = pick_task(cfg)
+    execute = planner_runner(cfg.planner)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     env = VLAEnv(task.scene, tasks=[task], image_size=cfg.image_size, render_size=cfg.render_size)
+    policy = make_policy(str(cfg.policy), env)
     obs, _ = env.reset(seed=cfg.seed)
     plan = oracle_plan(task, env.world.snapshot())
-    print(f"task: {task.instruction}\noracle plan: {plan}")
+    print(f"task: {task.instruction}\noracle plan: {plan}\npolicy: {cfg.policy}")
     frames, key_frames = [], []
 
     def on_step(observation, action):
@@ -63,8 +63,8 @@ def run(cfg: DictConfig) -> dict:
         print(f"  [{mark}] {result.skill}  ({result.steps} steps)")
 
     start = time.perf_counter()
-    results = run_oracle_task(
-        env, ScriptedExpert(env), task, obs, cfg.max_skills, on_skill=on_skill, on_step=on_step
+    results = execute(
+        env, policy, task, obs, max_skills=cfg.max_skills, on_skill=on_skill, on_step=on_step
     )
     seconds = time.perf_counter() - start
     success = env.is_success()
@@ -76,7 +76,7 @@ def run(cfg: DictConfig) -> dict:
         "goal": [str(p) for p in task.goal],
         "seed": cfg.seed,
         "planner": cfg.planner,
-        "policy": cfg.policy,
+        "policy": str(cfg.policy),
         "plan": plan,
         "skills": [{"skill": r.skill, "success": r.success, "steps": r.steps} for r in results],
         "success": success,

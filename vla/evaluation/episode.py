@@ -33,7 +33,13 @@ def register_planner(name: str) -> Callable[[PlanRunner], PlanRunner]:
 
 @register_planner("none")
 def run_instruction(
-    env, policy, task: TaskSpec, observation: dict, on_step: FrameHook | None = None, **_: Any
+    env,
+    policy,
+    task: TaskSpec,
+    observation: dict,
+    on_step: FrameHook | None = None,
+    on_skill: Callable[[SkillResult], None] | None = None,
+    **_: Any,
 ) -> list[SkillResult]:
     """The instruction goes to the policy verbatim until it terminates (or the step cap)."""
     policy.reset()
@@ -46,13 +52,29 @@ def run_instruction(
         if int(np.rint(action[10])) == 2:
             break
         observation, *_ = env.step(action)
-    return [SkillResult(task.instruction, bool(env.is_success()), steps, observation)]
+    result = SkillResult(task.instruction, bool(env.is_success()), steps, observation)
+    if on_skill is not None:
+        on_skill(result)
+    return [result]
 
 
 @register_planner("oracle")
 def run_oracle(env, policy, task: TaskSpec, observation: dict, **kwargs: Any) -> list[SkillResult]:
     """The oracle plan's skills, each chosen from the state the last one really left."""
     return run_oracle_task(env, policy, task, observation, **kwargs)
+
+
+def make_policy(name: str, env=None):
+    """``expert`` (the scripted expert of ``env``; privileged), else ``load_policy(name)``."""
+    if name == "expert":
+        from sim.expert import ScriptedExpert
+
+        if env is None:
+            raise ValueError("policy=expert needs the env it reads privileged state from")
+        return ScriptedExpert(env)
+    from vla.policies import load_policy
+
+    return load_policy(name)
 
 
 def planner_runner(name: str) -> PlanRunner:

@@ -19,9 +19,8 @@ from typing import Any
 from tqdm import tqdm
 
 from sim.env import VLAEnv
-from sim.expert import ScriptedExpert
 from sim.tasks import TaskSpec, load_tasks
-from vla.evaluation.episode import EpisodeResult, planner_runner, run_episode
+from vla.evaluation.episode import EpisodeResult, make_policy, planner_runner, run_episode
 from vla.evaluation.provenance import provenance
 from vla.evaluation.stats import aggregate
 from vla.video import compose_frame, write_video
@@ -55,13 +54,11 @@ class Worker:
         self.policies: dict[str, Any] = {}
 
     def policy_for(self, scene: str, env: VLAEnv):
-        if self.settings.policy == "expert":  # privileged: one per env
-            return self.policies.setdefault(scene, ScriptedExpert(env))
-        if "learned" not in self.policies:
-            from vla.policies import load_policy
-
-            self.policies["learned"] = load_policy(self.settings.policy)
-        return self.policies["learned"]
+        """The expert is per env (it reads that env's state); a learned policy is shared."""
+        key = scene if self.settings.policy == "expert" else "learned"
+        if key not in self.policies:
+            self.policies[key] = make_policy(self.settings.policy, env)
+        return self.policies[key]
 
     def __call__(self, job: Job) -> EpisodeResult:
         s, scene = self.settings, job.task.scene
