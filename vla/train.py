@@ -31,12 +31,11 @@ from torch.utils.data import DataLoader, DistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from vla.checkpoint import load_checkpoint, save_checkpoint
+from vla.checkpoint import load_checkpoint, read_config, save_checkpoint
 from vla.data.episode_store import EpisodeStore
 from vla.data.torch_dataset import FrameDataset, collate, split_episodes
 from vla.language import DEFAULT_ENCODER
 from vla.models.rt1 import RT1, RT1Config
-from vla.policies import load_policy
 from vla.tokenizer import ACTION_NAMES, ActionTokenizer, NormStats
 from vla.train_data import (
     AugmentedFrames,
@@ -137,31 +136,21 @@ def evaluate(
 
 
 def sim_success(model_dir: str | Path, n_episodes: int, seed: int) -> float:
-    """Success rate of the checkpoint in ``model_dir`` on the ``single`` suite.
+    """Success rate (0-1) of the checkpoint in ``model_dir`` on the ``single`` suite, test
+    seeds from ``TEST_SEED_START + seed``, through ``vla.evaluation.evaluate``."""
+    from sim import TEST_SEED_START
+    from vla.evaluation import evaluate
 
-    Each episode is one single-skill task on a held-out test seed, run by
-    ``sim.rollout.run_skill`` with the policy from ``vla.policies.load_policy``.
-    """
-    from sim import TEST_SEED_START, load_tasks
-    from sim.env import VLAEnv
-    from sim.rollout import run_skill
-
-    policy = load_policy(model_dir)
-    tasks = load_tasks("single")
-    image_size = int(getattr(policy, "image_size", 64))
-    envs: dict[str, VLAEnv] = {}
-    successes = 0
-    for i in range(n_episodes):
-        task = tasks[i % len(tasks)]
-        if task.scene not in envs:
-            envs[task.scene] = VLAEnv(task.scene, tasks=[task], image_size=image_size)
-        env = envs[task.scene]
-        obs, _ = env.reset(seed=TEST_SEED_START + seed + i, options={"task": task})
-        run_skill(env, policy, task.instruction, obs)
-        successes += bool(env.is_success())
-    for env in envs.values():
-        env.close()
-    return successes / max(n_episodes, 1)
+    info = evaluate(
+        "single",
+        str(model_dir),
+        n_episodes=n_episodes,
+        seed=TEST_SEED_START + seed,
+        output_dir=Path(model_dir).parent.parent / "sim_eval",  # run dir, not checkpoints/
+        n_videos=0,
+        image_size=int(read_config(model_dir)["model"]["image_size"]),
+    )
+    return info["aggregated"]["pc_success"] / 100
 
 
 # --- checkpoints and logs -----------------------------------------------------------------
