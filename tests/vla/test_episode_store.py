@@ -173,8 +173,13 @@ def test_damaged_episode_file_fails_loudly(tmp_path):
 
 
 WRITER_LOOP = """
+import signal
 import sys
 from vla.data import EpisodeStore
+
+# a shell that starts us in the background (nohup, CI runners) may have set SIGINT to
+# "ignore", and Python then installs no KeyboardInterrupt handler: restore Ctrl-C
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 store = EpisodeStore.open_or_create(sys.argv[1], image_size=(64, 64))
 for index in range(len(store), 10_000):
