@@ -29,6 +29,29 @@ class SkillResult:
     observation: dict = field(repr=False, default_factory=dict)
 
 
+def run_policy(
+    env,
+    policy,
+    instruction: str,
+    observation: dict,
+    max_steps: int = SKILL_MAX_STEPS,
+    on_step: FrameHook | None = None,
+) -> tuple[int, dict]:
+    """Condition ``policy`` on ``instruction`` and step ``env`` until it emits the terminate
+    mode or ``max_steps`` pass; returns (control steps used, last observation)."""
+    policy.reset()
+    steps = 0
+    for steps in range(1, max_steps + 1):  # noqa: B007  (steps is read after the loop)
+        observation = {**observation, "instruction": instruction}
+        action = np.asarray(policy.select_action(observation), dtype=np.float32)
+        if on_step is not None:
+            on_step(observation, action)
+        if int(np.rint(action[10])) == 2:
+            break
+        observation, _, _, _, _ = env.step(action)
+    return steps, observation
+
+
 def run_skill(
     env,
     policy,
@@ -37,18 +60,9 @@ def run_skill(
     max_steps: int = SKILL_MAX_STEPS,
     on_step: FrameHook | None = None,
 ) -> SkillResult:
-    """Condition ``policy`` on ``skill`` and step ``env`` until it terminates."""
+    """Run ``skill`` with :func:`run_policy`; success is the skill's own simulator check."""
     check = make_skill(skill)
-    policy.reset()
-    steps = 0
-    for steps in range(1, max_steps + 1):  # noqa: B007  (steps is read after the loop)
-        observation = {**observation, "instruction": skill}
-        action = np.asarray(policy.select_action(observation), dtype=np.float32)
-        if on_step is not None:
-            on_step(observation, action)
-        if int(np.rint(action[10])) == 2:
-            break
-        observation, _, _, _, _ = env.step(action)
+    steps, observation = run_policy(env, policy, skill, observation, max_steps, on_step)
     success = check.success(env.unwrapped.world.snapshot())
     return SkillResult(skill, success, steps, observation)
 

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from vla.checkpoint import load_checkpoint, read_config, save_checkpoint
+from vla.checkpoint import load_checkpoint, save_checkpoint
 from vla.data.episode_store import EpisodeStore
 from vla.data.torch_dataset import FrameDataset, collate, split_episodes
 from vla.language import DEFAULT_ENCODER
@@ -44,6 +44,7 @@ from vla.train_data import (
     train_actions,
     train_batches,
 )
+from vla.train_eval import sim_success, validate
 
 LAST, BEST = "last", "best"
 CSV_FIELDS = (
@@ -107,50 +108,6 @@ def make_optimizer(model: RT1, lr: float, weight_decay: float) -> torch.optim.Ad
         {"params": no_decay, "weight_decay": 0.0},
     ]
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
-
-
-@torch.no_grad()
-def evaluate(
-    model: RT1,
-    loader: DataLoader,
-    text: dict[str, torch.Tensor],
-    tokenizer: ActionTokenizer,
-    device: torch.device,
-) -> tuple[float, np.ndarray]:
-    """Mean loss and per-dimension token accuracy (11,) over ``loader``."""
-    was_training = model.training
-    model.eval()
-    loss_sum, acc_sum, n = 0.0, torch.zeros(model.config.n_action_dims), 0
-    for batch in loader:
-        images, text_emb, state, tokens = to_model_inputs(batch, text, tokenizer, device)
-        logits = model(images, text_emb, state)
-        b = tokens.shape[0]
-        loss_sum += model.loss(logits, tokens).item() * b
-        acc_sum += model.token_accuracy(logits, tokens).cpu() * b
-        n += b
-    model.train(was_training)
-    return loss_sum / max(n, 1), (acc_sum / max(n, 1)).numpy()
-
-
-# --- in-training simulator evaluation ----------------------------------------------------
-
-
-def sim_success(model_dir: str | Path, n_episodes: int, seed: int) -> float:
-    """Success rate (0-1) of the checkpoint in ``model_dir`` on the ``single`` suite, test
-    seeds from ``TEST_SEED_START + seed``, through ``vla.evaluation.evaluate``."""
-    from sim import TEST_SEED_START
-    from vla.evaluation import evaluate
-
-    info = evaluate(
-        "single",
-        str(model_dir),
-        n_episodes=n_episodes,
-        seed=TEST_SEED_START + seed,
-        output_dir=Path(model_dir).parent.parent / "sim_eval",  # run dir, not checkpoints/
-        n_videos=0,
-        image_size=int(read_config(model_dir)["model"]["image_size"]),
-    )
-    return info["aggregated"]["pc_success"] / 100
 
 
 # --- checkpoints and logs -----------------------------------------------------------------
@@ -395,7 +352,7 @@ def _train(cfg: Any, ddp: Dist, device: torch.device) -> dict[str, Any]:
         checkpoint_now = step % cfg.checkpoint_every == 0 or step == cfg.steps
         val_loss = None
         if checkpoint_now and len(val_set):
-            val_loss, val_acc = evaluate(raw_model, val_loader, text, tokenizer, device)
+            val_loss, val_acc = validate(raw_model, val_loader, text, tokenizer, device)
             row |= {
                 "val_loss": val_loss,
                 "val_acc": float(val_acc.mean()),

@@ -12,9 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
-from sim.rollout import SKILL_MAX_STEPS, FrameHook, SkillResult, run_oracle_task
+from sim.rollout import FrameHook, SkillResult, run_oracle_task, run_policy
 from sim.tasks import TaskSpec
 
 PlanRunner = Callable[..., list[SkillResult]]
@@ -41,17 +39,9 @@ def run_instruction(
     on_skill: Callable[[SkillResult], None] | None = None,
     **_: Any,
 ) -> list[SkillResult]:
-    """The instruction goes to the policy verbatim until it terminates (or the step cap)."""
-    policy.reset()
-    steps = 0
-    for steps in range(1, SKILL_MAX_STEPS + 1):  # noqa: B007  (read after the loop)
-        observation = {**observation, "instruction": task.instruction}
-        action = np.asarray(policy.select_action(observation), dtype=np.float32)
-        if on_step is not None:
-            on_step(observation, action)
-        if int(np.rint(action[10])) == 2:
-            break
-        observation, *_ = env.step(action)
+    """The instruction goes to the policy verbatim until it terminates (or the step cap);
+    success is the task's goal."""
+    steps, observation = run_policy(env, policy, task.instruction, observation, on_step=on_step)
     result = SkillResult(task.instruction, bool(env.is_success()), steps, observation)
     if on_skill is not None:
         on_skill(result)
