@@ -5,7 +5,12 @@ description (object, place and area names), a language scorer, an affordance fun
 skill executor, so it runs the same against the simulator, a real robot or a test fake.
 """
 
-from planners.affordance import Affordance, ConstantAffordance, make_affordance
+from planners.affordance import (
+    Affordance,
+    ConstantAffordance,
+    make_affordance,
+    register_affordance,
+)
 from planners.candidates import SKILL_TEMPLATES, SceneDescription, candidate_skills
 from planners.prompt import build_prompt, option_text
 from planners.saycan import CandidateScore, PlanResult, SayCanPlanner, StepRecord
@@ -26,5 +31,6 @@ __all__ = [
     "make_affordance",
     "make_scorer",
     "option_text",
+    "register_affordance",
     "register_scorer",
 ]

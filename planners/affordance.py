@@ -2,7 +2,10 @@
 
 An affordance estimates how likely ``skill`` succeeds from the current ``observation`` (a
 value function learned from rollouts in SayCan). Only the ``constant`` affordance lives here;
-learned ones register themselves with :func:`register_affordance`.
+the others (``oracle``: privileged simulator state, ``learned``: a value function) register
+themselves from ``vla`` with :func:`register_affordance`. Every factory is called as
+``factory(env=..., **options)``: ``env`` is what an affordance may inspect (a simulator env,
+a robot, or None) and is ignored by those that need nothing.
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ def make_affordance(name: str, **kwargs: Any) -> Affordance:
     return _AFFORDANCES[name](**kwargs)
 
 
-@register_affordance("constant")
 @dataclass(frozen=True)
 class ConstantAffordance:
     """Every skill gets ``value``: the planner then follows the language model alone."""
@@ -53,3 +55,9 @@ class ConstantAffordance:
 
     def __call__(self, observation: Any, skill: str) -> float:
         return self.value
+
+
+@register_affordance("constant")
+def constant_affordance(env: Any = None, value: float = 1.0) -> ConstantAffordance:
+    """Factory for ``make_affordance("constant", value=...)`` (``env`` is not needed)."""
+    return ConstantAffordance(value)
