@@ -121,8 +121,13 @@ class SayCanPlanner:
         scene: SceneDescription,
         execute: SkillExecutor,
         observe: Callable[[], Any] | None = None,
+        on_choice: Callable[[StepRecord], None] | None = None,
     ) -> PlanResult:
-        """Run the closed loop: choose, execute, feed the success flag back, repeat."""
+        """Run the closed loop: choose, execute, feed the success flag back, repeat.
+
+        ``observe()`` gives the affordance its observation; ``on_choice(record)`` sees each
+        step as soon as it is chosen, before the skill runs (to print a plan as it goes).
+        """
         result = PlanResult(instruction)
         history: list[Step] = []
         failures: dict[str, int] = {}
@@ -131,6 +136,8 @@ class SayCanPlanner:
             observation = observe() if observe else None
             record = self.step(instruction, scene, history, observation, exclude)
             result.steps.append(record)
+            if on_choice is not None:
+                on_choice(record)
             if record.chosen == self.templates["done"]:
                 result.finished = True
                 break

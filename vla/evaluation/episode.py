@@ -2,7 +2,12 @@
 
 Planners (a registry): ``none`` gives the task instruction to the policy as is (for
 single-skill tasks); ``oracle`` feeds the oracle planner's skills one by one, re-planning
-from the real state after each (so it measures execution given a perfect plan).
+from the real state after each (so it measures execution given a perfect plan); ``saycan``
+(:mod:`vla.planning.saycan_runner`) chooses each skill by LM likelihood x affordance.
+
+A plan runner is ``fn(env, policy, task, observation, on_step=None, on_skill=None,
+on_choice=None, max_skills=None, planner_options=None) -> [SkillResult]``; a runner ignores
+the hooks and options it has no use for.
 """
 
 from __future__ import annotations
@@ -49,9 +54,20 @@ def run_instruction(
 
 
 @register_planner("oracle")
-def run_oracle(env, policy, task: TaskSpec, observation: dict, **kwargs: Any) -> list[SkillResult]:
+def run_oracle(
+    env,
+    policy,
+    task: TaskSpec,
+    observation: dict,
+    on_step: FrameHook | None = None,
+    on_skill: Callable[[SkillResult], None] | None = None,
+    max_skills: int | None = None,
+    **_: Any,
+) -> list[SkillResult]:
     """The oracle plan's skills, each chosen from the state the last one really left."""
-    return run_oracle_task(env, policy, task, observation, **kwargs)
+    return run_oracle_task(
+        env, policy, task, observation, max_skills, on_skill=on_skill, on_step=on_step
+    )
 
 
 def make_policy(name: str, env=None):
@@ -69,6 +85,8 @@ def make_policy(name: str, env=None):
 
 def planner_runner(name: str) -> PlanRunner:
     """The registered planner ``name``; ValueError (one line) naming the choices."""
+    import vla.planning  # noqa: F401  (registers "saycan"; it imports this module)
+
     if name not in PLANNERS:
         raise ValueError(f"unknown planner {name!r}; choose one of {sorted(PLANNERS)}")
     return PLANNERS[name]
@@ -87,6 +105,8 @@ class EpisodeResult:
     steps: int = 0
     seconds: float = 0.0
     video: str | None = None
+    plan_success: bool | None = None  # saycan: the same plan executed by the expert succeeds
+    plan: list[dict] = field(default_factory=list)  # saycan: each step's top candidates
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -101,12 +121,22 @@ def run_episode(
     planner: str = "none",
     index: int = 0,
     on_step: FrameHook | None = None,
+    planner_options: Any = None,
 ) -> EpisodeResult:
     """Reset ``env`` to ``task`` at ``seed`` and run it with ``planner`` and ``policy``."""
     run = planner_runner(planner)
     start = time.perf_counter()
     observation, _ = env.reset(seed=seed, options={"task": task})
-    results = run(env, policy, task, observation, on_step=on_step)
+    choices: list = []
+    results = run(
+        env,
+        policy,
+        task,
+        observation,
+        on_step=on_step,
+        on_choice=choices.append,
+        planner_options=planner_options,
+    )
     return EpisodeResult(
         index=index,
         task=task.instruction,
@@ -116,4 +146,12 @@ def run_episode(
         skills=[{"skill": r.skill, "success": r.success, "steps": r.steps} for r in results],
         steps=sum(r.steps for r in results),
         seconds=round(time.perf_counter() - start, 3),
+        plan=[plan_step_dict(c) for c in choices],
     )
+
+
+def plan_step_dict(record: Any) -> dict[str, Any]:
+    """A planner step (``planners.StepRecord``) without its prompt, for JSON reports."""
+    row = asdict(record)
+    row.pop("prompt", None)
+    return row

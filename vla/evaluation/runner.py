@@ -4,6 +4,11 @@ and write ``eval_info.json`` plus videos of the first episodes.
 Each worker process holds its own simulator per scene and its own copy of the policy and
 runs whole episodes: between skills the planner needs that env's privileged state, so
 episodes are the unit of parallelism rather than batched steps of a vector env.
+
+With ``planner=saycan`` and a learned policy, every episode runs twice from the same seed:
+once executed by the scripted expert (**plan success**: the planner's choices reach the
+goal when every skill is carried out well) and once by the policy (**execution success**,
+the episode's ``success``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sim.env import VLAEnv
 from sim.tasks import TaskSpec, load_tasks
 from vla.evaluation.episode import EpisodeResult, make_policy, planner_runner, run_episode
 from vla.evaluation.provenance import provenance
+from vla.evaluation.report import write_report
 from vla.evaluation.stats import aggregate
 from vla.video import compose_frame, write_video
 
@@ -35,14 +41,25 @@ class EvalSettings:
     image_size: int
     render_size: int
     video_dir: str | None
+    planner_options: dict | None = None
+
+    @property
+    def checks_plan(self) -> bool:
+        """SayCan episodes also run with the expert, to separate planning from execution."""
+        return self.planner == "saycan"
 
 
 @dataclass(frozen=True)
 class Job:
+    """One evaluation episode: ``task`` reset from ``seed``."""
+
     index: int
     task: TaskSpec
     seed: int
     video: bool
+
+    def run(self, worker: Worker) -> EpisodeResult:
+        return worker.episode(self)
 
 
 class Worker:
@@ -53,31 +70,64 @@ class Worker:
         self.envs: dict[str, VLAEnv] = {}
         self.policies: dict[str, Any] = {}
 
-    def policy_for(self, scene: str, env: VLAEnv):
+    def policy_for(self, scene: str, env: VLAEnv, name: str | None = None):
         """The expert is per env (it reads that env's state); a learned policy is shared."""
-        key = scene if self.settings.policy == "expert" else "learned"
+        name = name or self.settings.policy
+        key = (name, scene if name == "expert" else "")
         if key not in self.policies:
-            self.policies[key] = make_policy(self.settings.policy, env)
+            self.policies[key] = make_policy(name, env)
         return self.policies[key]
 
-    def __call__(self, job: Job) -> EpisodeResult:
-        s, scene = self.settings, job.task.scene
+    def env_for(self, scene: str) -> VLAEnv:
+        s = self.settings
         if scene not in self.envs:
             self.envs[scene] = VLAEnv(scene, image_size=s.image_size, render_size=s.render_size)
-        env = self.envs[scene]
-        frames: list = []
-        on_step = None
-        if job.video and s.video_dir:
+        return self.envs[scene]
 
-            def on_step(observation, action):
-                frames.append(compose_frame(env.render(), observation["images"]["wrist"]))
-
+    def plan_success(self, job: Job, env: VLAEnv) -> bool:
+        """Whether the planner's episode with the expert executing reaches the goal."""
+        s = self.settings
+        expert = self.policy_for(job.task.scene, env, "expert")
         result = run_episode(
-            env, self.policy_for(scene, env), job.task, job.seed, s.planner, job.index, on_step
+            env, expert, job.task, job.seed, s.planner, job.index, None, s.planner_options
         )
-        if frames:
-            name = f"episode_{job.index:04d}_{'success' if result.success else 'failure'}.mp4"
-            result.video = str(write_video(Path(s.video_dir) / name, frames).name)
+        return result.success
+
+    def __call__(self, job: Any) -> Any:
+        """Run a job (an episode, or a chain of them): ``job.run(self)``."""
+        return job.run(self)
+
+    def recorder(self, env: VLAEnv, video: bool) -> tuple[list, Any]:
+        """(frames, an ``on_step`` hook filling them) when this job records a video."""
+        frames: list = []
+        if not (video and self.settings.video_dir):
+            return frames, None
+
+        def on_step(observation, action):
+            frames.append(compose_frame(env.render(), observation["images"]["wrist"]))
+
+        return frames, on_step
+
+    def save_video(self, frames: list, index: int, success: bool) -> str | None:
+        """Write ``episode_<index>_<success|failure>.mp4``; its file name (None if no frames)."""
+        if not frames:
+            return None
+        name = f"episode_{index:04d}_{'success' if success else 'failure'}.mp4"
+        return str(write_video(Path(self.settings.video_dir) / name, frames).name)
+
+    def episode(self, job: Job) -> EpisodeResult:
+        """One episode of ``job``; with SayCan also its plan success (expert executing)."""
+        s, scene = self.settings, job.task.scene
+        env = self.env_for(scene)
+        frames, on_step = self.recorder(env, job.video)
+        policy = self.policy_for(scene, env)
+        result = run_episode(
+            env, policy, job.task, job.seed, s.planner, job.index, on_step, s.planner_options
+        )
+        if s.checks_plan:
+            expert_run = s.policy == "expert"
+            result.plan_success = result.success if expert_run else self.plan_success(job, env)
+        result.video = self.save_video(frames, job.index, result.success)
         return result
 
     def close(self) -> None:
@@ -96,12 +146,12 @@ def _init_worker(settings: EvalSettings) -> None:
     _WORKER = Worker(settings)
 
 
-def _run_in_worker(job: Job) -> EpisodeResult:
+def _run_in_worker(job: Any) -> Any:
     assert _WORKER is not None
     return _WORKER(job)
 
 
-def run_jobs(jobs: list[Job], settings: EvalSettings, num_workers: int) -> Iterator[EpisodeResult]:
+def run_jobs(jobs: list, settings: EvalSettings, num_workers: int) -> Iterator[Any]:
     """Results in completion order; ``num_workers <= 1`` runs in this process."""
     if num_workers <= 1:
         worker = Worker(settings)
@@ -113,6 +163,19 @@ def run_jobs(jobs: list[Job], settings: EvalSettings, num_workers: int) -> Itera
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(num_workers, initializer=_init_worker, initargs=(settings,)) as pool:
         yield from pool.imap_unordered(_run_in_worker, jobs, chunksize=1)
+
+
+def collect(jobs: list, settings: EvalSettings, num_workers: int, desc: str) -> tuple[list, float]:
+    """Run ``jobs`` with a progress bar; (results sorted by index, wall seconds)."""
+    results: list = []
+    start = time.perf_counter()
+    bar = tqdm(total=len(jobs), desc=desc, unit="ep", disable=None)
+    for result in run_jobs(jobs, settings, num_workers):
+        results.append(result)
+        bar.update()
+        bar.set_postfix(success=f"{100 * sum(r.success for r in results) / len(results):.0f}%")
+    bar.close()
+    return sorted(results, key=lambda r: r.index), time.perf_counter() - start
 
 
 def make_jobs(tasks: list[TaskSpec], n_episodes: int | None, seed: int, n_videos: int) -> list[Job]:
@@ -134,28 +197,32 @@ def evaluate(
     n_videos: int = 3,
     image_size: int = 64,
     render_size: int = 160,
+    planner_options: dict | None = None,
 ) -> dict[str, Any]:
-    """Run the evaluation, write ``output_dir/eval_info.json`` and videos; return the info."""
+    """Run the evaluation; write ``output_dir/eval_info.json``, ``report.md`` and videos.
+
+    ``planner_options``: the ``planner.*`` settings of ``planner=saycan`` (see
+    :class:`vla.planning.SayCanOptions`); other planners take none.
+    """
     planner_runner(planner)  # unknown planner: fail before any work
+    if planner == "saycan":
+        from vla.planning import SayCanOptions
+
+        SayCanOptions.from_mapping(planner_options)  # bad option: fail before any work
     jobs = make_jobs(load_tasks(tasks), n_episodes, seed, n_videos)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    settings = EvalSettings(policy, planner, image_size, render_size, str(out / "videos"))
-    results: list[EpisodeResult] = []
-    start = time.perf_counter()
-    bar = tqdm(total=len(jobs), desc=f"eval {Path(str(tasks)).stem}", unit="ep", disable=None)
-    for result in run_jobs(jobs, settings, num_workers):
-        results.append(result)
-        bar.update()
-        bar.set_postfix(success=f"{100 * sum(r.success for r in results) / len(results):.0f}%")
-    bar.close()
-    seconds = time.perf_counter() - start
-    rows = [r.to_dict() for r in sorted(results, key=lambda r: r.index)]
+    settings = EvalSettings(
+        policy, planner, image_size, render_size, str(out / "videos"), planner_options
+    )
+    results, seconds = collect(jobs, settings, num_workers, f"eval {Path(str(tasks)).stem}")
+    rows = [r.to_dict() for r in results]
     info = {
         "config": {
             "tasks": str(tasks),
             "policy": policy,
             "planner": planner,
+            "planner_options": planner_options or {},
             "n_episodes": len(jobs),
             "seed": seed,
             "num_workers": num_workers,
@@ -164,10 +231,13 @@ def evaluate(
         "per_episode": rows,
         "aggregated": {
             **aggregate(rows),
+            **({"plan_success": aggregate(rows, "plan_success")} if settings.checks_plan else {}),
             "eval_s": round(seconds, 2),
             "episodes_per_s": round(len(rows) / seconds, 4),
+            "episodes_per_min": round(60 * len(rows) / seconds, 2),
             **provenance(),
         },
     }
     (out / "eval_info.json").write_text(json.dumps(info, indent=2))
+    write_report(info, out)
     return info

@@ -1,0 +1,126 @@
+"""``planner=saycan``: the SayCan loop choosing skills that a policy executes in the simulator.
+
+The LM ("Say") is the bundled ``saycan_lm`` unless ``lm`` names another local causal LM; the
+affordance ("Can") is ``learned`` (the bundled value function), ``oracle`` (privileged
+simulator state) or ``constant`` (no affordance: the LM alone). Each chosen skill runs with
+:func:`sim.rollout.run_skill`; its simulator success check is fed back into the prompt.
+Scorers and affordances are built once per process (and per env for ``oracle``) and reused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from planners import SayCanPlanner, StepRecord, make_affordance, make_scorer
+from planners.affordance import Affordance
+from sim.rollout import PLAN_SLACK, FrameHook, SkillResult, run_skill
+from sim.tasks import TaskSpec, oracle_plan
+from vla.evaluation.episode import register_planner
+from vla.planning import oracle_affordance  # noqa: F401  (registers affordance "oracle")
+
+
+@dataclass(frozen=True)
+class SayCanOptions:
+    """The ``planner.*`` settings of ``planner=saycan`` (configs/planner/saycan.yaml)."""
+
+    lm: str | None = None  # local HF causal LM folder; None: the bundled saycan_lm
+    reduction: str = "sum"  # "sum" (log-prob of the option) or "mean" (per token)
+    affordance: str = "learned"  # learned | oracle | constant
+    affordance_checkpoint: str | None = None  # for learned; None: the bundled one
+    done_affordance: float = 1.0  # fixed "Can" of done (SayCan learns no value for it)
+    max_failures: int = 2  # failures since the last success after which a skill is dropped
+    top_k: int = 5  # candidates recorded per step
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> SayCanOptions:
+        """Options from a config mapping; a key that is not an option is a one-line error."""
+        values = {k: v for k, v in dict(values or {}).items() if k != "name"}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown planner option(s) {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+
+@functools.lru_cache(maxsize=4)
+def _scorer(lm: str | None, reduction: str):
+    from vla.lm import BUNDLED_LM
+
+    return make_scorer("hf", model=lm or BUNDLED_LM, reduction=reduction)
+
+
+_AFFORDANCES: dict[tuple, Affordance] = {}
+
+
+def _affordance(options: SayCanOptions, env: Any) -> Affordance:
+    """One affordance per (kind, checkpoint), and per env for the privileged oracle."""
+    name = options.affordance
+    key = (name, options.affordance_checkpoint, id(env) if name == "oracle" else None)
+    if key not in _AFFORDANCES:
+        kwargs: dict[str, Any] = {"env": env}
+        if name == "learned":
+            import vla.affordance  # noqa: F401  (registers affordance "learned")
+
+            kwargs["checkpoint"] = options.affordance_checkpoint
+        _AFFORDANCES[key] = make_affordance(name, **kwargs)
+    return _AFFORDANCES[key]
+
+
+def build_planner(options: SayCanOptions, env: Any, max_skills: int) -> SayCanPlanner:
+    """A SayCan planner for ``env`` with the (cached) scorer and affordance of ``options``."""
+    return SayCanPlanner(
+        _scorer(options.lm, options.reduction),
+        _affordance(options, env),
+        max_skills=max_skills,
+        max_failures=options.max_failures,
+        done_affordance=options.done_affordance,
+        top_k=options.top_k,
+    )
+
+
+def skill_cap(task: TaskSpec, env: Any) -> int:
+    """Skills allowed: the task's own cap, else the oracle plan from here plus slack."""
+    if task.max_skills:
+        return task.max_skills
+    return len(oracle_plan(task, env.unwrapped.world.snapshot())) + PLAN_SLACK
+
+
+@register_planner("saycan")
+def run_saycan(
+    env: Any,
+    policy: Any,
+    task: TaskSpec,
+    observation: dict,
+    on_step: FrameHook | None = None,
+    on_skill: Callable[[SkillResult], None] | None = None,
+    on_choice: Callable[[StepRecord], None] | None = None,
+    max_skills: int | None = None,
+    planner_options: SayCanOptions | Mapping[str, Any] | None = None,
+    **_: Any,
+) -> list[SkillResult]:
+    """Plan ``task.instruction`` with SayCan, executing each chosen skill with ``policy``."""
+    from vla.lm.corpus import scene_of
+
+    options = planner_options
+    if not isinstance(options, SayCanOptions):
+        options = SayCanOptions.from_mapping(options)
+    planner = build_planner(options, env, max_skills or skill_cap(task, env))
+    results: list[SkillResult] = []
+    latest = {"observation": observation}
+
+    def execute(skill: str) -> bool:
+        result = run_skill(env, policy, skill, latest["observation"], on_step=on_step)
+        latest["observation"] = result.observation
+        results.append(result)
+        if on_skill is not None:
+            on_skill(result)
+        return result.success
+
+    planner.plan(
+        task.instruction, scene_of(task), execute, lambda: latest["observation"], on_choice
+    )
+    return results
