@@ -119,11 +119,13 @@ def write_report(info: dict, output_dir: str | Path) -> Path:
     """Write ``report.md`` (and its chart) for an ``evaluate`` or chain result; its path."""
     out = Path(output_dir)
     cfg, agg = info["config"], info["aggregated"]
+    unit = "chains" if "in_a_row" in agg else "episodes"
+    options = cfg.get("planner_options") or ""
     parts = [
         f"# Evaluation: {cfg['tasks']}\n",
-        f"policy `{cfg['policy']}`, planner `{cfg['planner']}` {cfg.get('planner_options') or ''}"
-        f", {agg['n']} {'chains' if 'in_a_row' in agg else 'episodes'} from seed {cfg['seed']}, {agg['episodes_per_min']:.2f} "
-        f"episodes/min with {cfg['num_workers']} worker(s); git {agg.get('git_commit', '?')}\n",
+        f"policy `{cfg['policy']}`, planner `{cfg['planner']}` {options}, {agg['n']} {unit} "
+        f"from seed {cfg['seed']}, {agg['episodes_per_min']:.2f} {unit}/min with "
+        f"{cfg['num_workers']} worker(s); git {agg.get('git_commit', '?')}\n",
     ]
     if "in_a_row" in agg:
         parts.append(chain_table(info) + "\n")
