@@ -79,17 +79,22 @@ def bundled_checkpoint(name: str) -> pathlib.Path | None:
 def load_policy(
     name_or_checkpoint_dir: str | os.PathLike, pretrained: bool = True, **kwargs: Any
 ) -> Policy:
-    """Load a registered policy by name, or a policy from a checkpoint folder.
+    """Load a registered policy by name, a policy from a checkpoint folder, or a remote one.
 
     By name, the package's bundled checkpoint for it (``vla/assets/<name>``) is loaded when
     one ships and ``pretrained`` is true; otherwise a fresh (untrained) policy is built.
-    ``kwargs`` go to the constructor (fresh) or to ``from_pretrained`` (checkpoints).
+    ``kwargs`` go to the constructor (fresh) or to ``from_pretrained`` (checkpoints). A
+    ``ws://`` / ``wss://`` URL gives a :class:`vla.serve.client.RemotePolicy` for it.
 
     Raises:
         ValueError: neither a registered name nor a folder with config.json, or the
             folder names an unregistered policy class.
     """
     key = str(name_or_checkpoint_dir)
+    if key.startswith(("ws://", "wss://")):  # a vla-serve server (kwargs: timeout_s, api_key)
+        from vla.serve.client import RemotePolicy
+
+        return RemotePolicy(key, **kwargs)
     if key in POLICIES:
         bundled = bundled_checkpoint(key) if pretrained else None
         if bundled is None:
