@@ -195,10 +195,18 @@ class XArmRobot(Robot):
         roll, pitch, yaw = matrix_rpy(rotation)
         self._call(
             "set_position",
-            x=float(target[0]), y=float(target[1]), z=float(target[2]),
-            roll=roll, pitch=pitch, yaw=yaw,
-            speed=self.speed, mvacc=self.accel, relative=False, wait=False, is_radian=True,
-        )  # fmt: skip
+            x=float(target[0]),
+            y=float(target[1]),
+            z=float(target[2]),
+            roll=roll,
+            pitch=pitch,
+            yaw=yaw,
+            speed=self.speed,
+            mvacc=self.accel,
+            relative=False,
+            wait=False,
+            is_radian=True,
+        )
 
     def _halt(self) -> None:
         self._call("set_state", 4)  # stop and drop queued motions

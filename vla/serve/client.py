@@ -78,8 +78,9 @@ class RemotePolicy(Policy):
             )
         except InvalidStatus as err:
             status = err.response.status_code
-            raise ValueError(f"{self.url} refused the connection (HTTP {status}); "
-                             "check api_key") from None  # fmt: skip
+            raise ValueError(
+                f"{self.url} refused the connection (HTTP {status}); check api_key"
+            ) from None
         ws.socket.setsockopt(6, 1, 1)  # TCP_NODELAY: small frames go out at once
         metadata = unpack(ws.recv(timeout=self.connect_timeout_s))
         if metadata.get("type") != "metadata":
@@ -149,11 +150,13 @@ class RemotePolicy(Policy):
             self.last_timing = dict(reply.get("timing", {}))
             return reply
 
-    def infer(self, observation: dict[str, Any], chunk: int = 1,
-              timeout_s: float | None = None) -> np.ndarray:  # fmt: skip
+    def infer(
+        self, observation: dict[str, Any], chunk: int = 1, timeout_s: float | None = None
+    ) -> np.ndarray:
         """(n, 11) float32 actions for ``observation`` (n <= ``chunk``)."""
-        reply = self.request({"type": "infer", "observation": _wire(observation), "chunk": chunk},
-                             timeout_s)  # fmt: skip
+        reply = self.request(
+            {"type": "infer", "observation": _wire(observation), "chunk": chunk}, timeout_s
+        )
         actions = reply.get("actions")
         if not isinstance(actions, np.ndarray) or actions.ndim != 2 or actions.shape[1] != 11:
             raise ProtocolError(f"{self.url} sent actions that are not an (n, 11) array")

@@ -108,17 +108,28 @@ def validate_observation(observation: Any) -> dict[str, Any]:
         raise ProtocolError(f"observation.images must map exactly {list(IMAGE_NAMES)} to arrays")
     for name in IMAGE_NAMES:
         image = images[name]
-        if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
-                and image.shape[2] == 3 and min(image.shape[:2]) > 0):  # fmt: skip
+        if not (
+            isinstance(image, np.ndarray)
+            and image.dtype == np.uint8
+            and image.ndim == 3
+            and image.shape[2] == 3
+            and min(image.shape[:2]) > 0
+        ):
             raise ProtocolError(f"observation.images.{name} must be an (H, W, 3) uint8 array")
     state = observation.get("state")
-    if not (isinstance(state, np.ndarray) and state.shape == (STATE_DIM,)
-            and state.dtype.kind == "f" and np.all(np.isfinite(state))):  # fmt: skip
+    if not (
+        isinstance(state, np.ndarray)
+        and state.shape == (STATE_DIM,)
+        and state.dtype.kind == "f"
+        and np.all(np.isfinite(state))
+    ):
         raise ProtocolError(f"observation.state must be ({STATE_DIM},) finite floats")
     instruction = observation.get("instruction")
     if not isinstance(instruction, str) or len(instruction) > MAX_INSTRUCTION_CHARS:
-        raise ProtocolError(f"observation.instruction must be a string of at most "
-                            f"{MAX_INSTRUCTION_CHARS} characters")  # fmt: skip
+        raise ProtocolError(
+            f"observation.instruction must be a string of at most "
+            f"{MAX_INSTRUCTION_CHARS} characters"
+        )
     return {"images": images, "state": state.astype(np.float32), "instruction": instruction}
 
 

@@ -139,8 +139,12 @@ class PolicyServer:
         if not isinstance(chunk, int) or isinstance(chunk, bool) or not 1 <= chunk <= MAX_CHUNK:
             raise ProtocolError(f"'chunk' must be an integer in [1, {MAX_CHUNK}], got {chunk!r}")
         actions = await loop.run_in_executor(self._executor, self._infer, observation, chunk)
-        return {"type": "action", "seq": seq, "actions": actions,
-                "timing": {"infer_ms": _ms(start)}}  # fmt: skip
+        return {
+            "type": "action",
+            "seq": seq,
+            "actions": actions,
+            "timing": {"infer_ms": _ms(start)},
+        }
 
     def _infer(self, observation: dict[str, Any], chunk: int) -> np.ndarray:
         if chunk > 1 and hasattr(self.policy, "select_action_chunk"):
