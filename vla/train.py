@@ -1,9 +1,15 @@
-"""Behaviour-cloning training of the RT-1 policy on an :class:`EpisodeStore` dataset.
+"""Behaviour-cloning training of a VLA policy (RT-1 or RT-2) on an :class:`EpisodeStore`.
 
 One flat loop in the nanoGPT spirit: split episodes into train/val, fit action NormStats on
-the train split, embed every instruction once, then AdamW with linear warmup + cosine decay
-and gradient clipping. Metrics go to a tqdm bar, TensorBoard and ``metrics.csv``; checkpoints
-go to ``output_dir/checkpoints/{last,best}`` through :mod:`vla.checkpoint`.
+the train split, let the policy's trainer (``TRAINERS``: ``vla.train_rt1``,
+``vla.train_rt2``) build its model and datasets, then AdamW with linear warmup + cosine
+decay and gradient clipping. Metrics go to a tqdm bar, TensorBoard and ``metrics.csv``;
+checkpoints go to ``output_dir/checkpoints/{last,best}`` through :mod:`vla.checkpoint`.
+
+A trainer is a class built as ``Trainer(cfg, store, (train_ids, val_ids), norm, device)``
+with ``model``, ``train_set`` (items keyed by ``(index, aug_seed)``), ``val_set``,
+``collate``, ``checkpoint_config`` (config.json), ``loss(batch, model) -> (loss, accuracy
+per action dimension (11,), batch size)`` and ``model_card(cfg, step, val_loss)``.
 
 Resuming is exact on CPU (same seed): the batch order and the augmentation of every sample
 are pure functions of (seed, epoch, position) rather than of an RNG stream, and the only
@@ -26,25 +32,19 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-from omegaconf import OmegaConf
+from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from vla.checkpoint import load_checkpoint, save_checkpoint
+from vla.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from vla.data.episode_store import EpisodeStore
-from vla.data.torch_dataset import FrameDataset, collate, split_episodes
-from vla.language import DEFAULT_ENCODER
-from vla.models.rt1 import RT1, RT1Config
-from vla.tokenizer import ACTION_NAMES, ActionTokenizer, NormStats
-from vla.train_data import (
-    AugmentedFrames,
-    embed_instructions,
-    to_model_inputs,
-    train_actions,
-    train_batches,
-)
+from vla.data.torch_dataset import split_episodes
+from vla.tokenizer import ACTION_NAMES, NormStats
+from vla.train_data import train_actions, train_batches
 from vla.train_eval import sim_success, validate
+from vla.train_rt1 import RT1Trainer
+from vla.train_rt2 import RT2Trainer
 
 LAST, BEST = "last", "best"
 CSV_FIELDS = (
@@ -53,6 +53,16 @@ CSV_FIELDS = (
     + [f"val_acc_{name}" for name in ACTION_NAMES]
     + ["sim_success"]
 )
+TRAINERS: dict[str, type] = {"rt1": RT1Trainer, "rt2": RT2Trainer}
+
+
+def policy_name(cfg: Any) -> str:
+    """``cfg.policy.name`` (``policy=rt2`` on the command line); rt1 when absent."""
+    policy = cfg.get("policy")
+    name = "rt1" if policy is None else policy if isinstance(policy, str) else policy.get("name")
+    if name not in TRAINERS:
+        raise ValueError(f"policy={name!r} cannot be trained; choose one of {sorted(TRAINERS)}")
+    return name
 
 
 # --- distributed ------------------------------------------------------------------------
@@ -97,11 +107,14 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int, min_ratio: float =
     return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def make_optimizer(model: RT1, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW; biases, norms and embeddings (1-D or position tables) get no weight decay."""
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW over the trainable parameters; biases, norms and embeddings (1-D, position
+    tables, token embeddings) get no weight decay."""
     decay, no_decay = [], []
     for name, param in model.named_parameters():
-        embedding = name.endswith("_emb") or name == "action_queries"
+        if not param.requires_grad:  # frozen (e.g. LoRA's base weights)
+            continue
+        embedding = name.endswith("_emb") or name == "action_queries" or "embed_tokens" in name
         (no_decay if param.dim() < 2 or embedding else decay).append(param)
     groups = [
         {"params": decay, "weight_decay": weight_decay},
@@ -137,20 +150,6 @@ def set_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-def model_card(
-    cfg: Any, config: RT1Config, n_params: int, step: int, val_loss: float | None
-) -> str:
-    """A short human-readable description stored with every checkpoint."""
-    val = "n/a" if val_loss is None else f"{val_loss:.4f}"
-    return (
-        f"# RT-1 policy\n\nBehaviour cloning on `{cfg.data}` for {step} steps "
-        f"(batch {cfg.batch_size}, lr {cfg.lr}, seed {cfg.seed}); {n_params:,} parameters; "
-        f"validation loss {val}.\n\nInputs: {config.history} frames of the cameras "
-        f"front and wrist at {config.image_size}px, a MiniLM instruction embedding and the "
-        f"{config.state_dim}-d robot state. Output: 11 action tokens (256 bins, mode 3).\n"
-    )
-
-
 def open_metrics_csv(path: Path, resume_step: int | None) -> Any:
     """Open ``metrics.csv`` for appending; on resume keep only rows up to the checkpoint step
     (rows logged after it are replayed by the resumed run)."""
@@ -177,25 +176,22 @@ def train(cfg: Any) -> dict[str, Any]:
     """
     ddp, device = setup_distributed()
     try:
-        return _train(cfg, ddp, device)
+        return Run(cfg, ddp, device).loop()
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
 
 
-def _train(cfg: Any, ddp: Dist, device: torch.device) -> dict[str, Any]:
-    out = Path(cfg.output_dir)
-    ckpt_dir = out / "checkpoints"
+def check_config(cfg: Any) -> None:
+    """One-line errors for a missing dataset or non-positive sizes."""
     if not Path(cfg.data).is_dir():
         raise ValueError(f"dataset {cfg.data!r} does not exist")
     if cfg.steps < 1 or cfg.batch_size < 1 or cfg.checkpoint_every < 1:
         raise ValueError("steps, batch_size and checkpoint_every must be >= 1")
-    resume = None
-    if (ckpt_dir / LAST).exists():
-        if not cfg.resume:
-            raise ValueError(f"{ckpt_dir / LAST} exists: pass resume=true or a new output_dir")
-        resume = load_checkpoint(ckpt_dir / LAST, with_training_state=True)
 
+
+def open_store(cfg: Any) -> tuple[EpisodeStore, list[int], list[int]]:
+    """The dataset and its train/val episode ids (all skills of one task on one side)."""
     try:
         store = EpisodeStore.open(cfg.data)
     except FileNotFoundError as error:  # a folder that is not a dataset: a user error
@@ -205,177 +201,210 @@ def _train(cfg: Any, ddp: Dist, device: torch.device) -> dict[str, Any]:
     )
     if not train_ids:
         raise ValueError(f"dataset {cfg.data!r} has no train episodes")
-    size = (cfg.image_size, cfg.image_size)
-    cache = int(cfg.get("cache_episodes", 8))
-    kwargs = dict(history=cfg.history, image_size=size, cache_episodes=cache)
-    train_set = FrameDataset(store, train_ids, **kwargs)
-    val_set = FrameDataset(store, val_ids, **kwargs)
-    norm = (
-        NormStats.from_dict(resume.norm_stats)
-        if resume is not None
-        else NormStats.from_actions(train_actions(store, train_ids))
-    )
-    overrides = cfg.get("model") or {}
-    if OmegaConf.is_config(overrides):
-        overrides = OmegaConf.to_container(overrides)
-    model_config = RT1Config.from_dict(
-        {
-            "image_size": cfg.image_size,
-            "history": cfg.history,
-            "n_cameras": len(store.cameras),
-            "state_dim": store.state_dim,
-            # null entries in the config mean "RT1Config default"
-            **{k: v for k, v in overrides.items() if v is not None},
-        }
-    )
-    tokenizer = ActionTokenizer(norm, n_bins=model_config.n_bins)
-    text = embed_instructions(store, device)
+    return store, train_ids, val_ids
 
-    # Seed right before building the model: same seed, same initial weights and dropout.
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    model = RT1(model_config).to(device)
-    optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, cfg.warmup_steps, cfg.get("lr_decay_steps") or cfg.steps)
-    )
-    step, best_val = 0, math.inf
-    if resume is not None:
-        if resume.config.get("model") != model_config.to_dict():
-            raise ValueError("resume: the checkpoint's model config differs from this config")
-        model.load_state_dict(resume.model_state)
-        state = resume.training_state
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step, best_val = int(state["step"]), float(state["best_val_loss"])
-        set_rng_states(state["rng"])
-    raw_model = model
-    if ddp.world_size > 1:
-        model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
+
+def find_resume(cfg: Any, ckpt_dir: Path) -> Checkpoint | None:
+    """The checkpoint to continue from, if ``checkpoints/last`` exists and resume is on."""
+    if not (ckpt_dir / LAST).exists():
+        return None
+    if not cfg.resume:
+        raise ValueError(f"{ckpt_dir / LAST} exists: pass resume=true or a new output_dir")
+    return load_checkpoint(ckpt_dir / LAST, with_training_state=True)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed right before building the model: same seed, same initial weights and dropout."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class Run:
+    """One training run: the trainer, optimiser, logs and checkpoints of ``cfg``."""
+
+    def __init__(self, cfg: Any, ddp: Dist, device: torch.device) -> None:
+        check_config(cfg)
+        self.cfg, self.ddp, self.device = cfg, ddp, device
+        self.out = Path(cfg.output_dir)
+        self.ckpt_dir = self.out / "checkpoints"
+        resume = find_resume(cfg, self.ckpt_dir)
+        store, train_ids, val_ids = open_store(cfg)
+        self.norm = (
+            NormStats.from_dict(resume.norm_stats)
+            if resume is not None
+            else NormStats.from_actions(train_actions(store, train_ids))
         )
+        seed_everything(cfg.seed)
+        trainer_class = TRAINERS[policy_name(cfg)]
+        self.trainer = trainer_class(cfg, store, (train_ids, val_ids), self.norm, device)
+        self.model = self.raw_model = self.trainer.model
+        self.optimizer = make_optimizer(self.raw_model, cfg.lr, cfg.weight_decay)
+        decay_steps = cfg.get("lr_decay_steps") or cfg.steps
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: lr_factor(s, cfg.warmup_steps, decay_steps)
+        )
+        self.step, self.best_val = 0, math.inf
+        self.resumed = resume is not None
+        if resume is not None:
+            self.load_resume(resume)
+        if ddp.world_size > 1:
+            ids = [device.index] if device.type == "cuda" else None
+            self.model = torch.nn.parallel.DistributedDataParallel(self.raw_model, ids)
 
-    sampler = DistributedSampler(
-        train_set, ddp.world_size, ddp.rank, shuffle=True, seed=cfg.seed, drop_last=True
-    )
-    batches = train_batches(
-        AugmentedFrames(train_set), sampler, cfg.batch_size, cfg.seed, cfg.num_workers, step
-    )
-    val_loader = DataLoader(
-        val_set, batch_size=cfg.batch_size, collate_fn=collate, num_workers=cfg.num_workers
-    )
+    def load_resume(self, resume: Checkpoint) -> None:
+        if resume.config.get("model") != self.trainer.checkpoint_config["model"]:
+            raise ValueError("resume: the checkpoint's model config differs from this config")
+        self.raw_model.load_state_dict(resume.model_state)
+        state = resume.training_state
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.best_val = int(state["step"]), float(state["best_val_loss"])
+        set_rng_states(state["rng"])
 
-    ckpt_config = {
-        "policy": "rt1",
-        "model": model_config.to_dict(),
-        "language_model": DEFAULT_ENCODER,
-        "camera_names": list(store.cameras),
-    }
-
-    def save(name: str, val_loss: float | None) -> Path:
+    def save(self, name: str, val_loss: float | None) -> Path:
         training_state = {
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "step": step,
-            "best_val_loss": best_val,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+            "best_val_loss": self.best_val,
             "rng": rng_states(),
         }
         return save_checkpoint(
-            ckpt_dir / name,
-            model_state=raw_model.state_dict(),
-            config=ckpt_config,
-            norm_stats=norm.to_dict(),
-            model_card=model_card(cfg, model_config, raw_model.num_params(), step, val_loss),
+            self.ckpt_dir / name,
+            model_state=self.raw_model.state_dict(),
+            config=self.trainer.checkpoint_config,
+            norm_stats=self.norm.to_dict(),
+            model_card=self.trainer.model_card(self.cfg, self.step, val_loss),
             training_state=training_state,
         )
 
-    writer = csv_file = csv_writer = None
-    if ddp.main:
-        out.mkdir(parents=True, exist_ok=True)
-        csv_file, csv_writer = open_metrics_csv(out / "metrics.csv", step if resume else None)
-        # purge_step drops TensorBoard events a killed run logged after the checkpoint
-        writer = SummaryWriter(str(out / "tb"), purge_step=step + 1 if resume else None)
-        print(
-            f"train: {len(train_ids)} episodes / {len(train_set)} steps, "
-            f"val: {len(val_ids)} episodes / {len(val_set)} steps; "
-            f"{raw_model.num_params():,} params on {device}"
-            + (f"; resumed at step {step}" if resume else "")
+    def batches(self) -> Any:
+        cfg, ddp = self.cfg, self.ddp
+        sampler = DistributedSampler(
+            self.trainer.train_set, ddp.world_size, ddp.rank, True, cfg.seed, drop_last=True
+        )
+        return train_batches(
+            self.trainer.train_set,
+            sampler,
+            cfg.batch_size,
+            cfg.seed,
+            cfg.num_workers,
+            self.step,
+            self.trainer.collate,
         )
 
-    def log(row: dict[str, float]) -> None:
-        csv_writer.writerow({"step": step, **row})
-        csv_file.flush()
+    def open_logs(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        resume_step = self.step if self.resumed else None
+        self.csv_file, self.csv_writer = open_metrics_csv(self.out / "metrics.csv", resume_step)
+        # purge_step drops TensorBoard events a killed run logged after the checkpoint
+        purge = self.step + 1 if self.resumed else None
+        self.writer = SummaryWriter(str(self.out / "tb"), purge_step=purge)
+        t = self.trainer
+        print(
+            f"train: {len(t.train_set)} samples, val: {len(t.val_set)} steps; "
+            f"{sum(p.numel() for p in self.raw_model.parameters()):,} params on {self.device}"
+            + (f"; resumed at step {self.step}" if self.resumed else "")
+        )
+
+    def log(self, row: dict[str, float]) -> None:
+        self.csv_writer.writerow({"step": self.step, **row})
+        self.csv_file.flush()
         for key, value in row.items():
             group = "acc_per_dim/" if "_acc_" in key else ""
-            writer.add_scalar(group + key.replace("_", "/", 1), value, step)
+            self.writer.add_scalar(group + key.replace("_", "/", 1), value, self.step)
 
-    model.train()
-    log_every = max(1, int(cfg.log_every))
-    window: list[tuple[float, torch.Tensor]] = []
-    last: dict[str, Any] = {}
-    postfix: dict[str, str] = {}
-    tick, samples = time.perf_counter(), 0
-    bar = tqdm(
-        total=cfg.steps, initial=step, desc="train", unit="step", disable=not ddp.main or None
-    )
-    while step < cfg.steps:
-        batch = next(batches)
-        images, text_emb, state, tokens = to_model_inputs(batch, text, tokenizer, device)
-        logits = model(images, text_emb, state)
-        loss = raw_model.loss(logits, tokens)
-        optimizer.zero_grad(set_to_none=True)
+    def train_step(self, batch: Any) -> tuple[float, torch.Tensor, int]:
+        loss, accuracy, n = self.trainer.loss(batch, self.model)
+        self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        scheduler.step()
-        step += 1
-        samples += tokens.shape[0]
-        window.append((loss.item(), raw_model.token_accuracy(logits.detach(), tokens).cpu()))
-        bar.update(1)
-        if not ddp.main:
-            continue
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        return loss.item(), accuracy, n
 
+    def checkpoint(self) -> dict[str, float]:
+        """Validate, then save best (if improved) and last; returns the validation row."""
         row: dict[str, float] = {}
-        if step % log_every == 0 or step == cfg.steps:
-            acc = torch.stack([a for _, a in window]).mean(0).numpy()
-            row |= {
-                "lr": scheduler.get_last_lr()[0],
-                "samples_per_s": samples / (time.perf_counter() - tick),
-                "train_loss": float(np.mean([v for v, _ in window])),
-                "train_acc": float(acc.mean()),
-                **{f"train_acc_{n}": float(a) for n, a in zip(ACTION_NAMES, acc, strict=True)},
-            }
-            window.clear()
-            tick, samples = time.perf_counter(), 0
-            postfix |= {"loss": f"{row['train_loss']:.3f}", "acc": f"{row['train_acc']:.3f}"}
-        checkpoint_now = step % cfg.checkpoint_every == 0 or step == cfg.steps
         val_loss = None
-        if checkpoint_now and len(val_set):
-            val_loss, val_acc = validate(raw_model, val_loader, text, tokenizer, device)
-            row |= {
-                "val_loss": val_loss,
-                "val_acc": float(val_acc.mean()),
-                **{f"val_acc_{n}": float(a) for n, a in zip(ACTION_NAMES, val_acc, strict=True)},
-            }
-            postfix["val_loss"] = f"{val_loss:.3f}"
-        if checkpoint_now:
-            # best before last: a kill in between only costs redoing this interval
-            if val_loss is not None and val_loss < best_val:
-                best_val = val_loss
-                save(BEST, val_loss)
-            save(LAST, val_loss)
-        if cfg.eval_every and step % cfg.eval_every == 0:
-            directory = ckpt_dir / LAST if checkpoint_now else save("sim_eval", None)
-            row["sim_success"] = sim_success(directory, cfg.eval_episodes, cfg.seed)
-        if row:
-            bar.set_postfix(postfix, refresh=False)
-            log(row)
-            last |= row
-    bar.close()
-    if ddp.main:
-        if not (ckpt_dir / BEST).exists():  # no val split: the last weights are the best known
-            save(BEST, None)
-        writer.close()
-        csv_file.close()
-    return {"step": step, **last}
+        if len(self.trainer.val_set):
+            val_loader = DataLoader(
+                self.trainer.val_set,
+                batch_size=self.cfg.batch_size,
+                collate_fn=self.trainer.collate,
+                num_workers=self.cfg.num_workers,
+            )
+            max_batches = self.cfg.get("max_val_batches")
+            val_loss, val_acc = validate(self.trainer, self.raw_model, val_loader, max_batches)
+            row |= {"val_loss": val_loss, "val_acc": float(np.nanmean(val_acc))}
+            row |= {f"val_acc_{n}": float(a) for n, a in zip(ACTION_NAMES, val_acc, strict=True)}
+        # best before last: a kill in between only costs redoing this interval
+        if val_loss is not None and val_loss < self.best_val:
+            self.best_val = val_loss
+            self.save(BEST, val_loss)
+        self.save(LAST, val_loss)
+        return row
+
+    def loop(self) -> dict[str, Any]:
+        cfg, ddp = self.cfg, self.ddp
+        if ddp.main:
+            self.open_logs()
+        batches = self.batches()
+        self.model.train()
+        log_every = max(1, int(cfg.log_every))
+        window: list[tuple[float, torch.Tensor]] = []
+        last: dict[str, Any] = {}
+        postfix: dict[str, str] = {}
+        tick, samples = time.perf_counter(), 0
+        bar = tqdm(
+            total=cfg.steps,
+            initial=self.step,
+            desc="train",
+            unit="step",
+            disable=not ddp.main or None,
+        )
+        while self.step < cfg.steps:
+            loss, accuracy, n = self.train_step(next(batches))
+            samples += n
+            window.append((loss, accuracy))
+            bar.update(1)
+            if not ddp.main:
+                continue
+            row: dict[str, float] = {}
+            if self.step % log_every == 0 or self.step == cfg.steps:
+                row |= self.train_row(window, samples / (time.perf_counter() - tick))
+                window.clear()
+                tick, samples = time.perf_counter(), 0
+                postfix |= {"loss": f"{row['train_loss']:.3f}", "acc": f"{row['train_acc']:.3f}"}
+            checkpoint_now = self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps
+            if checkpoint_now:
+                row |= self.checkpoint()
+                if "val_loss" in row:
+                    postfix["val_loss"] = f"{row['val_loss']:.3f}"
+            if cfg.eval_every and self.step % cfg.eval_every == 0:
+                directory = self.ckpt_dir / LAST if checkpoint_now else self.save("sim_eval", None)
+                row["sim_success"] = sim_success(directory, cfg.eval_episodes, cfg.seed)
+            if row:
+                bar.set_postfix(postfix, refresh=False)
+                self.log(row)
+                last |= row
+        bar.close()
+        if ddp.main:
+            if not (self.ckpt_dir / BEST).exists():  # no val split: the last weights are best known
+                self.save(BEST, None)
+            self.writer.close()
+            self.csv_file.close()
+        return {"step": self.step, **last}
+
+    def train_row(self, window: list[tuple[float, torch.Tensor]], rate: float) -> dict[str, float]:
+        """Mean loss and token accuracy over the steps since the last log row."""
+        acc = torch.nanmean(torch.stack([a for _, a in window]), dim=0).numpy()
+        return {
+            "lr": self.scheduler.get_last_lr()[0],
+            "samples_per_s": rate,
+            "train_loss": float(np.mean([v for v, _ in window])),
+            "train_acc": float(np.nanmean(acc)),
+            **{f"train_acc_{n}": float(a) for n, a in zip(ACTION_NAMES, acc, strict=True)},
+        }

@@ -7,11 +7,12 @@ position), not of an RNG stream, so a resumed run sees exactly the batches it wo
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
+from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from vla.data.episode_store import EpisodeStore
@@ -52,12 +53,13 @@ def epoch_batches(
 
 
 def train_batches(
-    dataset: AugmentedFrames,
+    dataset: Dataset,
     sampler: DistributedSampler,
     batch_size: int,
     seed: int,
     num_workers: int,
     start_step: int,
+    collate_fn: Callable[[list], Any] = collate,
 ) -> Iterator[dict[str, Any]]:
     """Endless batches starting at global step ``start_step`` (earlier ones are skipped by
     index, without loading any data)."""
@@ -72,7 +74,7 @@ def train_batches(
         loader = DataLoader(
             dataset,
             batch_sampler=batches,
-            collate_fn=collate,
+            collate_fn=collate_fn,
             num_workers=num_workers,
             generator=torch.Generator().manual_seed(seed),
             persistent_workers=False,
@@ -113,3 +115,11 @@ def to_model_inputs(
         batch["state"].to(device, non_blocking=True),
         tokens.to(device),
     )
+
+
+def config_dict(node: Any) -> dict[str, Any]:
+    """A config node (OmegaConf or dict, may be None) as a plain dict without null entries."""
+    if node is None:
+        return {}
+    data = OmegaConf.to_container(node) if OmegaConf.is_config(node) else dict(node)
+    return {k: v for k, v in data.items() if v is not None}

@@ -3,37 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import DataLoader
 
 from sim import TEST_SEED_START
 from vla.checkpoint import read_config
 from vla.evaluation import evaluate
-from vla.models.rt1 import RT1
-from vla.tokenizer import ActionTokenizer
-from vla.train_data import to_model_inputs
+from vla.tokenizer import N_ACTION_DIMS
 
 
 @torch.no_grad()
 def validate(
-    model: RT1,
-    loader: DataLoader,
-    text: dict[str, torch.Tensor],
-    tokenizer: ActionTokenizer,
-    device: torch.device,
+    trainer: Any, model: nn.Module, loader: DataLoader, max_batches: int | None = None
 ) -> tuple[float, np.ndarray]:
-    """Mean loss and per-dimension token accuracy (11,) over ``loader``."""
+    """Mean loss and per-dimension token accuracy (11,) over ``loader`` (its first
+    ``max_batches`` batches when given), through ``trainer.loss``."""
     was_training = model.training
     model.eval()
-    loss_sum, acc_sum, n = 0.0, torch.zeros(model.config.n_action_dims), 0
-    for batch in loader:
-        images, text_emb, state, tokens = to_model_inputs(batch, text, tokenizer, device)
-        logits = model(images, text_emb, state)
-        b = tokens.shape[0]
-        loss_sum += model.loss(logits, tokens).item() * b
-        acc_sum += model.token_accuracy(logits, tokens).cpu() * b
+    loss_sum, acc_sum, n = 0.0, torch.zeros(N_ACTION_DIMS), 0
+    for index, batch in enumerate(loader):
+        if max_batches is not None and index >= max_batches:
+            break
+        loss, accuracy, b = trainer.loss(batch, model)
+        loss_sum += loss.item() * b
+        acc_sum += accuracy * b
         n += b
     model.train(was_training)
     return loss_sum / max(n, 1), (acc_sum / max(n, 1)).numpy()

@@ -2,5 +2,6 @@
 
 from vla.policies.base import POLICIES, Policy, load_policy, register_policy
 from vla.policies.rt1_policy import RT1Policy
+from vla.policies.rt2_policy import RT2Policy
 
-__all__ = ["POLICIES", "Policy", "RT1Policy", "load_policy", "register_policy"]
+__all__ = ["POLICIES", "Policy", "RT1Policy", "RT2Policy", "load_policy", "register_policy"]
