@@ -9,7 +9,7 @@ from torch.nn import functional as F
 from vla.affordance.collect import check_seeds, pick_task
 from vla.affordance.dataset import done_episodes, load_dataset, shard_paths
 from vla.affordance.learned import LearnedAffordance
-from vla.affordance.metrics import auc
+from vla.affordance.metrics import auc, oracle_top1
 from vla.affordance.model import AffordanceNet
 from vla.affordance.train import AffordanceTrainConfig, random_shift, train_affordance
 from vla.cli.collect_affordance import collect
@@ -106,7 +106,7 @@ def test_train_command_writes_a_loadable_checkpoint(dataset_dir, tmp_path, one_t
     )
     result = train_affordance(cfg)
     assert result["samples"] == 6 and result["val_samples"] == 3
-    assert set(result["val"]["all"]) >= {"loss", "accuracy", "auc", "feasible_auc"}
+    assert set(result["val"]["all"]) >= {"loss", "accuracy", "auc", "feasible_auc", "oracle_auc"}
     loaded = LearnedAffordance.from_pretrained(tmp_path / "ckpt")
     assert "test" in loaded.model_card and "Validation metrics" in loaded.model_card
 
@@ -122,3 +122,10 @@ def test_auc():
     assert auc(np.array([0.9, 0.8, 0.1]), np.array([1, 1, 0])) == 1.0
     assert auc(np.array([0.5, 0.5]), np.array([1, 0])) == 0.5
     assert auc(np.array([0.5]), np.array([1])) is None
+
+
+def test_oracle_top1_counts_states_where_the_oracle_skill_wins():
+    probs = np.array([0.9, 0.1, 0.2, 0.7, 0.3])
+    oracle = np.array([True, False, True, False, False])
+    episodes = np.array([0, 0, 1, 1, 2])  # state 2 has no oracle skill: not counted
+    assert oracle_top1(probs, oracle, episodes) == 0.5

@@ -11,6 +11,8 @@ def model_card(cfg, result: dict, data: dict, history: list[dict]) -> str:
     """Markdown for the checkpoint folder; ``cfg`` is an ``AffordanceTrainConfig``."""
     suites = ", ".join(sorted(set(data["suite"].tolist())))
     oracle = data["oracle"]
+    per_state = len(data["label"]) / max(result["episodes"], 1)
+    chance = f"{1 / per_state:.2f}" if per_state else "-"
     oracle_rate = data["label"][oracle].mean() if oracle.any() else np.nan
     curve = "\n".join(
         f"| {h['step']} | {h['train_loss']:.4f} | {h['val_loss']:.4f} |" for h in history
@@ -36,7 +38,10 @@ if run now. Load with `make_affordance("learned", checkpoint=...)` or
 
 ## Validation metrics (held-out episodes)
 
-`auc`: success vs failure; `feasAUC`: skills the symbolic world allows now vs not.
+`auc`: success vs failure; `feasAUC`: skills the symbolic world allows now vs not;
+`oraclAUC`: the oracle planner's next skill vs infeasible skills. The oracle's next skill
+scores highest among the skills labelled in its state in {result["val_oracle_top1"]} of
+validation states (chance about {chance}).
 
 ```
 {format_metrics(result["val"])}

@@ -18,7 +18,7 @@ from torch.nn import functional as F
 
 from vla.affordance.dataset import load_dataset
 from vla.affordance.learned import LearnedAffordance
-from vla.affordance.metrics import bce, evaluate, format_metrics
+from vla.affordance.metrics import bce, evaluate, format_metrics, oracle_top1
 from vla.affordance.model import AffordanceNet, AffordanceNetConfig
 from vla.affordance.model_card import model_card
 from vla.affordance.skills import skill_types
@@ -79,6 +79,8 @@ class Batches:
         self.skill = embeddings[[index[s] for s in data["skill"][mask]]]
         self.label = torch.from_numpy(data["label"][mask].astype(np.float32))
         self.feasible = data["feasible"][mask]
+        self.oracle = data["oracle"][mask]
+        self.episode = data["episode"][mask]
         self.types = skill_types(data["skill"][mask])
 
     def __len__(self) -> int:
@@ -127,7 +129,8 @@ def train_affordance(cfg: AffordanceTrainConfig) -> dict:
     )
     best, history = _fit(model, train, val, cfg)
     model.load_state_dict(best["state"])
-    metrics = evaluate(predict(model, val), val.label.numpy(), val.feasible, val.types)
+    probs = predict(model, val)
+    metrics = evaluate(probs, val.label.numpy(), val.feasible, val.oracle, val.types)
     result = {
         "samples": len(data["label"]),
         "train_samples": len(train),
@@ -135,6 +138,7 @@ def train_affordance(cfg: AffordanceTrainConfig) -> dict:
         "episodes": int(len(np.unique(data["episode"]))),
         "best_step": best["step"],
         "train_seconds": round(time.perf_counter() - start, 1),
+        "val_oracle_top1": oracle_top1(probs, val.oracle, val.episode),
         "val": metrics,
     }
     card = model_card(cfg, result, data, history)
