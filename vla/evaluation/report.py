@@ -83,7 +83,7 @@ def bar_chart(info: dict, path: Path) -> Path | None:
     return path
 
 
-def _plan_table(plan: list[dict]) -> str:
+def plan_table(plan: list[dict]) -> str:
     lines = ["| # | chosen | ok | top candidates: say x can = score |", "|---|---|---|---|"]
     for step in plan:
         top = "; ".join(
@@ -104,9 +104,9 @@ def _episode_section(row: dict) -> str:
         mark = "done" if sub["success"] else "FAILED"
         text += f"\n{k}. {sub['instruction']} ({mark})\n"
         if sub.get("plan"):
-            text += "\n" + _plan_table(sub["plan"]) + "\n"
+            text += "\n" + plan_table(sub["plan"]) + "\n"
     if row.get("plan"):
-        text += "\n" + _plan_table(row["plan"]) + "\n"
+        text += "\n" + plan_table(row["plan"]) + "\n"
     elif row.get("skills"):
         text += "\nskills: " + ", ".join(
             f"{s['skill']} ({'ok' if s['success'] else 'failed'})" for s in row["skills"]
