@@ -75,7 +75,7 @@ class RemotePolicy(Policy):
                 max_size=MAX_MESSAGE_BYTES,
                 compression=None,
                 ping_interval=None,
-            )
+            ).__enter__()  # websockets >= 16 returns a context manager; < 16 the connection
         except InvalidStatus as err:
             status = err.response.status_code
             raise ValueError(
@@ -90,13 +90,14 @@ class RemotePolicy(Policy):
         return metadata
 
     def _reconnect(self) -> None:
+        was_connected = bool(self.metadata)
         self.close()
         deadline = time.monotonic() + self.reconnect_s
         delay = 0.02
         while True:
             try:
                 self.connect()
-                self.reconnects += 1
+                self.reconnects += was_connected
                 return
             except (OSError, TimeoutError, ConnectionClosed) as err:
                 if time.monotonic() + delay > deadline:
@@ -130,6 +131,8 @@ class RemotePolicy(Policy):
                 try:
                     self._ws.send(pack({**message, "seq": seq}))
                     return self._await(seq, time.monotonic() + timeout_s)
+                except TimeoutError:
+                    raise  # the connection is fine; the late answer will be dropped
                 except (ConnectionClosed, OSError) as err:
                     self._ws = None
                     if attempt == 1:
