@@ -14,7 +14,8 @@ One sample is one (state, skill) pair labelled by running the skill there::
 Each shard also lists ``episodes``: every seed it covers (an episode may yield no sample), so
 a re-run skips them. A shard is written whole to a temp file and renamed into place
 (:func:`vla.durable.write_atomically`): a crash leaves whole shards only, and new shards get
-new numbers, so nothing written is ever replaced.
+new numbers, so nothing written is ever replaced. ``commands.txt`` lists the command of
+each collection run into the folder (for the model card).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 from vla.durable import write_atomically
 
 SHARD_PATTERN = re.compile(r"^shard-(\d{5,})\.npz$")
+COMMANDS_FILE = "commands.txt"  # the collection command of every run into the folder, in order
 FIELDS = ("front", "wrist", "skill", "label", "oracle", "feasible", "episode", "steps", "suite")
 
 
@@ -98,3 +100,9 @@ def summarize(data: dict[str, np.ndarray]) -> str:
     if oracle.any():
         parts.append(f"oracle-next {data['label'][oracle].mean():.1%} of {int(oracle.sum())}")
     return ", ".join(parts)
+
+
+def collection_commands(directory: str | Path) -> list[str]:
+    """The collection commands recorded in ``directory`` (oldest first)."""
+    path = Path(directory) / COMMANDS_FILE
+    return path.read_text().splitlines() if path.is_file() else []

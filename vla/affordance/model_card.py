@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vla.affordance.dataset import collection_commands
 from vla.affordance.metrics import format_metrics
 
 
@@ -14,6 +15,7 @@ def model_card(cfg, result: dict, data: dict, history: list[dict]) -> str:
     per_state = len(data["label"]) / max(result["episodes"], 1)
     chance = f"{1 / per_state:.2f}" if per_state else "-"
     oracle_rate = data["label"][oracle].mean() if oracle.any() else np.nan
+    collected = "".join(f"\n  - `{c}`" for c in collection_commands(cfg.data_dir)) or " -"
     curve = "\n".join(
         f"| {h['step']} | {h['train_loss']:.4f} | {h['val_loss']:.4f} |" for h in history
     )
@@ -26,14 +28,15 @@ if run now. Load with `make_affordance("learned", checkpoint=...)` or
 
 ## Training
 
-- command: `{cfg.command or "vla-train-affordance"}`
-- data: `{cfg.data_dir}`: {result["samples"]} labelled (state, skill) samples from
-  {result["episodes"]} episodes (suites: {suites}); positive rate {data["label"].mean():.1%};
-  the oracle's next skill succeeded in {oracle_rate:.1%}
-  of {int(oracle.sum())} tries
+- collected by:{collected}
+- trained by: `{cfg.command or "vla-train-affordance"}`
+- data: `{cfg.data_dir}`, {result["samples"]} labelled (state, skill) samples from
+  {result["episodes"]} episodes (suites: {suites})
+- positive rate {data["label"].mean():.1%}; the oracle's next skill succeeded in
+  {oracle_rate:.1%} of {int(oracle.sum())} tries
 - split by episode: {result["train_samples"]} train / {result["val_samples"]} validation samples
-- {cfg.steps} steps, batch {cfg.batch_size}, lr {cfg.lr}, image shift +-{cfg.shift} px, seed
-  {cfg.seed}; best validation loss at step {result["best_step"]}
+- {cfg.steps} steps, batch {cfg.batch_size}, lr {cfg.lr}, image shift +-{cfg.shift} px,
+  seed {cfg.seed}; kept the weights of the best validation loss (step {result["best_step"]})
 - training time: {result["train_seconds"]} s on {cfg.threads} CPU thread(s)
 
 ## Validation metrics (held-out episodes)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +23,17 @@ from tqdm import tqdm
 
 from sim.tasks import BUILTIN_SUITES
 from vla.affordance.collect import CollectConfig, LabelledState, Labeller, check_seeds
-from vla.affordance.dataset import FIELDS, done_episodes, load_dataset, summarize, write_shard
+from vla.affordance.dataset import (
+    COMMANDS_FILE,
+    FIELDS,
+    done_episodes,
+    load_dataset,
+    summarize,
+    write_shard,
+)
 from vla.cli.errors import run_app
 from vla.data.writer_lock import acquire_lock, release_lock
+from vla.durable import append_line
 
 LOCK_FILE = ".writer.lock"
 _LABELLER: Labeller | None = None  # per worker process
@@ -105,6 +114,8 @@ def collect(cfg: DictConfig) -> str:
     try:
         done = done_episodes(directory)
         pending = [s for s in seeds if s not in done]
+        command = " ".join(["vla-collect-affordance", *sys.argv[1:]])
+        append_line(directory / COMMANDS_FILE, f"{command}\n".encode())
         _collect(pending, worker_cfg, directory, int(cfg.num_workers), int(cfg.shard_episodes))
     finally:
         release_lock(directory / LOCK_FILE, os.getpid())
