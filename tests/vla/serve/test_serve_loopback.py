@@ -8,6 +8,7 @@ import urllib.request
 import msgpack
 import numpy as np
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from vla.policies import load_policy
@@ -84,8 +85,9 @@ def test_hostile_messages_get_errors_and_server_keeps_serving(serve, echo, make_
     with connect(f"ws://127.0.0.1:{port}", open_timeout=2) as ws:  # over the size limit
         ws.recv(timeout=2)
         ws.send(bytes(2 << 20))
-        with pytest.raises(Exception):  # closed with 1009 (message too big)
+        with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=2)
+        assert closed.value.rcvd.code == 1009  # message too big
     client = RemotePolicy(f"ws://127.0.0.1:{port}", timeout_s=2.0)
     assert client.select_action(make_obs(0.5))[0] == 0.5
     assert server.stats["errors"] == len(frames)
