@@ -75,3 +75,12 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
         evaluate("single", "expert", n_episodes=0, output_dir=tmp_path)
     with pytest.raises(ValueError, match="unknown policy"):
         evaluate("single", "nope", n_episodes=1, output_dir=tmp_path)
+
+
+def test_tasks_all_interleaves_every_builtin_suite():
+    from sim.tasks import BUILTIN_SUITES
+    from vla.evaluation.runner import resolve_tasks
+
+    tasks = resolve_tasks("all")
+    assert len(tasks) == 60 * len(BUILTIN_SUITES)
+    assert [t.family for t in tasks[: len(BUILTIN_SUITES)]] == list(BUILTIN_SUITES)

@@ -24,7 +24,7 @@ from typing import Any
 from tqdm import tqdm
 
 from sim.env import VLAEnv
-from sim.tasks import TaskSpec, load_tasks
+from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
 from vla.evaluation.episode import EpisodeResult, make_policy, planner_runner, run_episode
 from vla.evaluation.provenance import provenance
 from vla.evaluation.report import write_report
@@ -178,6 +178,18 @@ def collect(jobs: list, settings: EvalSettings, num_workers: int, desc: str) -> 
     return sorted(results, key=lambda r: r.index), time.perf_counter() - start
 
 
+ALL_SUITES = "all"
+
+
+def resolve_tasks(tasks: str) -> list[TaskSpec]:
+    """A suite name or task-spec YAML; ``all``: every built-in suite, interleaved (task 0 of
+    each suite, then task 1 of each, ...) so that ``n_episodes`` spreads over the suites."""
+    if str(tasks) != ALL_SUITES:
+        return load_tasks(tasks)
+    suites = [load_tasks(name) for name in BUILTIN_SUITES]
+    return [suite[i] for i in range(max(map(len, suites))) for suite in suites if i < len(suite)]
+
+
 def make_jobs(tasks: list[TaskSpec], n_episodes: int | None, seed: int, n_videos: int) -> list[Job]:
     """Episode i runs task i mod len(tasks) at seed ``seed + i``."""
     n = len(tasks) if n_episodes is None else int(n_episodes)
@@ -209,7 +221,7 @@ def evaluate(
         from vla.planning import SayCanOptions
 
         SayCanOptions.from_mapping(planner_options)  # bad option: fail before any work
-    jobs = make_jobs(load_tasks(tasks), n_episodes, seed, n_videos)
+    jobs = make_jobs(resolve_tasks(tasks), n_episodes, seed, n_videos)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = EvalSettings(
