@@ -32,7 +32,7 @@ from transformers import (
     LlamaConfig,
     LlavaConfig,
     LlavaForConditionalGeneration,
-    LogitsProcessorList,
+    LogitsProcessor,
     PreTrainedTokenizerFast,
     SiglipVisionConfig,
 )
@@ -317,36 +317,52 @@ class RT2(nn.Module):
         """
         prompts = [self.prompt_ids(text) for text in instructions]
         batch = self.batch(prompts, [[] for _ in prompts])
-        width = batch["input_ids"].shape[1]
-        processor = ActionLogitsProcessor(self.vocab, prompt_length=width)
-        out = self.vlm.generate(
-            input_ids=batch["input_ids"].to(self.image_mean.device),
-            attention_mask=batch["attention_mask"].to(self.image_mean.device),
-            pixel_values=self.pixel_values(images.to(self.image_mean.device)),
-            logits_processor=LogitsProcessorList([processor]),
-            max_new_tokens=N_ACTION_DIMS,
-            min_new_tokens=N_ACTION_DIMS,
-            do_sample=False,
-            use_cache=True,
-            pad_token_id=self.tokenizer.pad_token_id,
-        )
-        return out[:, width:].cpu()
+        processor = ActionLogitsProcessor(self.vocab, prompt_length=batch["input_ids"].shape[1])
+        return self.greedy_decode(batch, images, processor, N_ACTION_DIMS)
+
+    def greedy_decode(
+        self,
+        batch: dict[str, torch.Tensor],
+        images: torch.Tensor,
+        processor: LogitsProcessor | None,
+        n_tokens: int,
+    ) -> torch.Tensor:
+        """``n_tokens`` greedy tokens after the (left-padded) prompts of ``batch``: one prefill
+        with the images, then one cached step per token. A plain loop rather than
+        ``generate()``: at 11 tokens from a small model, generate's per-step bookkeeping costs
+        more than the model on a CPU. Returns (B, n_tokens) ids on the CPU."""
+        device = self.image_mean.device
+        ids = batch["input_ids"].to(device)
+        mask = batch["attention_mask"].to(device)
+        position = batch["position_ids"].to(device)
+        kwargs = {"pixel_values": self.pixel_values(images.to(device))}
+        out_ids = ids
+        for _ in range(n_tokens):
+            out = self.vlm(
+                input_ids=ids,
+                attention_mask=mask,
+                position_ids=position,
+                use_cache=True,
+                logits_to_keep=1,
+                **kwargs,
+            )
+            scores = out.logits[:, -1].float()
+            if processor is not None:
+                scores = processor(out_ids, scores)
+            ids = scores.argmax(-1, keepdim=True)
+            out_ids = torch.cat([out_ids, ids], dim=1)
+            mask = torch.cat([mask, torch.ones_like(ids)], dim=1)
+            position = position[:, -1:] + 1
+            kwargs = {"past_key_values": out.past_key_values}
+        return out_ids[:, batch["input_ids"].shape[1] :].cpu()
 
     @torch.no_grad()
     def answer(self, images: torch.Tensor, question: str, max_new_tokens: int = 8) -> str:
         """Free-text greedy answer to ``question`` about (1, n_cameras, 3, H, W) images."""
-        ids = torch.tensor([self.prompt_ids(question, instruction=False)])
-        device = self.image_mean.device
-        out = self.vlm.generate(
-            input_ids=ids.to(device),
-            attention_mask=torch.ones_like(ids).to(device),
-            pixel_values=self.pixel_values(images.to(device)),
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            eos_token_id=self.tokenizer.eos_token_id,
-            pad_token_id=self.tokenizer.pad_token_id,
-        )
-        return self.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip()
+        batch = self.batch([self.prompt_ids(question, instruction=False)], [[]])
+        ids = self.greedy_decode(batch, images, None, max_new_tokens)[0].tolist()
+        eos = self.tokenizer.eos_token_id
+        return self.tokenizer.decode(ids[: ids.index(eos)] if eos in ids else ids).strip()
 
 
 def _image_tokens_per_camera(vlm: nn.Module, size: int) -> int:
