@@ -31,13 +31,13 @@ class AffordanceTrainConfig:
 
     data_dir: str = "data/affordance"  # shards written by vla-collect-affordance
     output_dir: str = "outputs/affordance"  # the checkpoint folder
-    steps: int = 1500  # optimizer steps
+    steps: int = 500  # optimizer steps (the best validation loss is kept)
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-2
     val_fraction: float = 0.2  # share of *episodes* held out
     shift: int = 4  # random image shift, pixels (augmentation)
-    eval_every: int = 100  # steps between validation passes
+    eval_every: int = 25  # steps between validation passes
     width: int = 128  # AffordanceNet width
     dropout: float = 0.1
     encoder: str = DEFAULT_ENCODER
