@@ -73,3 +73,17 @@ def test_bundled_lm_plans_a_simple_instruction(monkeypatch):
     success, result = run_task(planner, task)
     assert result.skills == oracle_plan(task, symbolic_world(task))
     assert success
+
+
+def test_init_from_continues_a_saved_lm_with_its_tokenizer(tmp_path):
+    from vla.lm.train_lm import train_lm
+
+    small = dict(steps=2, batch_size=4, tasks_per_family=2, warmup_steps=1, vocab_size=300)
+    small.update(n_layer=1, n_embd=32, n_head=2, n_positions=512)
+    first = train_lm(LMTrainConfig(output_dir=str(tmp_path / "a"), **small))
+    more = train_lm(
+        LMTrainConfig(output_dir=str(tmp_path / "b"), init_from=str(tmp_path / "a"), **small)
+    )
+    assert more["parameters"] == first["parameters"]
+    a, b = ((tmp_path / d / "tokenizer.json").read_text() for d in "ab")
+    assert a == b  # the tokenizer is kept, not retrained

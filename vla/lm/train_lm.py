@@ -44,6 +44,7 @@ class LMTrainConfig:
     n_positions: int = 320  # longest episode is ~200 tokens
     seed: int = 0
     threads: int = 1  # torch CPU threads
+    init_from: str | None = None  # continue from a saved LM folder (its tokenizer and weights)
 
 
 def train_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
@@ -97,6 +98,25 @@ def _lr(cfg: LMTrainConfig, step: int) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+def new_model(cfg: LMTrainConfig, tokenizer: PreTrainedTokenizerFast) -> GPT2LMHeadModel:
+    """A freshly initialised GPT-2 of the configured size for ``tokenizer``."""
+    return GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(tokenizer), n_positions=cfg.n_positions, n_embd=cfg.n_embd,
+            n_layer=cfg.n_layer, n_head=cfg.n_head, bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        )
+    )  # fmt: skip
+
+
+def load_for_more_training(folder: str) -> tuple[GPT2LMHeadModel, PreTrainedTokenizerFast]:
+    """Model and tokenizer of a saved LM folder (``init_from``), to train further."""
+    from planners.hf_scorer import load_local_lm
+
+    model, tokenizer = load_local_lm(folder)
+    return model, tokenizer
+
+
 def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
     """Rendered train-split episodes (text, target spans)."""
     rng = random.Random(cfg.seed)
@@ -111,18 +131,15 @@ def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
     rng = random.Random(cfg.seed)
     started = time.time()
     corpus = build_corpus(cfg)
-    tokenizer = train_tokenizer([text for text, _ in corpus], cfg.vocab_size)
+    if cfg.init_from:
+        model, tokenizer = load_for_more_training(cfg.init_from)
+    else:
+        tokenizer = train_tokenizer([text for text, _ in corpus], cfg.vocab_size)
+        model = new_model(cfg, tokenizer)
     examples = [encode(tokenizer, text, spans) for text, spans in corpus]
     longest = max(len(ids) for ids, _ in examples)
-    if longest > cfg.n_positions:
+    if longest > model.config.n_positions:
         raise ValueError(f"an episode has {longest} tokens; raise n_positions above it")
-    model = GPT2LMHeadModel(
-        GPT2Config(
-            vocab_size=len(tokenizer), n_positions=cfg.n_positions, n_embd=cfg.n_embd,
-            n_layer=cfg.n_layer, n_head=cfg.n_head, bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-        )
-    )  # fmt: skip
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     model.train()
     losses: list[float] = []
