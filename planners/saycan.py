@@ -108,12 +108,26 @@ class SayCanPlanner:
         skills = [s for s in candidate_skills(scene, self.templates) if s not in exclude]
         lm_scores = self.scorer.score(prompt, [option_text(s) for s in skills])
         says = _softmax(lm_scores)
-        scored = []
-        for skill, lm_score, say in zip(skills, lm_scores, says):
-            can = self.done_affordance if skill == done else self.affordance(observation, skill)
-            scored.append(CandidateScore(skill, lm_score, say, can, say * can))
+        cans = self._cans(observation, skills, done)
+        scored = [
+            CandidateScore(skill, lm_score, say, can, say * can)
+            for skill, lm_score, say, can in zip(skills, lm_scores, says, cans)
+        ]
         scored.sort(key=lambda c: c.combined, reverse=True)
         return StepRecord(len(history), prompt, scored[0].skill, scored[: self.top_k])
+
+    def _cans(self, observation: Any, skills: Sequence[str], done: str) -> list[float]:
+        """Affordance of each skill (``done``: the fixed value); one ``batch`` call when the
+        affordance has one (a learned value function scores all candidates in one pass)."""
+        others = [s for s in skills if s != done]
+        batch = getattr(self.affordance, "batch", None)
+        values = (
+            batch(observation, others)
+            if batch
+            else [self.affordance(observation, s) for s in others]
+        )
+        by_skill = dict(zip(others, values))
+        return [self.done_affordance if s == done else float(by_skill[s]) for s in skills]
 
     def plan(
         self,

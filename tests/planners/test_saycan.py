@@ -78,3 +78,27 @@ def test_constant_affordance_registry():
 def test_prompt_format():
     prompt = build_prompt("do it", ["red block"], places=["middle"])
     assert prompt == "instruction: do it\nobjects: red block\nplaces: middle\n1."
+
+
+class TableAffordance:
+    """Values from a table; ``batch`` scores many skills at once and counts its calls."""
+
+    def __init__(self, values: dict[str, float]):
+        self.values, self.batches = values, 0
+
+    def __call__(self, observation, skill: str) -> float:
+        raise AssertionError("the planner should use batch() when an affordance has it")
+
+    def batch(self, observation, skills: Sequence[str]) -> list[float]:
+        self.batches += 1
+        return [self.values.get(s, 0.5) for s in skills]
+
+
+def test_a_batch_affordance_is_called_once_per_step_and_can_overrule_the_lm():
+    script = ["pick up the red block", "done"]
+    can = TableAffordance({"pick up the red block": 0.0, "place the red block at the middle": 0.9})
+    planner = SayCanPlanner(ScriptedScorer(script), can, max_skills=1)
+    record = planner.step("pick up the red block", SCENE, [])
+    assert can.batches == 1
+    assert record.chosen != "pick up the red block"  # the LM's favourite cannot be done now
+    assert {c.skill: c.can for c in record.top}.get("done") == 1.0  # done keeps its fixed value
