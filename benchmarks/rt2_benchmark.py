@@ -8,7 +8,9 @@ CPU), and the decode rate of the 11 action tokens (tokens/s = 11 / latency). Con
 decoding: ``--steps`` action steps (11 tokens each) generated in batches on simulator-like
 inputs (random camera images, instructions of the task suites), counting tokens that are not
 valid at their position; the same count without the logits processor shows what it prevents.
-Where CUDA is available the latency is measured there too. Prints a markdown table.
+Where CUDA is available the latency is measured there too. ``--vqa-data data/demos`` adds
+the exact-match rate on co-training questions about held-out episodes. Prints a markdown
+table.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import torch  # noqa: E402
 
 from sim import TEST_SEED_START  # noqa: E402
 from sim.env import VLAEnv  # noqa: E402
+from vla.data.episode_store import EpisodeStore  # noqa: E402
+from vla.data.scene_vqa import scene_vqa_pairs  # noqa: E402
+from vla.data.torch_dataset import split_episodes  # noqa: E402
 from vla.models.rt2 import RT2, RT2Config  # noqa: E402
 from vla.models.rt2_text import corpus_texts  # noqa: E402
 from vla.policies import RT2Policy, load_policy  # noqa: E402
@@ -78,11 +83,30 @@ def unconstrained_invalid(model: RT2, steps: int) -> tuple[int, int]:
     return model.vocab.invalid_count(ids), ids.numel()
 
 
+def vqa_exact_match(model: RT2, data: str, n: int) -> float:
+    """Exact-match rate of ``model.answer`` on ``n`` scene questions of held-out (val)
+    episodes of ``data`` (the split ``vla-train`` uses with val_fraction 0.1, seed 0)."""
+    store = EpisodeStore.open(data)
+    _, val_ids = split_episodes(store, 0.1, 0, split="train", group_field="seed")
+    pairs = scene_vqa_pairs(store, val_ids)
+    correct = 0
+    for i in np.random.default_rng(0).choice(len(pairs), n, replace=False):
+        pair = pairs[i]
+        episode = store.load_episode(pair.episode_id)
+        frames = [
+            torch.from_numpy(episode[c][pair.step]).permute(2, 0, 1) for c in ("front", "wrist")
+        ]
+        correct += model.answer(torch.stack(frames)[None], pair.question) == pair.answer
+    return correct / n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policy", default=None, help="rt2 checkpoint; default: small, untrained")
     parser.add_argument("--steps", type=int, default=10_000, help="constrained action steps")
     parser.add_argument("--latency-steps", type=int, default=100)
+    parser.add_argument("--vqa-data", default=None, help="EpisodeStore for the VQA check")
+    parser.add_argument("--vqa-questions", type=int, default=100)
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -110,6 +134,11 @@ def main() -> None:
     )
     bad, n = unconstrained_invalid(model, 200)
     rows.append(f"| without the logits processor | {bad} of {n:,} invalid (200 action steps) |")
+    if args.vqa_data:
+        rate = vqa_exact_match(model, args.vqa_data, args.vqa_questions)
+        rows.append(
+            f"| scene VQA exact match, {args.vqa_questions} held-out questions | {rate:.0%} |"
+        )
     print("\n".join(rows))
     if invalid:
         raise SystemExit(f"{invalid} invalid tokens under constrained decoding")
