@@ -31,7 +31,7 @@ class SayCanOptions:
     reduction: str = "sum"  # "sum" (log-prob of the option) or "mean" (per token)
     affordance: str = "learned"  # learned | oracle | constant
     affordance_checkpoint: str | None = None  # for learned; None: the bundled one
-    done_affordance: float = 1.0  # fixed "Can" of done (SayCan learns no value for it)
+    done_affordance: float = 0.05  # fixed "Can" of done (SayCan learns no value for it)
     max_failures: int = 2  # failures since the last success after which a skill is dropped
     top_k: int = 5  # candidates recorded per step
 
