@@ -97,13 +97,13 @@ def test_registry(encoder, tmp_path):
     assert POLICIES["rt1"] is RT1Policy
     fresh = load_policy("rt1", pretrained=False, config=TINY, encoder=encoder)
     assert isinstance(fresh, RT1Policy) and fresh.config == TINY
-    with pytest.raises(ValueError, match=r"unknown policy 'nope'.*\(rt1\)"):
+    with pytest.raises(ValueError, match=r"unknown policy 'nope'.*\(rt1, rt2\)"):
         load_policy("nope")
     with pytest.raises(ValueError, match="already registered"):
         register_policy("rt1")(type("Other", (RT1Policy,), {}))
     (tmp_path / "odd").mkdir()
     (tmp_path / "odd" / "config.json").write_text('{"policy": "mystery"}')
-    with pytest.raises(ValueError, match="names policy 'mystery'; registered: rt1"):
+    with pytest.raises(ValueError, match="names policy 'mystery'; registered: rt1, rt2"):
         load_policy(tmp_path / "odd")
 
 
