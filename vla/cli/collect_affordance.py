@@ -11,7 +11,6 @@ command skips the seeds already in ``output_dir`` and appends new shards (a larg
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Iterator
@@ -34,32 +33,14 @@ from vla.affordance.dataset import (
 from vla.cli.errors import run_app
 from vla.data.writer_lock import acquire_lock, release_lock
 from vla.durable import append_line
+from vla.parallel import worker_map
 
 LOCK_FILE = ".writer.lock"
-_LABELLER: Labeller | None = None  # per worker process
-
-
-def _init_worker(cfg: CollectConfig) -> None:
-    global _LABELLER
-    _LABELLER = Labeller(cfg)
-
-
-def _label(seed: int) -> LabelledState:
-    return _LABELLER(seed)
 
 
 def run_jobs(seeds: list[int], cfg: CollectConfig, num_workers: int) -> Iterator[LabelledState]:
     """Labelled episodes in completion order, in ``num_workers`` spawn processes (0: inline)."""
-    if num_workers <= 0:
-        labeller = Labeller(cfg)
-        try:
-            yield from map(labeller, seeds)
-        finally:
-            labeller.close()
-        return
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(num_workers, initializer=_init_worker, initargs=(cfg,)) as pool:
-        yield from pool.imap_unordered(_label, seeds, chunksize=1)
+    return worker_map(Labeller, cfg, seeds, num_workers)
 
 
 def collect_config(cfg: DictConfig) -> CollectConfig:

@@ -11,7 +11,6 @@ one writer. Rerunning the same command resumes: recorded task episodes are skipp
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -28,6 +27,7 @@ from sim.skill_text import parse_skill
 from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
 from vla.cli.errors import run_app
 from vla.data import EpisodeStore
+from vla.parallel import worker_map
 
 SUITE_SEED_STRIDE = 100_000  # each suite gets its own block of seeds
 
@@ -84,28 +84,26 @@ def run_task_episode(env: VLAEnv, job: Job) -> Recorded:
     return out
 
 
-_ENVS: dict[tuple[str, int], VLAEnv] = {}  # per process: one env per (scene, image size)
+class Recorder:
+    """Runs record jobs with one env per (scene, image size), reused across jobs."""
 
+    def __init__(self, _: object = None) -> None:
+        self.envs: dict[tuple[str, int], VLAEnv] = {}
 
-def _run_job(job: Job) -> Recorded:
-    key = (job.task.scene, job.image_size)
-    if key not in _ENVS:
-        _ENVS[key] = VLAEnv(job.task.scene, tasks=[job.task], image_size=job.image_size)
-    return run_task_episode(_ENVS[key], job)
+    def __call__(self, job: Job) -> Recorded:
+        key = (job.task.scene, job.image_size)
+        if key not in self.envs:
+            self.envs[key] = VLAEnv(job.task.scene, tasks=[job.task], image_size=job.image_size)
+        return run_task_episode(self.envs[key], job)
+
+    def close(self) -> None:
+        for env in self.envs.values():
+            env.close()
 
 
 def run_jobs(jobs: list[Job], num_workers: int) -> Iterator[Recorded]:
     """Results of ``jobs`` in completion order, in ``num_workers`` processes (0: inline)."""
-    if num_workers <= 0:
-        try:
-            yield from map(_run_job, jobs)
-        finally:
-            for env in _ENVS.values():
-                env.close()
-            _ENVS.clear()
-        return
-    with multiprocessing.get_context("spawn").Pool(num_workers) as pool:
-        yield from pool.imap_unordered(_run_job, jobs, chunksize=1)
+    return worker_map(Recorder, None, jobs, num_workers)
 
 
 def store_recorded(store: EpisodeStore, rec: Recorded, split: str) -> int:

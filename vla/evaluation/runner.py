@@ -14,7 +14,6 @@ the episode's ``success``).
 from __future__ import annotations
 
 import json
-import multiprocessing
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from vla.evaluation.episode import EpisodeResult, make_policy, planner_runner, r
 from vla.evaluation.provenance import provenance
 from vla.evaluation.report import write_report
 from vla.evaluation.stats import aggregate
+from vla.parallel import worker_map
 from vla.video import compose_frame, write_video
 
 
@@ -135,34 +135,9 @@ class Worker:
             env.close()
 
 
-_WORKER: Worker | None = None
-
-
-def _init_worker(settings: EvalSettings) -> None:
-    import torch
-
-    torch.set_num_threads(1)  # one core per worker process
-    global _WORKER
-    _WORKER = Worker(settings)
-
-
-def _run_in_worker(job: Any) -> Any:
-    assert _WORKER is not None
-    return _WORKER(job)
-
-
 def run_jobs(jobs: list, settings: EvalSettings, num_workers: int) -> Iterator[Any]:
     """Results in completion order; ``num_workers <= 1`` runs in this process."""
-    if num_workers <= 1:
-        worker = Worker(settings)
-        try:
-            yield from map(worker, jobs)
-        finally:
-            worker.close()
-        return
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(num_workers, initializer=_init_worker, initargs=(settings,)) as pool:
-        yield from pool.imap_unordered(_run_in_worker, jobs, chunksize=1)
+    return worker_map(Worker, settings, jobs, num_workers if num_workers > 1 else 0)
 
 
 def collect(jobs: list, settings: EvalSettings, num_workers: int, desc: str) -> tuple[list, float]:
