@@ -56,7 +56,7 @@ def execute(cfg: DictConfig, loop: ControlLoop, policy: GuardedPolicy) -> dict[s
             raise ValueError('give instruction="..." (a real robot has no task to read it from)')
         steps, _ = run_policy(loop, policy, str(instruction), obs, max_steps=cfg.max_steps)
         return {"instruction": instruction, "skills": [], "steps": steps}
-    from vla.evaluation.episode import planner_runner
+    from vla.evaluation.episode import planner_runner, skill_rows
 
     runner = planner_runner(planner)
     task = loop.unwrapped.task
@@ -67,7 +67,7 @@ def execute(cfg: DictConfig, loop: ControlLoop, policy: GuardedPolicy) -> dict[s
         )
     options = OmegaConf.to_container(cfg.planner, resolve=True)
     results = runner(loop, policy, task, obs, max_skills=cfg.max_skills, planner_options=options)
-    skills = [{"skill": r.skill, "success": r.success, "steps": r.steps} for r in results]
+    skills = skill_rows(results)
     return {
         "instruction": task.instruction,
         "skills": skills,

@@ -25,7 +25,7 @@ from sim.tasks import TaskSpec, load_tasks
 from sim.tasks.oracle import oracle_plan
 from vla.cli.errors import run_app
 from vla.cli.eval import planner_settings
-from vla.evaluation.episode import make_policy, plan_step_dict, planner_runner
+from vla.evaluation.episode import make_policy, plan_step_dict, planner_runner, skill_rows
 from vla.evaluation.report import plan_table
 from vla.video import compose_frame, contact_sheet, write_video
 
@@ -117,7 +117,7 @@ def run(cfg: DictConfig) -> dict:
         "plan": plan,
         "saycan_plan": [plan_step_dict(c) for c in choices],
         "planner_said_done": said_done,
-        "skills": [{"skill": r.skill, "success": r.success, "steps": r.steps} for r in results],
+        "skills": skill_rows(results),
         "success": success,
         "steps": sum(r.steps for r in results),
         "seconds": round(seconds, 2),

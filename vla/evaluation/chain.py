@@ -18,7 +18,7 @@ from typing import Any
 
 from sim.tasks import TaskSpec, all_hold, load_tasks
 from sim.tasks.chain import chain_scene_ok, next_chain_task
-from vla.evaluation.episode import plan_step_dict, planner_runner
+from vla.evaluation.episode import planner_runner, run_planned, skill_rows
 from vla.evaluation.provenance import provenance
 from vla.evaluation.report import write_report
 from vla.evaluation.runner import EvalSettings, Worker, collect
@@ -59,23 +59,16 @@ class ChainJob:
 
 def _subtask(worker: Worker, env, policy, task: TaskSpec, observation: dict, on_step):
     """Run one instruction of a chain from the current state: (row, success, observation)."""
-    s, choices = worker.settings, []
-    results = planner_runner(s.planner)(
-        env,
-        policy,
-        task,
-        observation,
-        on_step=on_step,
-        on_choice=choices.append,
-        planner_options=s.planner_options,
-    )
+    s = worker.settings
+    run = planner_runner(s.planner)
+    results, plan = run_planned(env, policy, task, observation, run, on_step, s.planner_options)
     success = all_hold(task.goal, env.unwrapped.world.snapshot())
     row = {
         "instruction": task.instruction,
         "goal": [str(p) for p in task.goal],
         "success": success,
-        "skills": [{"skill": r.skill, "success": r.success, "steps": r.steps} for r in results],
-        "plan": [plan_step_dict(c) for c in choices],
+        "skills": skill_rows(results),
+        "plan": plan,
     }
     return row, success, results[-1].observation if results else observation
 

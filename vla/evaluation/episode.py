@@ -124,9 +124,34 @@ def run_episode(
     planner_options: Any = None,
 ) -> EpisodeResult:
     """Reset ``env`` to ``task`` at ``seed`` and run it with ``planner`` and ``policy``."""
-    run = planner_runner(planner)
+    run = planner_runner(planner)  # unknown planner: fail before the reset
     start = time.perf_counter()
     observation, _ = env.reset(seed=seed, options={"task": task})
+    results, plan = run_planned(env, policy, task, observation, run, on_step, planner_options)
+    return EpisodeResult(
+        index=index,
+        task=task.instruction,
+        family=task.family or "",
+        seed=seed,
+        success=bool(env.is_success()),
+        skills=skill_rows(results),
+        steps=sum(r.steps for r in results),
+        seconds=round(time.perf_counter() - start, 3),
+        plan=plan,
+    )
+
+
+def run_planned(
+    env,
+    policy,
+    task: TaskSpec,
+    observation: dict,
+    run: PlanRunner,
+    on_step: FrameHook | None = None,
+    planner_options: Any = None,
+) -> tuple[list[SkillResult], list[dict]]:
+    """Run ``task`` from the env's current state with plan runner ``run``: (the skills'
+    results, the planner's steps as JSON rows; empty for planners that record none)."""
     choices: list = []
     results = run(
         env,
@@ -137,17 +162,12 @@ def run_episode(
         on_choice=choices.append,
         planner_options=planner_options,
     )
-    return EpisodeResult(
-        index=index,
-        task=task.instruction,
-        family=task.family or "",
-        seed=seed,
-        success=bool(env.is_success()),
-        skills=[{"skill": r.skill, "success": r.success, "steps": r.steps} for r in results],
-        steps=sum(r.steps for r in results),
-        seconds=round(time.perf_counter() - start, 3),
-        plan=[plan_step_dict(c) for c in choices],
-    )
+    return results, [plan_step_dict(c) for c in choices]
+
+
+def skill_rows(results: list[SkillResult]) -> list[dict]:
+    """``{"skill", "success", "steps"}`` per skill run, for JSON reports."""
+    return [{"skill": r.skill, "success": r.success, "steps": r.steps} for r in results]
 
 
 def plan_step_dict(record: Any) -> dict[str, Any]:
