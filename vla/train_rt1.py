@@ -65,7 +65,7 @@ class RT1Trainer:
         images, text_emb, state, tokens = to_model_inputs(
             batch, self.text, self.tokenizer, self.device
         )
-        logits = model(images, text_emb, state)
+        logits = model(images, text_emb, state if self.config.state_dim else None)
         accuracy = RT1.token_accuracy(logits.detach(), tokens).cpu()
         return RT1.loss(logits, tokens), accuracy, tokens.shape[0]
 
