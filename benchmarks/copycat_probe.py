@@ -82,8 +82,10 @@ def main() -> None:
     policy = load_policy(args.policy)
     store = EpisodeStore.open(args.data)
     result = probe(policy, store, args.skill, args.episodes, args.steps)
-    print(f"\n{args.policy} on {result['episodes']} `{args.skill}` episodes of {args.data}: "
-          "sign accuracy of the arm translation, teacher-forced\n")
+    print(
+        f"\n{args.policy} on {result['episodes']} `{args.skill}` episodes of {args.data}: "
+        "sign accuracy of the arm translation, teacher-forced\n"
+    )
     print("| pass | " + " | ".join(f"step {t}" for t in range(args.steps)) + " |")
     print("|---|" + "---|" * args.steps)
     for name in ("history", "no history"):
