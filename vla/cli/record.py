@@ -22,6 +22,7 @@ from tqdm import tqdm
 from sim import TEST_SEED_START, TRAIN_SEED_START
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
+from sim.perturb import NoisyExpert, jitter_start
 from sim.rollout import run_oracle_task
 from sim.skill_text import parse_skill
 from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
@@ -30,6 +31,7 @@ from vla.data import EpisodeStore
 from vla.parallel import worker_map
 
 SUITE_SEED_STRIDE = 100_000  # each suite gets its own block of seeds
+PERTURB_STREAM = 7  # the perturbations' RNG: (episode seed, this), apart from the env's
 
 
 def task_seed(split: str, suite_index: int, episode: int) -> int:
@@ -49,6 +51,8 @@ class Job:
     seed: int
     key: str
     image_size: int
+    action_noise: float = 0.0  # DART noise on the executed arm translation (labels clean)
+    start_jitter: int = 0  # random arm steps before the first skill
 
 
 @dataclass
@@ -61,17 +65,25 @@ class Recorded:
 
 
 def run_task_episode(env: VLAEnv, job: Job) -> Recorded:
-    """Plan with the oracle and execute with the expert; split the steps by skill."""
+    """Plan with the oracle and execute with the expert (perturbed as ``job`` asks: see
+    :mod:`sim.perturb`); split the steps by skill. The recorded action is always the
+    expert's own."""
     obs, _ = env.reset(seed=job.seed, options={"task": job.task})
+    rng = np.random.default_rng([job.seed, PERTURB_STREAM])
+    if job.start_jitter:
+        obs = jitter_start(env, obs, rng, job.start_jitter)
+    expert = ScriptedExpert(env)
+    policy = NoisyExpert(expert, job.action_noise, rng) if job.action_noise else expert
     out = Recorded(job)
     steps: list[dict] = []
 
     def on_step(observation, action):
+        label = policy.label if job.action_noise else action
         steps.append(
             {
                 "images": observation["images"],
                 "state": observation["state"],
-                "action": np.asarray(action, np.float32),
+                "action": np.asarray(label, np.float32),
             }
         )
 
@@ -79,7 +91,7 @@ def run_task_episode(env: VLAEnv, job: Job) -> Recorded:
         out.skills.append((result.skill, bool(result.success), list(steps)))
         steps.clear()
 
-    run_oracle_task(env, ScriptedExpert(env), job.task, obs, on_skill=on_skill, on_step=on_step)
+    run_oracle_task(env, policy, job.task, obs, on_skill=on_skill, on_step=on_step)
     out.task_success = bool(env.is_success())
     return out
 
@@ -114,7 +126,7 @@ def store_recorded(store: EpisodeStore, rec: Recorded, split: str) -> int:
         family=job.task.family or job.suite,
         scene=job.task.scene,
         split=split,
-        meta={"suite": job.suite},
+        meta={"suite": job.suite, **perturbation_meta(job)},
     )
     for k, (skill, success, steps) in enumerate(rec.skills):
         if not success or store.has(f"{job.key}/{k}"):
@@ -132,6 +144,12 @@ def store_recorded(store: EpisodeStore, rec: Recorded, split: str) -> int:
     return stored
 
 
+def perturbation_meta(job: Job) -> dict:
+    """The perturbation settings of ``job`` that are on, for the episode's metadata."""
+    meta = {"action_noise": job.action_noise, "start_jitter": job.start_jitter}
+    return {k: v for k, v in meta.items() if v}
+
+
 def suite_block(suite: str, position: int) -> int:
     """Seed block of a suite: fixed for built-in suites (so separate runs never share
     seeds), after them by position in ``suites`` for task-spec files."""
@@ -142,6 +160,9 @@ def suite_block(suite: str, position: int) -> int:
 
 def pending_jobs(cfg: DictConfig, store: EpisodeStore) -> list[Job]:
     """The task episodes ``cfg`` asks for that ``store`` does not have yet."""
+    noise, jitter = float(cfg.get("action_noise", 0.0)), int(cfg.get("start_jitter", 0))
+    if noise < 0 or jitter < 0:
+        raise ValueError(f"action_noise and start_jitter must be >= 0, got {noise}, {jitter}")
     jobs = []
     for s, suite in enumerate(cfg.suites):
         tasks = load_tasks(suite)
@@ -149,7 +170,8 @@ def pending_jobs(cfg: DictConfig, store: EpisodeStore) -> list[Job]:
             key = f"{cfg.split}/{suite}/{i}"
             if not store.has(key):
                 seed = task_seed(cfg.split, suite_block(suite, s), i)
-                jobs.append(Job(suite, tasks[i % len(tasks)], seed, key, cfg.image_size))
+                task = tasks[i % len(tasks)]
+                jobs.append(Job(suite, task, seed, key, cfg.image_size, noise, jitter))
     return jobs
 
 

@@ -1,0 +1,63 @@
+"""Perturbed demonstrations: states off the expert's own path, labelled by the expert.
+
+Behaviour cloning from a scripted expert that always starts at the same home pose and
+moves in straight lines has a shortcut: after the first step, "keep going the way the hand
+has moved from home" predicts the expert's next action almost perfectly, so a policy can
+score high teacher-forced accuracy without ever finding the target in the image, then
+copies its own first wrong step in closed loop (the copycat problem; see
+``benchmarks/copycat_probe.py``). Two remedies, both used while recording:
+
+- :func:`jitter_start`: before the first skill, the arm makes a few random moves in the
+  horizontal plane, so the start pose (and with it the hand's displacement) says nothing
+  about where the target is;
+- :class:`NoisyExpert` (DART, Laskey et al. 2017): the executed arm translation is the
+  expert's plus Gaussian noise, while the recorded label stays the expert's clean action,
+  so the data holds recovery actions from states the clean expert never visits.
+
+Both draw from a generator seeded per episode, so a recording stays reproducible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ARM_MODE = 0
+
+
+def jitter_start(env, observation: dict, rng: np.random.Generator, max_steps: int) -> dict:
+    """Move the arm 0..``max_steps`` steps in one random horizontal direction (gripper kept
+    as it is, so a held block stays held); returns the observation after the moves."""
+    steps = int(rng.integers(0, max_steps + 1)) if max_steps > 0 else 0
+    angle = float(rng.uniform(0.0, 2.0 * np.pi))
+    grip = 1.0 if env.unwrapped.world.robot.grasp.closed else -1.0
+    action = np.zeros(11, np.float32)
+    action[[0, 1, 6]] = (np.cos(angle), np.sin(angle), grip)
+    action[10] = ARM_MODE
+    for _ in range(steps):
+        observation, *_ = env.step(action)
+    return observation
+
+
+class NoisyExpert:
+    """Wraps a policy: executes its arm translation plus N(0, ``sigma``^2) per dimension
+    (clipped to [-1, 1]; gripper, rotation, base and mode untouched), and keeps the clean
+    action in :attr:`label` for the dataset."""
+
+    def __init__(self, expert, sigma: float, rng: np.random.Generator) -> None:
+        if sigma < 0:
+            raise ValueError(f"action noise must be >= 0, got {sigma}")
+        self.expert, self.sigma, self.rng = expert, float(sigma), rng
+        self.label: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self.expert.reset()
+        self.label = None
+
+    def select_action(self, observation: dict) -> np.ndarray:
+        """The action to execute; :attr:`label` is the expert's own for the same state."""
+        self.label = np.asarray(self.expert.select_action(observation), np.float32)
+        executed = self.label.copy()
+        if int(np.rint(executed[10])) == ARM_MODE and self.sigma > 0:
+            noise = self.rng.normal(0.0, self.sigma, 3)
+            executed[:3] = np.clip(executed[:3] + noise, -1.0, 1.0)
+        return executed

@@ -1,0 +1,90 @@
+"""Perturbed demonstrations: start jitter and DART noise move the robot off the expert's
+path, the expert still finishes, and the labels stay the expert's clean actions."""
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from sim.env import VLAEnv
+from sim.expert import ScriptedExpert
+from sim.perturb import NoisyExpert, jitter_start
+from sim.robot import MAX_STEP
+from sim.rollout import run_skill
+from sim.tasks import parse_tasks
+from vla.cli.record import record
+
+PICK = {"instruction": "pick up the red block", "goal": ["holding(red block)"]}
+PLACE = {
+    "instruction": "place the red block in the blue bowl",
+    "goal": ["in(red block, blue bowl)"],
+    "initial": ["holding(red block)"],
+    "objects": ["red block", "blue bowl"],
+}
+
+
+def tracking_error(episode: dict) -> float:
+    """Mean |hand displacement / MAX_STEP - labelled translation| over arm steps."""
+    moves = np.diff(episode["state"][:, :3], axis=0) / MAX_STEP
+    labels = episode["action"][:-1]
+    arm = labels[:, 10] == 0
+    return float(np.abs(moves[arm] - labels[arm, :3]).mean())
+
+
+def env_for(spec: dict) -> VLAEnv:
+    return VLAEnv("tabletop", tasks=parse_tasks([spec]), image_size=32)
+
+
+def test_jitter_start_moves_the_arm_and_keeps_a_held_block():
+    env = env_for(PLACE)
+    obs, _ = env.reset(seed=0)
+    home = obs["state"][:3].copy()
+    moved = [
+        np.linalg.norm(jitter_start(env, env.reset(seed=s)[0], rng, 10)["state"][:2] - home[:2])
+        for s, rng in ((s, np.random.default_rng(s)) for s in range(4))
+    ]
+    assert max(moved) > 0.1, moved  # up to 10 steps of 3 cm
+    assert env.unwrapped.world.snapshot().held == "red block"
+
+
+def test_noisy_expert_leaves_the_clean_path_and_still_picks():
+    env = env_for(PICK)
+    paths = {}
+    for sigma in (0.0, 0.3):
+        obs, _ = env.reset(seed=3)
+        policy = NoisyExpert(ScriptedExpert(env), sigma, np.random.default_rng(0))
+        rows = []
+        result = run_skill(
+            env,
+            policy,
+            PICK["instruction"],
+            obs,
+            on_step=lambda o, a, p=policy, r=rows: r.append((o["state"][:3], p.label, a)),
+        )
+        assert result.success, f"sigma={sigma}: pick failed after {result.steps} steps"
+        hand, labels, executed = (np.array(column) for column in zip(*rows, strict=True))
+        assert np.array_equal(labels[:, 3:], executed[:, 3:])  # only the translation is noised
+        paths[sigma] = (hand, labels, executed)
+    clean_hand, clean_labels, clean_exec = paths[0.0]
+    noisy_hand, noisy_labels, noisy_exec = paths[0.3]
+    assert np.array_equal(clean_labels, clean_exec)
+    assert np.abs(noisy_exec[:, :3] - noisy_labels[:, :3]).mean() > 0.05
+    n = min(len(clean_hand), len(noisy_hand))
+    assert np.abs(clean_hand[:n] - noisy_hand[:n]).max() > 0.01  # a different path
+    with pytest.raises(ValueError, match="noise"):
+        NoisyExpert(ScriptedExpert(env), -0.1, np.random.default_rng(0))
+
+
+def test_perturbed_recording_is_reproducible_and_labelled_by_the_expert(tmp_path):
+    cfg = {"suites": ["single"], "episodes_per_suite": 2, "split": "train", "image_size": 32}
+    noisy = {**cfg, "action_noise": 0.3, "start_jitter": 10}
+    runs = [record(OmegaConf.create({**noisy, "output_dir": str(tmp_path / k)})) for k in "ab"]
+    clean = record(OmegaConf.create({**cfg, "output_dir": str(tmp_path / "clean")}))
+    a, b = (run.load_episode(0) for run in runs)
+    assert all(np.array_equal(a[k], b[k]) for k in a)  # seeded: the same episode twice
+    assert runs[0].record(0)["meta"] == {"suite": "single", "action_noise": 0.3, "start_jitter": 10}
+    first_clean = clean.load_episode(0)
+    assert not np.allclose(a["state"][0, :3], first_clean["state"][0, :3])  # jittered start
+    # the labels are the expert's, not what ran: the hand's motion follows them worse
+    assert tracking_error(a) > 1.5 * tracking_error(first_clean), (a, first_clean)
+    with pytest.raises(ValueError, match="action_noise"):
+        record(OmegaConf.create({**cfg, "action_noise": -1, "output_dir": str(tmp_path / "x")}))
