@@ -13,16 +13,21 @@ expert's label. Only the sign of each x/y/z dimension where the expert moves dec
 - ``no history``: the history is wiped before every step, so the only evidence is the
   current frame and state.
 
-A policy that localises the target scores the same in both passes and at every step. A
-copycat scores low at step 0 (no motion to copy yet) and high afterwards with history,
-since the previous frames show which way the expert was already going; in closed loop its
-own first wrong step is then copied. Prints a markdown table.
+A policy that localises the target scores about the same at every step. A copycat
+scores low at step 0 (no motion to copy yet) and near 100% afterwards: with history the
+previous frames show which way the expert was going, and even without it the hand's
+displacement from the fixed home pose does (the expert moves in straight lines); in closed
+loop it then copies its own first wrong step. Step 0 is therefore the honest measure of
+"finds the target in the image"; ``--step0-actions`` also prints how often each sign
+pattern was chosen there, which exposes a policy that answers with the dataset's prior.
+Prints a markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections import Counter
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -35,7 +40,7 @@ DECISIVE = 0.5  # |expert action| above this (normalised units) counts as a dire
 
 
 def step_hits(policy, episode: dict, instruction: str, steps: int, wipe: bool) -> list:
-    """Per step: (correct signs, decisive dims) of the policy's translation."""
+    """Per step: (correct signs, decisive dims, policy x/y signs, expert x/y signs)."""
     policy.reset()
     out = []
     for t in range(min(steps, len(episode["action"]))):
@@ -50,8 +55,14 @@ def step_hits(policy, episode: dict, instruction: str, steps: int, wipe: bool) -
         expert = episode["action"][t][:3]
         decisive = np.abs(expert) > DECISIVE
         correct = decisive & (np.sign(action) == np.sign(expert))
-        out.append((int(correct.sum()), int(decisive.sum())))
+        signs = (sign_pattern(action), sign_pattern(expert))
+        out.append((int(correct.sum()), int(decisive.sum()), *signs))
     return out
+
+
+def sign_pattern(action: np.ndarray) -> str:
+    """ "+-" style signs of the x and y translation ("0" below 0.1 of the max step)."""
+    return "".join("0" if abs(v) < 0.1 else "+-"[int(v < 0)] for v in action[:2])
 
 
 def probe(policy, store: EpisodeStore, skill: str, episodes: int, steps: int) -> dict:
@@ -59,15 +70,17 @@ def probe(policy, store: EpisodeStore, skill: str, episodes: int, steps: int) ->
     records = [r for r in store.episodes() if r.get("skill") == skill][:episodes]
     if not records:
         raise SystemExit(f"no {skill!r} episodes in {store.path}: record some with vla-record")
-    result = {}
+    result = {"episodes": len(records), "step0": []}
     for name, wipe in (("history", False), ("no history", True)):
         hits = np.zeros((steps, 2))
         for r in records:
             episode = store.load_episode(r["episode_id"])
-            for t, (ok, n) in enumerate(step_hits(policy, episode, r["instruction"], steps, wipe)):
+            rows = step_hits(policy, episode, r["instruction"], steps, wipe)
+            for t, (ok, n, *_) in enumerate(rows):
                 hits[t] += (ok, n)
+            if not wipe:
+                result["step0"].append(tuple(rows[0][2:]))
         result[name] = hits[:, 0] / np.maximum(hits[:, 1], 1)
-    result["episodes"] = len(records)
     return result
 
 
@@ -78,6 +91,7 @@ def main() -> None:
     parser.add_argument("--skill", default="pick")
     parser.add_argument("--episodes", type=int, default=60)
     parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--step0-actions", action="store_true", help="x/y sign counts at step 0")
     args = parser.parse_args()
     policy = load_policy(args.policy)
     store = EpisodeStore.open(args.data)
@@ -90,6 +104,10 @@ def main() -> None:
     print("|---|" + "---|" * args.steps)
     for name in ("history", "no history"):
         print(f"| {name} | " + " | ".join(f"{v:.0%}" for v in result[name]) + " |")
+    if args.step0_actions:
+        for who, column in (("policy", 0), ("expert", 1)):
+            counts = Counter(row[column] for row in result["step0"])
+            print(f"step 0, x/y translation signs, {who}: {dict(counts.most_common())}")
 
 
 if __name__ == "__main__":
