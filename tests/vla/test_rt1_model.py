@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vla.models import RT1, FiLMCNN, RT1Config, TokenLearner, action_loss, token_accuracy
-from vla.models.rt1 import Block
+from vla.models.rt1 import Block, with_coordinates
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -61,6 +61,35 @@ def test_without_state():
     assert model(images, text).shape == (1, 11, 256)
     with pytest.raises(ValueError, match="state_dim"):
         model(images, text, torch.zeros(1, 2, 3))
+
+
+def test_spatial_coordinates_say_where_the_tokens_looked():
+    feats = torch.zeros(1, 3, 4, 4)
+    feats[0, 0, 2, 3] = 50.0  # one hot cell: row 2, column 3
+    grid = with_coordinates(feats)
+    assert grid.shape == (1, 5, 4, 4)
+    assert grid[0, 3, 2, 3] == 0.75 and grid[0, 4, 2, 3] == 0.25  # its x, y centre
+    learner = TokenLearner(5, n_tokens=1)
+    with torch.no_grad():  # score = the first channel: attention goes to the hot cell
+        learner.norm.weight.fill_(1.0)
+        learner.norm.bias.zero_()
+        learner.score[0].weight.zero_()
+        learner.score[0].weight[0, 0] = 10.0
+        learner.score[0].bias.zero_()
+        learner.score[2].weight.fill_(1.0)
+    token = learner(grid)[0, 0]
+    assert torch.allclose(token[3:], torch.tensor([0.75, 0.25]), atol=1e-3)  # soft-argmax
+    model = build(RT1Config(**{**TINY.to_dict(), "spatial_coords": True}))
+    images, text, state, _ = make_batch(TINY, batch=1)
+    assert model(images, text, state).shape == (1, 11, 256)
+    assert model.image_proj.in_features == model.image_encoder.out_channels + 2
+
+
+def test_configs_saved_before_spatial_coords_load_without_them():
+    old = {k: v for k, v in TINY.to_dict().items() if k != "spatial_coords"}
+    assert RT1Config.from_dict(old).spatial_coords is False
+    assert RT1Config().spatial_coords is True  # new models get them
+    assert build(RT1Config.from_dict(old)).image_proj.in_features == 16
 
 
 def test_input_validation():

@@ -47,6 +47,10 @@ class RT1Config:
     n_action_dims: int = 11  # last one is the discrete mode
     mode_vocab: int = 3  # arm, base, terminate
     state_dim: int = 10  # proprioception vector; 0 disables the state tokens
+    # x/y coordinate channels appended to the CNN features before TokenLearner, so each
+    # pooled token carries where it looked (a spatial soft-argmax). Without them the pooled
+    # tokens of a translation-equivariant CNN barely say *where* a block is.
+    spatial_coords: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cnn_channels", tuple(int(c) for c in self.cnn_channels))
@@ -98,7 +102,8 @@ class RT1Config:
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"RT1Config.from_dict: unknown keys {sorted(unknown)}")
-        return cls(**data)
+        # configs saved before spatial_coords existed were built without the coordinates
+        return cls(**{"spatial_coords": False, **data})
 
 
 class SelfAttention(nn.Module):
@@ -160,6 +165,15 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
+def with_coordinates(features: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C + 2, H, W): x and y of each cell's centre, in [-1, 1]."""
+    b, _, h, w = features.shape
+    ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h, device=features.device, dtype=features.dtype)
+    xs = torch.linspace(-1 + 1 / w, 1 - 1 / w, w, device=features.device, dtype=features.dtype)
+    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"))  # (2, H, W): x, y
+    return torch.cat([features, grid.expand(b, -1, -1, -1)], dim=1)
+
+
 def action_loss(logits: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over batch and action dimensions.
 
@@ -189,8 +203,9 @@ class RT1(nn.Module):
         self.image_encoder = FiLMCNN(
             c.cnn_channels, c.text_dim, c.cnn_residual_blocks, c.film, c.cnn_stem_stride
         )
-        self.token_learner = TokenLearner(self.image_encoder.out_channels, c.tokens_per_image)
-        self.image_proj = nn.Linear(self.image_encoder.out_channels, d)
+        feature_channels = self.image_encoder.out_channels + (2 if c.spatial_coords else 0)
+        self.token_learner = TokenLearner(feature_channels, c.tokens_per_image)
+        self.image_proj = nn.Linear(feature_channels, d)
         self.text_proj = nn.Linear(c.text_dim, d)
         self.state_proj = nn.Linear(c.state_dim, d) if c.state_dim else None
         # Learned positions: image tokens get time + camera + token-slot embeddings.
@@ -255,6 +270,8 @@ class RT1(nn.Module):
         b, t, n = images.shape[:3]
         flat = images.reshape(b * t * n, *images.shape[3:])
         feats = self.image_encoder(flat, text_emb.repeat_interleave(t * n, dim=0))
+        if self.config.spatial_coords:
+            feats = with_coordinates(feats)
         tokens = self.image_proj(self.token_learner(feats))  # (B*T*N, S, D)
         tokens = tokens.view(b, t, n, -1, self.config.d_model)
         pos = (
