@@ -88,7 +88,6 @@ def test_spatial_coordinates_say_where_the_tokens_looked():
 def test_configs_saved_before_spatial_coords_load_without_them():
     old = {k: v for k, v in TINY.to_dict().items() if k != "spatial_coords"}
     assert RT1Config.from_dict(old).spatial_coords is False
-    assert RT1Config().spatial_coords is True  # new models get them
     assert build(RT1Config.from_dict(old)).image_proj.in_features == 16
 
 

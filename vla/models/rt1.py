@@ -49,8 +49,9 @@ class RT1Config:
     state_dim: int = 10  # proprioception vector; 0 disables the state tokens
     # x/y coordinate channels appended to the CNN features before TokenLearner, so each
     # pooled token carries where it looked (a spatial soft-argmax). Without them the pooled
-    # tokens of a translation-equivariant CNN barely say *where* a block is.
-    spatial_coords: bool = True
+    # tokens of a translation-equivariant CNN barely say *where* a block is. Off by default:
+    # the bundled checkpoint is built without them and no run with them has done better yet.
+    spatial_coords: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cnn_channels", tuple(int(c) for c in self.cnn_channels))
@@ -102,8 +103,7 @@ class RT1Config:
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"RT1Config.from_dict: unknown keys {sorted(unknown)}")
-        # configs saved before spatial_coords existed were built without the coordinates
-        return cls(**{"spatial_coords": False, **data})
+        return cls(**data)
 
 
 class SelfAttention(nn.Module):
