@@ -59,10 +59,8 @@ recorders on one machine, not writers on different machines sharing a network di
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import re
 import weakref
 import zipfile
 from collections import Counter
@@ -74,8 +72,6 @@ import numpy as np
 
 from vla.data.episode_schema import (
     DEFAULT_CAMERAS,
-    FORMAT,
-    VERSION,
     EpisodeKey,
     as_arrays,
     episode_fields,
@@ -84,15 +80,19 @@ from vla.data.episode_schema import (
     normalize_key,
     validate_arrays,
 )
+from vla.data.store_files import (
+    EPISODE_DIR,
+    HEADER_FILE,
+    INDEX_FILE,
+    LOCK_FILE,
+    read_header,
+    read_index,
+    recover,
+    settle_header,
+    write_npz_atomically,
+)
 from vla.data.writer_lock import acquire_lock, release_lock
-from vla.durable import TMP_TAG, append_line, write_atomically
-
-HEADER_FILE = "dataset.json"
-INDEX_FILE = "index.jsonl"
-LOCK_FILE = "writer.lock"
-EPISODE_DIR = "episodes"
-_EPISODE_FILE = re.compile(r"ep_\d+\.npz\Z")
-_HEADER_SHAPE_FIELDS = ("cameras", "image_size", "state_dim", "action_dim")
+from vla.durable import append_line
 
 
 class EpisodeStore:
@@ -116,7 +116,7 @@ class EpisodeStore:
             if writable
             else None
         )
-        for record in _read_index(path / INDEX_FILE):
+        for record in read_index(path / INDEX_FILE):
             self._remember(record)
 
     # -- opening -------------------------------------------------------------------------
@@ -158,7 +158,7 @@ class EpisodeStore:
         path = Path(path)
         if writable:
             return cls._open_writer(path, None, mode="open")
-        return cls(path, _read_header(path), writable=False)
+        return cls(path, read_header(path), writable=False)
 
     @classmethod
     def _open_writer(cls, path: Path, wanted: dict | None, mode: str) -> EpisodeStore:
@@ -167,8 +167,8 @@ class EpisodeStore:
         path.mkdir(parents=True, exist_ok=True)
         acquire_lock(path / LOCK_FILE)
         try:
-            header = _settle_header(path, wanted, mode)
-            _recover(path)
+            header = settle_header(path, wanted, mode)
+            recover(path)
             return cls(path, header, writable=True)
         except BaseException:
             release_lock(path / LOCK_FILE, os.getpid())
@@ -303,7 +303,7 @@ class EpisodeStore:
         )
         record["meta"] = meta_dict(meta)
         line = self._encode_new(record)  # before any write: a bad key or meta leaves no trace
-        _write_npz_atomically(self.path / file, {n: arrays[n] for n in self.array_names})
+        write_npz_atomically(self.path / file, {n: arrays[n] for n in self.array_names})
         append_line(self.path / INDEX_FILE, line)
         self._remember(record)
         return episode_id
@@ -333,88 +333,3 @@ class EpisodeStore:
     def _require_writable(self) -> None:
         if not self.writable:
             raise PermissionError(f"{self.path} is open read-only (or closed); cannot write")
-
-
-# -- files ---------------------------------------------------------------------------------
-
-
-def _read_header(path: Path) -> dict:
-    file = path / HEADER_FILE
-    if not file.exists():
-        raise FileNotFoundError(f"no dataset at {path} (missing {HEADER_FILE})")
-    header = json.loads(file.read_text(encoding="utf-8"))
-    if header.get("format") != FORMAT:
-        raise ValueError(f"{file} is not a {FORMAT} dataset (format {header.get('format')!r})")
-    if header.get("version", 0) > VERSION:
-        raise ValueError(f"{file} is version {header['version']}; this code reads {VERSION}")
-    return header
-
-
-def _settle_header(path: Path, wanted: dict | None, mode: str) -> dict:
-    """The existing header (checked against ``wanted``) or ``wanted`` written atomically."""
-    if not (path / HEADER_FILE).exists():
-        if mode == "open" or wanted is None:
-            raise FileNotFoundError(f"no dataset at {path} (missing {HEADER_FILE})")
-        write_atomically(path / HEADER_FILE, (json.dumps(wanted, indent=2) + "\n").encode())
-        return wanted
-    if mode == "create":
-        raise FileExistsError(f"a dataset already exists at {path}")
-    header = _read_header(path)
-    if wanted is not None:
-        diffs = [
-            f"{name} {header.get(name)} (asked for {wanted[name]})"
-            for name in _HEADER_SHAPE_FIELDS
-            if header.get(name) != wanted[name]
-        ]
-        if diffs:
-            raise ValueError(
-                f"the dataset at {path} has {'; '.join(diffs)}: use another directory "
-                f"or matching settings"
-            )
-    return header
-
-
-def _read_index(index: Path) -> list[dict]:
-    """Committed records: every complete line; a torn tail (no final newline) is ignored."""
-    if not index.exists():
-        return []
-    data = index.read_bytes()
-    committed = data[: data.rfind(b"\n") + 1]
-    records = []
-    for number, line in enumerate(committed.split(b"\n")[:-1], start=1):
-        try:
-            records.append(json.loads(line))
-        except ValueError as error:
-            raise ValueError(f"{index} line {number} is damaged: {error}") from error
-    return records
-
-
-def _recover(path: Path) -> None:
-    """Undo what a crashed writer left half-done (called with the lock held)."""
-    index = path / INDEX_FILE
-    if index.exists():
-        with open(index, "r+b") as handle:
-            data = handle.read()
-            end = data.rfind(b"\n") + 1
-            if end != len(data):  # a torn last line, or the next append would be glued to it
-                handle.truncate(end)
-                handle.flush()
-                os.fsync(handle.fileno())
-    episode_dir = path / EPISODE_DIR
-    episode_dir.mkdir(exist_ok=True)
-    named = {r["file"] for r in _read_index(index) if r["kind"] == "episode"}
-    for folder in (path, episode_dir):
-        for file in folder.iterdir():
-            orphan = (
-                folder == episode_dir
-                and _EPISODE_FILE.match(file.name)
-                and f"{EPISODE_DIR}/{file.name}" not in named
-            )
-            if file.is_file() and (TMP_TAG in file.name or orphan):
-                file.unlink()
-
-
-def _write_npz_atomically(file: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    write_atomically(file, buffer.getvalue())  # durable before the index names the file
