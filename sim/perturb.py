@@ -41,7 +41,8 @@ def jitter_start(env, observation: dict, rng: np.random.Generator, max_steps: in
 class NoisyExpert:
     """Wraps a policy: executes its arm translation plus N(0, ``sigma``^2) per dimension
     (clipped to [-1, 1]; gripper, rotation, base and mode untouched), and keeps the clean
-    action in :attr:`label` for the dataset."""
+    action in :attr:`label` for the dataset. ``sigma=0`` executes the clean action and
+    draws nothing from ``rng``."""
 
     def __init__(self, expert, sigma: float, rng: np.random.Generator) -> None:
         if sigma < 0:

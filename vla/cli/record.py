@@ -72,18 +72,16 @@ def run_task_episode(env: VLAEnv, job: Job) -> Recorded:
     rng = np.random.default_rng([job.seed, PERTURB_STREAM])
     if job.start_jitter:
         obs = jitter_start(env, obs, rng, job.start_jitter)
-    expert = ScriptedExpert(env)
-    policy = NoisyExpert(expert, job.action_noise, rng) if job.action_noise else expert
+    policy = NoisyExpert(ScriptedExpert(env), job.action_noise, rng)  # noise 0: the expert
     out = Recorded(job)
     steps: list[dict] = []
 
-    def on_step(observation, action):
-        label = policy.label if job.action_noise else action
+    def on_step(observation, _executed):
         steps.append(
             {
                 "images": observation["images"],
                 "state": observation["state"],
-                "action": np.asarray(label, np.float32),
+                "action": policy.label,
             }
         )
 
