@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
+from planners.hf_scorer import load_local_lm
 from vla.lm.corpus import generate_tasks, make_episode, render
 
 SPECIAL = "<|endoftext|>"
@@ -109,14 +110,6 @@ def new_model(cfg: LMTrainConfig, tokenizer: PreTrainedTokenizerFast) -> GPT2LMH
     )  # fmt: skip
 
 
-def load_for_more_training(folder: str) -> tuple[GPT2LMHeadModel, PreTrainedTokenizerFast]:
-    """Model and tokenizer of a saved LM folder (``init_from``), to train further."""
-    from planners.hf_scorer import load_local_lm
-
-    model, tokenizer = load_local_lm(folder)
-    return model, tokenizer
-
-
 def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
     """Rendered train-split episodes (text, target spans)."""
     rng = random.Random(cfg.seed)
@@ -132,7 +125,7 @@ def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
     started = time.time()
     corpus = build_corpus(cfg)
     if cfg.init_from:
-        model, tokenizer = load_for_more_training(cfg.init_from)
+        model, tokenizer = load_local_lm(cfg.init_from)  # its weights and tokenizer
     else:
         tokenizer = train_tokenizer([text for text, _ in corpus], cfg.vocab_size)
         model = new_model(cfg, tokenizer)
