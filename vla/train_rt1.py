@@ -6,9 +6,11 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.utils.data import Dataset
 
 from vla.data.episode_store import EpisodeStore
+from vla.data.goals import GOAL_SCALE
 from vla.data.torch_dataset import FrameDataset, collate
 from vla.language import DEFAULT_ENCODER
 from vla.models.rt1 import RT1, RT1Config
@@ -61,13 +63,25 @@ class RT1Trainer:
     def loss(
         self, batch: dict[str, Any], model: nn.Module
     ) -> tuple[torch.Tensor, torch.Tensor, int]:
-        """(mean loss, per-dimension token accuracy (11,), batch size) of one batch."""
+        """(mean loss, per-dimension token accuracy (11,), batch size) of one batch.
+
+        With ``goal_head`` the loss adds the goal head's smooth-L1 error (decimetres) on the
+        steps that have a goal (:mod:`vla.data.goals`).
+        """
         images, text_emb, state, tokens = to_model_inputs(
             batch, self.text, self.tokenizer, self.device
         )
-        logits = model(images, text_emb, state if self.config.state_dim else None)
+        state = state if self.config.state_dim else None
+        goal = None
+        if self.config.goal_head:
+            logits, goal = model(images, text_emb, state, return_goal=True)
+        else:
+            logits = model(images, text_emb, state)
         accuracy = RT1.token_accuracy(logits.detach(), tokens).cpu()
-        return RT1.loss(logits, tokens), accuracy, tokens.shape[0]
+        loss = RT1.loss(logits, tokens)
+        if goal is not None:
+            loss = loss + goal_loss(goal, batch["goal"], batch["goal_valid"], self.device)
+        return loss, accuracy, tokens.shape[0]
 
     def model_card(self, cfg: Any, step: int, val_loss: float | None) -> str:
         """A short human-readable description stored with every checkpoint."""
@@ -80,3 +94,15 @@ class RT1Trainer:
             f"instruction embedding and the {c.state_dim}-d robot state. Output: 11 action "
             "tokens (256 bins, mode 3).\n"
         )
+
+
+def goal_loss(
+    predicted: torch.Tensor, offsets: torch.Tensor, valid: torch.Tensor, device: torch.device
+) -> torch.Tensor:
+    """Smooth-L1 between the goal head (dm) and the recorded offsets (m), valid rows only;
+    zero (with a gradient path) when no row of the batch has a goal."""
+    valid = valid.to(device)
+    if not bool(valid.any()):
+        return predicted.sum() * 0.0
+    target = offsets.to(device)[valid] * GOAL_SCALE
+    return F.smooth_l1_loss(predicted[valid], target)

@@ -174,3 +174,17 @@ def test_bad_data_path_is_a_one_line_error(tmp_path, monkeypatch):
     message = str(exc.value.code)
     assert message.startswith("vla-train: error:") and "missing" in message
     assert "\n" not in message
+
+
+def test_goal_head_trains_and_the_policy_acts(dataset, tmp_path):
+    """model.goal_head=true: the auxiliary goal loss is learned along with the actions."""
+    out = tmp_path / "goal"
+    model = {**TINY_MODEL, "goal_head": True, "spatial_coords": True}
+    train(make_cfg(dataset, out, steps=40, checkpoint_every=40, model=model))
+    losses = train_losses(read_metrics(out))
+    assert losses[40] < 0.9 * losses[5], losses
+    policy = load_policy(str(out / "checkpoints" / "last"))
+    assert policy.config.goal_head
+    images = {n: np.zeros((32, 32, 3), np.uint8) for n in ("front", "wrist")}
+    obs = {"images": images, "state": np.zeros(10, np.float32), "instruction": "done"}
+    assert policy.select_action(obs).shape == (11,)

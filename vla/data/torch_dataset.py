@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from vla.data.episode_store import EpisodeStore
+from vla.data.goals import goal_offsets
 
 
 class FrameDataset(Dataset):
@@ -37,6 +38,9 @@ class FrameDataset(Dataset):
                      the episode start repeat its first frame
         state        float32 (history, state_dim), padded the same way
         action       float32 (action_dim,): the action taken at step t
+        goal         float32 (3,): the hand's offset to where the skill grasps or releases
+                     (:mod:`vla.data.goals`), zeros where ``goal_valid`` is False
+        goal_valid   bool: step t is at or before the episode's grasp/release step
         instruction  str: the text the policy is conditioned on
         episode_id   int
         step         int: t
@@ -89,6 +93,8 @@ class FrameDataset(Dataset):
             "images": images,
             "state": torch.from_numpy(arrays["state"][steps]),
             "action": torch.from_numpy(arrays["action"][t].copy()),
+            "goal": torch.from_numpy(arrays["goal"][t].copy()),
+            "goal_valid": bool(arrays["goal_valid"][t]),
             "instruction": self.store.record(episode_id)["instruction"],
             "episode_id": episode_id,
             "step": t,
@@ -106,7 +112,9 @@ class FrameDataset(Dataset):
         if episode_id in self._cache:
             self._cache.move_to_end(episode_id)
         else:
-            self._cache[episode_id] = self.store.load_episode(episode_id)
+            arrays = self.store.load_episode(episode_id)
+            arrays["goal"], arrays["goal_valid"] = goal_offsets(arrays["state"], arrays["action"])
+            self._cache[episode_id] = arrays
             if len(self._cache) > self.cache_episodes:
                 self._cache.popitem(last=False)
         return self._cache[episode_id]
@@ -204,11 +212,14 @@ def augment_frames(
 
 def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Batch items: images (B, history, n_cams, 3, H, W) uint8, state (B, history, D),
-    action (B, A), episode_id and step (B,) int64, instruction a list of B str."""
+    action (B, A), goal (B, 3), goal_valid (B,) bool, episode_id and step (B,) int64,
+    instruction a list of B str."""
     return {
         "images": torch.stack([item["images"] for item in items]),
         "state": torch.stack([item["state"] for item in items]),
         "action": torch.stack([item["action"] for item in items]),
+        "goal": torch.stack([item["goal"] for item in items]),
+        "goal_valid": torch.tensor([item["goal_valid"] for item in items], dtype=torch.bool),
         "instruction": [item["instruction"] for item in items],
         "episode_id": torch.tensor([item["episode_id"] for item in items], dtype=torch.long),
         "step": torch.tensor([item["step"] for item in items], dtype=torch.long),

@@ -13,7 +13,7 @@ import json
 import math
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -21,6 +21,7 @@ from tqdm import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from planners.hf_scorer import load_local_lm
+from sim.tasks.spec import BUILTIN_SUITES
 from vla.lm.corpus import generate_tasks, make_episode, render
 
 SPECIAL = "<|endoftext|>"
@@ -37,6 +38,9 @@ class LMTrainConfig:
     warmup_steps: int = 100
     weight_decay: float = 0.01
     tasks_per_family: int = 2000  # train tasks drawn per task family
+    # tasks_per_family is multiplied by these per family (e.g. {structured: 3}): more of
+    # the multi-step families, which the small LM finds hardest; missing families get 1
+    family_weights: dict[str, float] = field(default_factory=dict)
     p_failure: float = 0.3  # share of episodes with one failed skill and its recovery
     vocab_size: int = 600  # BPE vocabulary, special token included
     n_layer: int = 3
@@ -112,8 +116,15 @@ def new_model(cfg: LMTrainConfig, tokenizer: PreTrainedTokenizerFast) -> GPT2LMH
 
 def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
     """Rendered train-split episodes (text, target spans)."""
+    unknown = set(cfg.family_weights) - set(BUILTIN_SUITES)
+    if unknown:
+        known = ", ".join(BUILTIN_SUITES)
+        raise ValueError(f"family_weights: unknown families {sorted(unknown)}; known: {known}")
     rng = random.Random(cfg.seed)
-    tasks = generate_tasks("train", cfg.tasks_per_family, seed=cfg.seed)
+    tasks = []
+    for family in BUILTIN_SUITES:
+        count = round(cfg.tasks_per_family * cfg.family_weights.get(family, 1.0))
+        tasks += generate_tasks("train", count, seed=cfg.seed, families=(family,))
     return [render(make_episode(task, rng, cfg.p_failure)) for task in tasks]
 
 

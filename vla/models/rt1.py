@@ -52,6 +52,10 @@ class RT1Config:
     # tokens of a translation-equivariant CNN barely say *where* a block is. Off by default:
     # the bundled checkpoint is built without them and no run with them has done better yet.
     spatial_coords: bool = False
+    # One more query token whose output regresses the hand's offset (decimetres) to the
+    # point where the skill grasps or releases (vla.data.goals): an auxiliary loss that can
+    # only be met by finding the named object in the images. Training only; off by default.
+    goal_head: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cnn_channels", tuple(int(c) for c in self.cnn_channels))
@@ -214,11 +218,12 @@ class RT1(nn.Module):
         self.token_emb = nn.Parameter(torch.zeros(c.tokens_per_image, d))
         self.text_type_emb = nn.Parameter(torch.zeros(d))
         self.state_type_emb = nn.Parameter(torch.zeros(d))
-        self.action_queries = nn.Parameter(torch.zeros(c.n_action_dims, d))
+        self.action_queries = nn.Parameter(torch.zeros(c.n_action_dims + c.goal_head, d))
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layers))
         self.ln_f = nn.LayerNorm(d)
         self.head = nn.Linear(d, c.n_bins)
+        self.goal_out = nn.Linear(d, 3) if c.goal_head else None
         mask = torch.zeros(c.n_action_dims, c.n_bins, dtype=torch.bool)
         mask[-1, c.mode_vocab :] = True  # mode (last dim) has only mode_vocab valid tokens
         self.register_buffer("logit_mask", mask, persistent=False)
@@ -286,30 +291,36 @@ class RT1(nn.Module):
         images: torch.Tensor,
         text_emb: torch.Tensor,
         state: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+        return_goal: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Predict action-token logits.
 
         Args:
             images: (B, T, n_cameras, 3, H, W) uint8, frames oldest first.
             text_emb: (B, text_dim) float instruction embedding.
             state: (B, T, state_dim) float proprioception; required iff state_dim > 0.
+            return_goal: also return the goal head's (B, 3) offset in decimetres (needs
+                ``goal_head``).
 
         Returns:
             (B, n_action_dims, n_bins) float logits; the mode row is -inf at >= mode_vocab.
         """
         self._check_inputs(images, text_emb, state)
+        if return_goal and self.goal_out is None:
+            raise ValueError("return_goal=True needs a model built with goal_head=True")
         parts = [(self.text_proj(text_emb) + self.text_type_emb)[:, None]]
         if self.state_proj is not None:
             parts.append(self.state_proj(state.float()) + self.time_emb + self.state_type_emb)
         parts.append(self.image_tokens(images, text_emb))
         parts.append(self.action_queries.expand(images.shape[0], -1, -1))
         x = self.drop(torch.cat(parts, dim=1))
-        n_act = self.config.n_action_dims
+        n_query = self.action_queries.shape[0]
         for block in self.blocks[:-1]:
             x = block(x)
-        x = self.blocks[-1](x, n_query=n_act)  # only the action-query outputs are read
-        logits = self.head(self.ln_f(x))  # (B, n_act, n_bins)
-        return logits.masked_fill(self.logit_mask, float("-inf"))
+        x = self.ln_f(self.blocks[-1](x, n_query=n_query))  # only the queries are read
+        logits = self.head(x[:, : self.config.n_action_dims])  # (B, n_act, n_bins)
+        logits = logits.masked_fill(self.logit_mask, float("-inf"))
+        return (logits, self.goal_out(x[:, -1])) if return_goal else logits
 
     @torch.no_grad()
     def predict_tokens(
