@@ -87,3 +87,14 @@ def test_init_from_continues_a_saved_lm_with_its_tokenizer(tmp_path):
     assert more["parameters"] == first["parameters"]
     a, b = ((tmp_path / d / "tokenizer.json").read_text() for d in "ab")
     assert a == b  # the tokenizer is kept, not retrained
+
+
+def test_family_weights_scale_the_corpus_per_family():
+    from vla.lm.train_lm import build_corpus
+
+    cfg = LMTrainConfig(tasks_per_family=2, family_weights={"structured": 2.0, "single": 0.0})
+    corpus = build_corpus(cfg)
+    assert len(corpus) == 2 * 5 + 4  # five families at 1, structured at 2, single at 0
+    assert sum("and then" in text or ", then" in text for text, _ in corpus) >= 2
+    with pytest.raises(ValueError, match="unknown families"):
+        build_corpus(LMTrainConfig(tasks_per_family=1, family_weights={"sorting": 1.0}))
