@@ -72,11 +72,8 @@ class RT1Trainer:
             batch, self.text, self.tokenizer, self.device
         )
         state = state if self.config.state_dim else None
-        goal = None
-        if self.config.goal_head:
-            logits, goal = model(images, text_emb, state, return_goal=True)
-        else:
-            logits = model(images, text_emb, state)
+        out = model(images, text_emb, state, return_goal=self.config.goal_head)
+        logits, goal = out if self.config.goal_head else (out, None)
         accuracy = RT1.token_accuracy(logits.detach(), tokens).cpu()
         loss = RT1.loss(logits, tokens)
         if goal is not None:

@@ -85,6 +85,18 @@ def test_spatial_coordinates_say_where_the_tokens_looked():
     assert model.image_proj.in_features == model.image_encoder.out_channels + 2
 
 
+def test_goal_head_adds_a_query_and_only_returns_on_request():
+    config = RT1Config(**{**TINY.to_dict(), "state_dim": 0, "goal_head": True})
+    model = build(config).eval()
+    images, text, _, _ = make_batch(config, batch=2)
+    logits, goal = model(images, text, return_goal=True)
+    assert logits.shape == (2, 11, 256) and goal.shape == (2, 3)
+    assert torch.equal(model(images, text), logits)
+    plain = build(RT1Config(**{**config.to_dict(), "goal_head": False}))
+    with pytest.raises(ValueError, match="goal_head"):
+        plain(images, text, return_goal=True)
+
+
 def test_configs_saved_before_spatial_coords_load_without_them():
     old = {k: v for k, v in TINY.to_dict().items() if k != "spatial_coords"}
     assert RT1Config.from_dict(old).spatial_coords is False

@@ -218,6 +218,7 @@ class RT1(nn.Module):
         self.token_emb = nn.Parameter(torch.zeros(c.tokens_per_image, d))
         self.text_type_emb = nn.Parameter(torch.zeros(d))
         self.state_type_emb = nn.Parameter(torch.zeros(d))
+        # the 11 action queries, then the goal query when goal_head is on
         self.action_queries = nn.Parameter(torch.zeros(c.n_action_dims + c.goal_head, d))
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layers))
