@@ -20,7 +20,8 @@ displacement from the fixed home pose does (the expert moves in straight lines);
 loop it then copies its own first wrong step. Step 0 is therefore the honest measure of
 "finds the target in the image"; ``--step0-actions`` also prints how often each sign
 pattern was chosen there, which exposes a policy that answers with the dataset's prior.
-Prints a markdown table.
+``--goal-head`` (RT-1 checkpoints trained with ``model.goal_head=true``) also compares the
+goal head's step-0 offset with the recorded one (:mod:`vla.data.goals`). Prints markdown.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ from collections import Counter
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from vla.data.episode_store import EpisodeStore  # noqa: E402
+from vla.data.goals import GOAL_SCALE, goal_offsets  # noqa: E402
 from vla.policies import load_policy  # noqa: E402
 
 DECISIVE = 0.5  # |expert action| above this (normalised units) counts as a direction
@@ -84,6 +87,31 @@ def probe(policy, store: EpisodeStore, skill: str, episodes: int, steps: int) ->
     return result
 
 
+def goal_probe(policy, store: EpisodeStore, skill: str, episodes: int) -> np.ndarray:
+    """Rows x, y, z of (correlation, RMSE dm, spread dm): the goal head at step 0 against the
+    recorded offset, over the first ``episodes`` of ``skill`` that have a goal."""
+    config, predicted, true = policy.config, [], []
+    for r in [r for r in store.episodes() if r.get("skill") == skill][:episodes]:
+        episode = store.load_episode(r["episode_id"])
+        offsets, valid = goal_offsets(episode["state"], episode["action"])
+        if not valid[0]:
+            continue
+        frame = np.stack([episode[c][0] for c in ("front", "wrist")])
+        images = torch.from_numpy(frame).permute(0, 3, 1, 2)
+        images = images[None, None].expand(1, config.history, *images.shape)
+        state = torch.from_numpy(episode["state"][0])[None, None].expand(1, config.history, -1)
+        text = policy.encoder.encode([r["instruction"]])
+        with torch.inference_mode():
+            _, goal = policy.model(
+                images, text, state if config.state_dim else None, return_goal=True
+            )
+        predicted.append(goal[0].numpy())
+        true.append(offsets[0] * GOAL_SCALE)
+    p, t = np.array(predicted), np.array(true)
+    corr = [np.corrcoef(p[:, i], t[:, i])[0, 1] for i in range(3)]
+    return np.stack([corr, np.sqrt(((p - t) ** 2).mean(0)), t.std(0)], axis=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--policy", default="rt1", help="registry name or checkpoint folder")
@@ -92,6 +120,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=60)
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--step0-actions", action="store_true", help="x/y sign counts at step 0")
+    parser.add_argument("--goal-head", action="store_true", help="goal head vs truth at step 0")
     args = parser.parse_args()
     policy = load_policy(args.policy)
     store = EpisodeStore.open(args.data)
@@ -108,6 +137,14 @@ def main() -> None:
         for who, column in (("policy", 0), ("expert", 1)):
             counts = Counter(row[column] for row in result["step0"])
             print(f"step 0, x/y translation signs, {who}: {dict(counts.most_common())}")
+    if args.goal_head:
+        if not getattr(policy.config, "goal_head", False):
+            raise SystemExit(f"{args.policy} has no goal head (train with model.goal_head=true)")
+        rows = goal_probe(policy, store, args.skill, args.episodes)
+        print("\n| goal offset at step 0 | correlation | RMSE (dm) | spread (dm) |")
+        print("|---|---|---|---|")
+        for axis, (corr, rmse, spread) in zip("xyz", rows, strict=True):
+            print(f"| {axis} | {corr:.2f} | {rmse:.2f} | {spread:.2f} |")
 
 
 if __name__ == "__main__":

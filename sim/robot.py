@@ -112,11 +112,14 @@ class MobilePanda:
     def ee_pose_in_base(self) -> tuple[np.ndarray, np.ndarray]:
         """Grasp-point position (m) and roll/pitch/yaw (rad) in the base frame."""
         pos, orn = self.ee_pose()
-        x, y, yaw = self.base_pose
-        local = yaw_matrix(-yaw) @ (pos - np.array([x, y, TABLE_TOP_Z]))
         rot = np.array(p.getMatrixFromQuaternion(orn)).reshape(3, 3)
-        rpy = _rpy_from_matrix(yaw_matrix(-yaw) @ rot)
-        return local, rpy
+        rpy = _rpy_from_matrix(yaw_matrix(-self.base_pose[2]) @ rot)
+        return self.to_base(pos), rpy
+
+    def to_base(self, position: np.ndarray) -> np.ndarray:
+        """A world position (m) in the base frame (origin at table height under the base)."""
+        x, y, yaw = self.base_pose
+        return yaw_matrix(-yaw) @ (np.asarray(position) - np.array([x, y, TABLE_TOP_Z]))
 
     def gripper_opening(self) -> float:
         """Distance between the fingers (m)."""

@@ -96,7 +96,11 @@ def sentence_encoder() -> SentenceEncoder:
 
 def embed_instructions(store: EpisodeStore, device: torch.device) -> dict[str, torch.Tensor]:
     """Embed every distinct instruction of the dataset once (the encoder is frozen)."""
-    texts = sorted({r["instruction"] for r in store.episodes(None)})
+    return embed_texts(sorted({r["instruction"] for r in store.episodes(None)}), device)
+
+
+def embed_texts(texts: list[str], device: torch.device) -> dict[str, torch.Tensor]:
+    """``{text: embedding}`` of the frozen instruction encoder, on ``device``."""
     encoder = sentence_encoder()
     return {t: e.to(device) for t, e in zip(texts, encoder.encode(texts), strict=True)}
 

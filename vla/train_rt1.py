@@ -15,7 +15,14 @@ from vla.data.torch_dataset import FrameDataset, collate
 from vla.language import DEFAULT_ENCODER
 from vla.models.rt1 import RT1, RT1Config
 from vla.tokenizer import ActionTokenizer, NormStats
-from vla.train_data import AugmentedFrames, config_dict, embed_instructions, to_model_inputs
+from vla.train_data import (
+    AugmentedFrames,
+    config_dict,
+    embed_instructions,
+    embed_texts,
+    to_model_inputs,
+)
+from vla.train_scenes import WithScenes, collate_with_scenes, load_scenes
 
 
 class RT1Trainer:
@@ -39,6 +46,7 @@ class RT1Trainer:
         cache = int(cfg.get("cache_episodes", 8))
         kwargs = dict(history=cfg.history, image_size=size, cache_episodes=cache)
         self.train_set: Dataset = AugmentedFrames(FrameDataset(store, split[0], **kwargs))
+        scenes = cfg.get("scenes")
         self.val_set: Dataset = FrameDataset(store, split[1], **kwargs)
         self.config = RT1Config.from_dict(
             {
@@ -51,6 +59,8 @@ class RT1Trainer:
         )
         self.tokenizer = ActionTokenizer(norm, n_bins=self.config.n_bins)
         self.text = embed_instructions(store, device)
+        if scenes:
+            self._add_scenes(scenes, cfg, store, device)
         self.device = device
         self.model: nn.Module = RT1(self.config).to(device)
         self.checkpoint_config = {
@@ -59,6 +69,15 @@ class RT1Trainer:
             "language_model": DEFAULT_ENCODER,
             "camera_names": list(store.cameras),
         }
+
+    def _add_scenes(self, folder: str, cfg: Any, store: EpisodeStore, device) -> None:
+        """Pair every training item with a localisation scene for the goal head."""
+        if not self.config.goal_head:
+            raise ValueError("scenes= trains the goal head: add model.goal_head=true")
+        scenes = load_scenes(folder, cfg.image_size, store.cameras)
+        self.train_set = WithScenes(self.train_set, scenes, store.cameras, cfg.history)
+        self.collate = collate_with_scenes
+        self.text.update(embed_texts(sorted(set(scenes.instruction.tolist())), device))
 
     def loss(
         self, batch: dict[str, Any], model: nn.Module
@@ -78,7 +97,18 @@ class RT1Trainer:
         loss = RT1.loss(logits, tokens)
         if goal is not None:
             loss = loss + goal_loss(goal, batch["goal"], batch["goal_valid"], self.device)
+        if "scene_images" in batch:
+            loss = loss + self.scene_loss(batch, model)
         return loss, accuracy, tokens.shape[0]
+
+    def scene_loss(self, batch: dict[str, Any], model: nn.Module) -> torch.Tensor:
+        """The goal head's error on the batch's localisation scenes (no action loss)."""
+        text = torch.stack([self.text[s] for s in batch["scene_instruction"]])
+        state = batch["scene_state"].to(self.device) if self.config.state_dim else None
+        images = batch["scene_images"].to(self.device)
+        _, goal = model(images, text, state, return_goal=True)
+        valid = torch.ones(len(goal), dtype=torch.bool)
+        return goal_loss(goal, batch["scene_goal"], valid, self.device)
 
     def model_card(self, cfg: Any, step: int, val_loss: float | None) -> str:
         """A short human-readable description stored with every checkpoint."""

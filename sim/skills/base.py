@@ -69,6 +69,11 @@ class Skill:
         """Predicates that hold when the skill succeeded."""
         raise NotImplementedError
 
+    def key_point(self, world) -> np.ndarray | None:
+        """Where the hand (world frame, m) will close or open the gripper, seen from now;
+        None for skills that never do (``go_to``, ``done``) or cannot start."""
+        return None
+
     def success(self, state: WorldState) -> bool:
         """The simulator's success check for this skill."""
         return all(evaluate(pred, state) for pred in self.goal())

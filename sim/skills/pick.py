@@ -14,6 +14,7 @@ from sim.tasks.predicates import Predicate
 HOVER = 0.09  # approach height above the block (m)
 LIFT_Z = TABLE_TOP_Z + 0.17
 CLOSE_STEPS = 2
+GRASP_DROP = np.array([0.0, 0.0, -0.004])  # the grasp point, from the block's centre (m)
 
 
 @register_skill
@@ -34,7 +35,7 @@ class Pick(Skill):
             act, err = move_arm(world, np.array([target[0], target[1], z]), False, yaw)
             self._advance_if(self.above and err < 0.012)
         elif self.phase == 1:  # descend
-            act, err = move_arm(world, target + (0, 0, -0.004), False, yaw)
+            act, err = move_arm(world, target + GRASP_DROP, False, yaw)
             self._advance_if(err < 0.006)
         elif self.phase < 2 + CLOSE_STEPS:  # close
             act, _ = move_arm(world, world.robot.ee_pose()[0], True, yaw)
@@ -53,6 +54,12 @@ class Pick(Skill):
 
     def goal(self):
         return [Predicate("holding", (self.call.obj,))]
+
+    def key_point(self, world):
+        body = world.bodies.get(self.call.obj)
+        if body is None or self.call.obj not in world.placed:
+            return None
+        return np.array(world.client.getBasePositionAndOrientation(body)[0]) + GRASP_DROP
 
 
 def _grasp_yaw(orn, base_yaw: float) -> float:

@@ -70,6 +70,13 @@ class Place(Skill):
     def release_point(self, world) -> np.ndarray:
         raise NotImplementedError
 
+    def key_point(self, world):
+        held = world.robot.grasp.held_body
+        if held is None or world.names[held] != self.call.obj:
+            return None
+        ee = world.robot.ee_pose()[0]
+        return self.release_point(world) - self._held_offset(world, ee)
+
 
 @register_skill
 class PlaceIn(Place):

@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 
 from vla.checkpoint import load_checkpoint
 from vla.cli.record import record
+from vla.cli.record_scenes import record_scenes
 from vla.models.rt1 import RT1, RT1Config
 from vla.policies import load_policy
 from vla.train import train
@@ -188,3 +189,28 @@ def test_goal_head_trains_and_the_policy_acts(dataset, tmp_path):
     images = {n: np.zeros((32, 32, 3), np.uint8) for n in ("front", "wrist")}
     obs = {"images": images, "state": np.zeros(10, np.float32), "instruction": "done"}
     assert policy.select_action(obs).shape == (11,)
+
+
+def test_scenes_co_train_the_goal_head(dataset, tmp_path):
+    """scenes=DIR adds the goal head's error on localisation scenes to every batch."""
+    scenes = tmp_path / "scenes"
+    record_scenes(
+        OmegaConf.create(
+            {"output_dir": str(scenes), "n_scenes": 8, "shard_size": 4, "image_size": 32}
+            | {"num_workers": 0}
+        )
+    )
+    model = {**TINY_MODEL, "goal_head": True}
+    runs = {}
+    for name, extra in (("plain", {}), ("scenes", {"scenes": str(scenes)})):
+        out = tmp_path / name
+        train(make_cfg(dataset, out, steps=30, checkpoint_every=30, model=model, **extra))
+        runs[name] = train_losses(read_metrics(out))
+    assert runs["scenes"][30] < 0.9 * runs["scenes"][5], runs
+    assert runs["scenes"][5] != runs["plain"][5]  # the scene loss is in the objective
+    assert load_policy(str(tmp_path / "scenes" / "checkpoints" / "last")).config.goal_head
+    with pytest.raises(ValueError, match="goal_head"):
+        train(make_cfg(dataset, tmp_path / "x", steps=1, scenes=str(scenes)))
+    with pytest.raises(ValueError, match="image_size=64"):
+        cfg = make_cfg(dataset, tmp_path / "y", steps=1, scenes=str(scenes), image_size=64)
+        train(OmegaConf.merge(cfg, {"model": model}))
