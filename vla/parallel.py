@@ -9,18 +9,21 @@ is called at the end. Each worker process uses one torch thread (one core per pr
 from __future__ import annotations
 
 import multiprocessing
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+import torch
 
 _WORKER: Any = None  # the worker of this process
 
 
 def _init(factory: Callable[[Any], Any], arg: Any) -> None:
     global _WORKER
+    # Several processes share the cores: one torch thread each, set before the worker is
+    # built (a policy's first forward pass sizes oneDNN's OpenMP team, whose spinning
+    # thread otherwise slows every step several times over).
+    torch.set_num_threads(1)
     _WORKER = factory(arg)
-    if "torch" in sys.modules:  # several processes share the cores: one thread each
-        sys.modules["torch"].set_num_threads(1)
 
 
 def _call(item: Any) -> Any:
