@@ -91,11 +91,17 @@ def run_task(
     """Closed loop: ask ``next_skill(world_state)`` for a skill, run it, repeat until ``done``.
 
     ``next_skill`` sees the state after the last skill really ran, so a failed skill is
-    retried or replaced. At most ``max_skills`` skills run.
+    retried or replaced; if it cannot plan from that state (ValueError, e.g. a block knocked
+    off every table) the loop ends there. At most ``max_skills`` skills run.
     """
     results: list[SkillResult] = []
     for _ in range(max_skills):
-        skill = next_skill(env.unwrapped.world.snapshot())
+        try:
+            skill = next_skill(env.unwrapped.world.snapshot())
+        except ValueError:
+            if not results:  # the task itself cannot be planned: a bad task spec
+                raise
+            break  # the policy left a state nothing can be planned from: the episode fails
         if skill == "done":
             break
         result = run_skill(env, policy, skill, observation, **kwargs)

@@ -143,3 +143,16 @@ def test_runs_in_simulator(policy):
                 break
     finally:
         env.close()
+
+
+def test_stall_toggle_steps_round_trip_and_bad_value(encoder, tmp_path):
+    torch.manual_seed(0)
+    policy = RT1Policy(TINY, encoder=encoder, stall_toggle_steps=3)
+    path = policy.save_pretrained(tmp_path / "rt1")
+    assert json.loads((path / "config.json").read_text())["stall_toggle_steps"] == 3
+    assert RT1Policy.from_pretrained(path, encoder=encoder).stall_toggle.steps == 3
+    config = json.loads((path / "config.json").read_text())
+    config["stall_toggle_steps"] = -2
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="stall_toggle_steps must be an integer >= 0"):
+        RT1Policy.from_pretrained(path, encoder=encoder)

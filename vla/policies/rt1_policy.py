@@ -15,6 +15,7 @@ from vla.checkpoint import load_checkpoint, save_checkpoint
 from vla.language import DEFAULT_ENCODER, SentenceEncoder
 from vla.models.rt1 import RT1, RT1Config
 from vla.policies.base import Policy, register_policy
+from vla.policies.stall_toggle import StallToggle
 from vla.tokenizer import N_CONTINUOUS, ActionTokenizer, NormStats
 
 CAMERA_NAMES = ("front", "wrist")
@@ -36,6 +37,9 @@ class RT1Policy(Policy):
             ``language_model``.
         language_model: encoder name or folder, used when ``encoder`` is None.
         device: torch device of the model.
+        stall_toggle_steps: flip the gripper after this many steps without arm translation
+            (:mod:`vla.policies.stall_toggle`; 0, the default, is the policy alone). Saved in
+            config.json.
     """
 
     def __init__(
@@ -45,8 +49,10 @@ class RT1Policy(Policy):
         encoder: SentenceEncoder | None = None,
         language_model: str = DEFAULT_ENCODER,
         device: str = "cpu",
+        stall_toggle_steps: int = 0,
     ) -> None:
         self.config = config or RT1Config()
+        self.stall_toggle = StallToggle(stall_toggle_steps)
         self.norm_stats = norm_stats or _untrained_stats()
         self.device = torch.device(device)
         self.encoder = encoder if encoder is not None else SentenceEncoder(language_model, device)
@@ -77,6 +83,7 @@ class RT1Policy(Policy):
     def reset(self) -> None:
         """Clear the frame history (the next observation is repeated to fill it)."""
         self._frames.clear()
+        self.stall_toggle.reset()
 
     def _camera(self, image: np.ndarray, name: str) -> torch.Tensor:
         """(H, W, 3) uint8 -> (3, S, S) uint8, bilinear-resized to image_size if needed."""
@@ -104,7 +111,7 @@ class RT1Policy(Policy):
         with torch.inference_mode():
             logits = self.model(frames, text, states if self.config.state_dim else None)
         tokens = logits.argmax(dim=-1)[0].cpu().numpy()  # (11,) int64
-        return self.tokenizer.decode(tokens).astype(np.float32)
+        return self.stall_toggle(self.tokenizer.decode(tokens).astype(np.float32))
 
     def save_pretrained(self, directory: str | os.PathLike) -> pathlib.Path:
         """Write config.json, model.safetensors, norm_stats.json and README.md atomically."""
@@ -113,6 +120,7 @@ class RT1Policy(Policy):
             "model": self.config.to_dict(),
             "language_model": self.encoder.name_or_path,
             "camera_names": list(CAMERA_NAMES),
+            "stall_toggle_steps": self.stall_toggle.steps,
         }
         return save_checkpoint(
             directory,
@@ -145,7 +153,10 @@ class RT1Policy(Policy):
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{where} or norm_stats.json is invalid: {err}") from None
         language_model = ckpt.config.get("language_model", DEFAULT_ENCODER)
-        policy = cls(config, norm_stats, encoder, language_model=language_model, device=device)
+        stall = ckpt.config.get("stall_toggle_steps", 0)
+        if not isinstance(stall, int) or stall < 0:
+            raise ValueError(f"{where}: stall_toggle_steps must be an integer >= 0, got {stall!r}")
+        policy = cls(config, norm_stats, encoder, language_model, device, stall_toggle_steps=stall)
         try:
             policy.model.load_state_dict(ckpt.model_state, strict=True)
         except RuntimeError as err:
