@@ -33,6 +33,8 @@ ACTION_NAMES: tuple[str, ...] = (
     "base_rotation",
     "mode",
 )
+GRIPPER_INDEX = ACTION_NAMES.index("gripper_closedness")
+ARM_MODE = 0  # mode values: 0 arm, 1 base, 2 terminate
 
 # A dimension whose q99 - q01 is below MIN_SPAN (e.g. base motion in an arm-only dataset)
 # would divide by ~0; it is widened to centre +/- DEGENERATE_HALF_WIDTH (action units).

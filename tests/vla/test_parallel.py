@@ -18,7 +18,7 @@ class ThreadProbe:
         return item + self.offset, self.threads_when_built
 
 
-def test_inline_keeps_order_and_threads():
+def test_inline_keeps_order():
     out = list(worker_map(ThreadProbe, 10, [3, 1, 2], processes=0))
     assert [value for value, _ in out] == [13, 11, 12]
 

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import numpy as np
 
-GRIPPER = 6  # gripper_closedness in the 11-d action layout
+from vla.tokenizer import GRIPPER_INDEX
+
 EE_POS = slice(0, 3)  # end-effector position (base frame, m) in the 10-d state
 GOAL_SCALE = 10.0  # the goal head predicts offsets in decimetres (order 1)
 
 
 def key_step(action: np.ndarray) -> int | None:
     """The first step whose gripper command flips sign from step 0's, or None."""
-    signs = np.sign(action[:, GRIPPER])
+    signs = np.sign(action[:, GRIPPER_INDEX])
     if signs[0] == 0:
         return None
     flips = np.flatnonzero(signs == -signs[0])

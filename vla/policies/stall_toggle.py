@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-GRIPPER = 6
-MODE = 10
-ARM_MODE = 0
+from vla.tokenizer import ARM_MODE, GRIPPER_INDEX, MODE_INDEX
+
 STILL = 0.05  # largest |translation| (normalised action units) counted as not moving
 
 
@@ -37,11 +36,11 @@ class StallToggle:
         if self.steps == 0:
             return action
         if self._gripper is None:
-            moving = np.abs(action[:3]).max() >= STILL or int(action[MODE]) != ARM_MODE
+            moving = np.abs(action[:3]).max() >= STILL or int(action[MODE_INDEX]) != ARM_MODE
             self._still = 0 if moving else self._still + 1
             if self._still < self.steps:
                 return action
-            self._gripper = -1.0 if action[GRIPPER] > 0 else 1.0
+            self._gripper = -1.0 if action[GRIPPER_INDEX] > 0 else 1.0
         action = action.copy()
-        action[GRIPPER] = self._gripper
+        action[GRIPPER_INDEX] = self._gripper
         return action
