@@ -159,7 +159,7 @@ class PolicyServer:
     # -- running -------------------------------------------------------------------------
     async def start(self) -> int:
         """Start listening on the running loop; returns the bound port."""
-        self._server = await serve(
+        server = await serve(
             self._handle,
             self.host,
             self.port,
@@ -168,7 +168,10 @@ class PolicyServer:
             ping_interval=None,  # the client's request timeouts detect a dead peer
             compression=None,  # images do not compress; deflate costs milliseconds
         )
-        self.port = self._server.sockets[0].getsockname()[1]
+        # The port first: start_in_thread polls ``_server`` from another thread and then
+        # reads ``port`` (set the other way round it could read port 0).
+        self.port = server.sockets[0].getsockname()[1]
+        self._server = server
         return self.port
 
     async def serve_forever(self) -> None:
