@@ -12,16 +12,20 @@ copies its own first wrong step in closed loop (the copycat problem; see
   about where the target is;
 - :class:`NoisyExpert` (DART, Laskey et al. 2017): the executed arm translation is the
   expert's plus Gaussian noise, while the recorded label stays the expert's clean action,
-  so the data holds recovery actions from states the clean expert never visits.
+  so the data holds recovery actions from states the clean expert never visits;
+- :class:`SkillMix` (DAgger-style, Ross et al. 2011, at the level of whole skills): some
+  skills of a task are executed by a learned policy and not recorded, so the expert's
+  recorded skills start from the states the learner's own skills leave behind (a block
+  set down 1 cm off, a gripper yawed after the learner's pick) instead of only its own.
 
-Both draw from a generator seeded per episode, so a recording stays reproducible.
+All draw from a generator seeded per episode, so a recording stays reproducible.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-ARM_MODE = 0
+from sim.skills.base import ARM
 
 
 def jitter_start(env, observation: dict, rng: np.random.Generator, max_steps: int) -> dict:
@@ -32,7 +36,7 @@ def jitter_start(env, observation: dict, rng: np.random.Generator, max_steps: in
     grip = 1.0 if env.unwrapped.world.robot.grasp.closed else -1.0
     action = np.zeros(11, np.float32)
     action[[0, 1, 6]] = (np.cos(angle), np.sin(angle), grip)
-    action[10] = ARM_MODE
+    action[10] = ARM
     for _ in range(steps):
         observation, *_ = env.step(action)
     return observation
@@ -58,7 +62,38 @@ class NoisyExpert:
         """The action to execute; :attr:`label` is the expert's own for the same state."""
         self.label = np.asarray(self.expert.select_action(observation), np.float32)
         executed = self.label.copy()
-        if int(np.rint(executed[10])) == ARM_MODE and self.sigma > 0:
+        if int(np.rint(executed[10])) == ARM and self.sigma > 0:
             noise = self.rng.normal(0.0, self.sigma, 3)
             executed[:3] = np.clip(executed[:3] + noise, -1.0, 1.0)
         return executed
+
+
+class SkillMix:
+    """Per skill (at each :meth:`reset`), the ``learner`` executes it with probability
+    ``learner_prob``; otherwise ``expert`` (a :class:`NoisyExpert`) does. :attr:`by_learner`
+    says which; a recorder keeps only the expert's skills, labelled by :attr:`label`.
+    ``learner_prob=0`` never draws from ``rng``, so recordings without a learner are
+    unchanged."""
+
+    def __init__(self, expert: NoisyExpert, learner, learner_prob: float, rng) -> None:
+        if not 0.0 <= learner_prob <= 1.0:
+            raise ValueError(f"learner_prob must be in [0, 1], got {learner_prob}")
+        if learner_prob > 0 and learner is None:
+            raise ValueError("learner_prob > 0 needs a learner policy (learner=<name or dir>)")
+        self.expert, self.learner, self.learner_prob, self.rng = expert, learner, learner_prob, rng
+        self.by_learner = False
+
+    @property
+    def label(self) -> np.ndarray | None:
+        return self.expert.label
+
+    def reset(self) -> None:
+        self.expert.reset()
+        self.by_learner = self.learner_prob > 0 and bool(self.rng.random() < self.learner_prob)
+        if self.by_learner:
+            self.learner.reset()
+
+    def select_action(self, observation: dict) -> np.ndarray:
+        if self.by_learner:
+            return np.asarray(self.learner.select_action(observation), np.float32)
+        return self.expert.select_action(observation)

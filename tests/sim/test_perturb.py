@@ -1,5 +1,6 @@
 """Perturbed demonstrations: start jitter and DART noise move the robot off the expert's
-path, the expert still finishes, and the labels stay the expert's clean actions."""
+path, the expert still finishes, and the labels stay the expert's clean actions; with a
+learner mixed in, only the expert's skills are recorded."""
 
 import numpy as np
 import pytest
@@ -7,11 +8,12 @@ from omegaconf import OmegaConf
 
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
-from sim.perturb import NoisyExpert, jitter_start
+from sim.perturb import NoisyExpert, SkillMix, jitter_start
 from sim.robot import MAX_STEP
 from sim.rollout import run_skill
 from sim.tasks import parse_tasks
 from vla.cli.record import record
+from vla.policies import load_policy
 
 PICK = {"instruction": "pick up the red block", "goal": ["holding(red block)"]}
 PLACE = {
@@ -88,3 +90,43 @@ def test_perturbed_recording_is_reproducible_and_labelled_by_the_expert(tmp_path
     assert tracking_error(a) > 1.5 * tracking_error(first_clean), (a, first_clean)
     with pytest.raises(ValueError, match="action_noise"):
         record(OmegaConf.create({**cfg, "action_noise": -1, "output_dir": str(tmp_path / "x")}))
+
+
+def test_skill_mix_hands_whole_skills_to_the_learner():
+    env = env_for(PICK)
+    obs, _ = env.reset(seed=1)
+    obs = {**obs, "instruction": PICK["instruction"]}
+    learner = load_policy("rt1")
+    learner.reset()
+    learner_action = learner.select_action(obs)
+    rng = np.random.default_rng(0)
+    expert = NoisyExpert(ScriptedExpert(env), 0.0, rng)
+    alone = SkillMix(expert, None, 0.0, rng)
+    alone.reset()
+    assert not alone.by_learner and rng.random() == np.random.default_rng(0).random()  # no draw
+    assert np.array_equal(alone.select_action(obs), alone.label)
+    mixed = SkillMix(expert, learner, 1.0, rng)
+    mixed.reset()
+    assert mixed.by_learner
+    assert np.array_equal(mixed.select_action(obs), learner_action)
+    with pytest.raises(ValueError, match="learner_prob"):
+        SkillMix(expert, learner, 1.5, rng)
+    with pytest.raises(ValueError, match="learner"):
+        SkillMix(expert, None, 0.5, rng)
+
+
+def test_recording_keeps_only_the_experts_skills(tmp_path):
+    cfg = {"suites": ["single"], "episodes_per_suite": 1, "split": "train", "image_size": 32}
+    by_learner = record(
+        OmegaConf.create(
+            {**cfg, "learner": "rt1", "learner_prob": 1.0, "output_dir": str(tmp_path / "l")}
+        )
+    )
+    assert len(by_learner) == 0 and by_learner.summary()["markers"] == 1  # ran, kept nothing
+    for bad, match in (
+        ({"learner": "rt1", "learner_prob": 2}, "learner_prob"),
+        ({"learner_prob": 0.5}, "learner"),
+        ({"learner": str(tmp_path / "none"), "learner_prob": 0.5}, "none"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            record(OmegaConf.create({**cfg, **bad, "output_dir": str(tmp_path / "x")}))

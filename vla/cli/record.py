@@ -2,9 +2,13 @@
 
     vla-record output_dir=data/demos episodes_per_suite=50 num_workers=2
     vla-record split=test suites=[single] episodes_per_suite=20 output_dir=data/demos_test
+    vla-record suites=[structured] episodes_per_suite=600 learner=vla/assets/rt1 learner_prob=0.5
 
 Each task episode is planned by the oracle and executed skill by skill by the expert;
-every skill that succeeds becomes one dataset episode conditioned on its skill text.
+every skill that succeeds becomes one dataset episode conditioned on its skill text. With a
+``learner`` policy, each skill is executed by it with probability ``learner_prob`` and not
+recorded (:class:`sim.perturb.SkillMix`): the expert's skills then start where the learner's
+left off, the states a learned policy meets in a multi-skill task.
 Worker processes run the simulator; only the parent writes the dataset, so the store keeps
 one writer. Rerunning the same command resumes: recorded task episodes are skipped.
 """
@@ -22,13 +26,14 @@ from tqdm import tqdm
 from sim import TEST_SEED_START, TRAIN_SEED_START
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
-from sim.perturb import NoisyExpert, jitter_start
+from sim.perturb import NoisyExpert, SkillMix, jitter_start
 from sim.rollout import run_oracle_task
 from sim.skill_text import parse_skill
 from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
 from vla.cli.errors import run_app
 from vla.data import EpisodeStore
 from vla.parallel import worker_map
+from vla.policies import load_policy
 
 SUITE_SEED_STRIDE = 100_000  # each suite gets its own block of seeds
 PERTURB_STREAM = 7  # the perturbations' RNG: (episode seed, this), apart from the env's
@@ -53,30 +58,37 @@ class Job:
     image_size: int
     action_noise: float = 0.0  # DART noise on the executed arm translation (labels clean)
     start_jitter: int = 0  # random arm steps before the first skill
+    learner: str | None = None  # policy name or checkpoint that executes some skills
+    learner_prob: float = 0.0  # probability that the learner executes a skill (not recorded)
 
 
 @dataclass
 class Recorded:
-    """What one task episode produced: per skill (text, success, steps), and task success."""
+    """What one task episode produced: per skill (text, recordable, steps), and task success.
+
+    A skill is recordable when it succeeded and the expert executed it."""
 
     job: Job
     skills: list[tuple[str, bool, list[dict]]] = field(default_factory=list)
     task_success: bool = False
 
 
-def run_task_episode(env: VLAEnv, job: Job) -> Recorded:
+def run_task_episode(env: VLAEnv, job: Job, learner=None) -> Recorded:
     """Plan with the oracle and execute with the expert (perturbed as ``job`` asks: see
-    :mod:`sim.perturb`); split the steps by skill. The recorded action is always the
-    expert's own."""
+    :mod:`sim.perturb`), or with ``learner`` for some skills; split the steps by skill.
+    The recorded action is always the expert's own."""
     obs, _ = env.reset(seed=job.seed, options={"task": job.task})
     rng = np.random.default_rng([job.seed, PERTURB_STREAM])
     if job.start_jitter:
         obs = jitter_start(env, obs, rng, job.start_jitter)
-    policy = NoisyExpert(ScriptedExpert(env), job.action_noise, rng)  # noise 0: the expert
+    expert = NoisyExpert(ScriptedExpert(env), job.action_noise, rng)  # noise 0: the expert
+    policy = SkillMix(expert, learner, job.learner_prob, rng)  # prob 0: the expert alone
     out = Recorded(job)
     steps: list[dict] = []
 
     def on_step(observation, _executed):
+        if policy.by_learner:
+            return
         steps.append(
             {
                 "images": observation["images"],
@@ -86,7 +98,8 @@ def run_task_episode(env: VLAEnv, job: Job) -> Recorded:
         )
 
     def on_skill(result):
-        out.skills.append((result.skill, bool(result.success), list(steps)))
+        recordable = bool(result.success) and not policy.by_learner
+        out.skills.append((result.skill, recordable, list(steps)))
         steps.clear()
 
     run_oracle_task(env, policy, job.task, obs, on_skill=on_skill, on_step=on_step)
@@ -95,16 +108,21 @@ def run_task_episode(env: VLAEnv, job: Job) -> Recorded:
 
 
 class Recorder:
-    """Runs record jobs with one env per (scene, image size), reused across jobs."""
+    """Runs record jobs with one env per (scene, image size) and one loaded learner per
+    name, reused across jobs."""
 
     def __init__(self, _: object = None) -> None:
         self.envs: dict[tuple[str, int], VLAEnv] = {}
+        self.learners: dict[str, object] = {}
 
     def __call__(self, job: Job) -> Recorded:
         key = (job.task.scene, job.image_size)
         if key not in self.envs:
             self.envs[key] = VLAEnv(job.task.scene, tasks=[job.task], image_size=job.image_size)
-        return run_task_episode(self.envs[key], job)
+        if job.learner and job.learner not in self.learners:
+            self.learners[job.learner] = load_policy(job.learner)
+        learner = self.learners.get(job.learner) if job.learner else None
+        return run_task_episode(self.envs[key], job, learner)
 
     def close(self) -> None:
         for env in self.envs.values():
@@ -126,8 +144,8 @@ def store_recorded(store: EpisodeStore, rec: Recorded, split: str) -> int:
         split=split,
         meta={"suite": job.suite, **perturbation_meta(job)},
     )
-    for k, (skill, success, steps) in enumerate(rec.skills):
-        if not success or store.has(f"{job.key}/{k}"):
+    for k, (skill, recordable, steps) in enumerate(rec.skills):
+        if not recordable or store.has(f"{job.key}/{k}"):
             continue
         store.add_episode(
             steps,
@@ -144,7 +162,12 @@ def store_recorded(store: EpisodeStore, rec: Recorded, split: str) -> int:
 
 def perturbation_meta(job: Job) -> dict:
     """The perturbation settings of ``job`` that are on, for the episode's metadata."""
-    meta = {"action_noise": job.action_noise, "start_jitter": job.start_jitter}
+    meta = {
+        "action_noise": job.action_noise,
+        "start_jitter": job.start_jitter,
+        "learner": job.learner if job.learner_prob else None,
+        "learner_prob": job.learner_prob,
+    }
     return {k: v for k, v in meta.items() if v}
 
 
@@ -161,6 +184,7 @@ def pending_jobs(cfg: DictConfig, store: EpisodeStore) -> list[Job]:
     noise, jitter = float(cfg.get("action_noise", 0.0)), int(cfg.get("start_jitter", 0))
     if noise < 0 or jitter < 0:
         raise ValueError(f"action_noise and start_jitter must be >= 0, got {noise}, {jitter}")
+    learner_args = learner_settings(cfg)
     jobs = []
     for s, suite in enumerate(cfg.suites):
         tasks = load_tasks(suite)
@@ -169,8 +193,22 @@ def pending_jobs(cfg: DictConfig, store: EpisodeStore) -> list[Job]:
             if not store.has(key):
                 seed = task_seed(cfg.split, suite_block(suite, s), i)
                 task = tasks[i % len(tasks)]
-                jobs.append(Job(suite, task, seed, key, cfg.image_size, noise, jitter))
+                jobs.append(
+                    Job(suite, task, seed, key, cfg.image_size, noise, jitter, *learner_args)
+                )
     return jobs
+
+
+def learner_settings(cfg: DictConfig) -> tuple[str | None, float]:
+    """(learner, learner_prob) from ``cfg``, checked before any episode runs."""
+    learner, prob = cfg.get("learner"), float(cfg.get("learner_prob", 0.0))
+    if not 0.0 <= prob <= 1.0:
+        raise ValueError(f"learner_prob must be in [0, 1], got {prob}")
+    if prob > 0 and not learner:
+        raise ValueError("learner_prob > 0 needs learner=<policy name or checkpoint dir>")
+    if prob > 0:
+        load_policy(str(learner))  # a bad name or folder fails here, not in every worker
+    return (str(learner) if prob > 0 else None), prob
 
 
 def record(cfg: DictConfig) -> EpisodeStore:
