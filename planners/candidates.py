@@ -23,15 +23,17 @@ SKILL_TEMPLATES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class SceneDescription:
-    """What the planner knows of the scene: names only.
+    """What the planner knows of the scene: names, and facts of the starting arrangement.
 
     objects: e.g. ``("red block", "blue bowl")``; places: named tabletop places
-    (``"top left corner"``); areas: mobile-scene areas (``"table"``, ``"counter"``).
+    (``"top left corner"``); areas: mobile-scene areas (``"table"``, ``"counter"``);
+    facts: e.g. ``("red block in blue bowl", "robot at counter")`` (see planners.prompt).
     """
 
     objects: tuple[str, ...]
     places: tuple[str, ...] = ()
     areas: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
 
 
 def object_type(name: str) -> str:

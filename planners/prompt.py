@@ -6,13 +6,18 @@ is to be written::
     instruction: put the red block in the blue bowl
     objects: red block, blue bowl, green block
     places: top left corner, top right corner, bottom left corner, bottom right corner, middle
+    scene: green block in blue bowl
     1. pick up the red block
     result: success
     2.
 
 A line is left out when it has no names (``places`` on the mobile scene, ``areas`` on the
-tabletop). An option is scored as ``" " + skill + "\\n"`` after the prompt (:func:`option_text`),
-so the newline closes the skill and ``pick up the red block`` cannot win as a prefix of a
+tabletop). ``scene`` lists the facts of the starting arrangement (Inner Monologue's scene
+description; ``sim.tasks.describe``): which block is in which bowl or on which block, what is
+held, where objects and the robot are in the mobile scene; it too is left out when empty.
+
+An option is scored as ``" " + skill + "\\n"`` after the prompt (:func:`option_text`), so
+the newline closes the skill and ``pick up the red block`` cannot win as a prefix of a
 longer skill. After a skill runs, ``result: success`` or ``result: failure`` follows it.
 Few-shot examples are whole episodes ending with ``done``, separated by a blank line.
 """
@@ -40,13 +45,13 @@ def header(
     objects: Sequence[str],
     places: Sequence[str] = (),
     areas: Sequence[str] = (),
+    facts: Sequence[str] = (),
 ) -> str:
     """The lines naming the instruction and the scene, each ending with a newline."""
     lines = [f"instruction: {instruction.strip()}", f"objects: {', '.join(objects)}"]
-    if places:
-        lines.append(f"places: {', '.join(places)}")
-    if areas:
-        lines.append(f"areas: {', '.join(areas)}")
+    for name, names in (("places", places), ("areas", areas), ("scene", facts)):
+        if names:
+            lines.append(f"{name}: {', '.join(names)}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -80,6 +85,7 @@ def build_prompt(
     places: Sequence[str] = (),
     areas: Sequence[str] = (),
     examples: Sequence[str] = (),
+    facts: Sequence[str] = (),
 ) -> str:
     """The prompt for choosing the next skill (see the module docstring for the layout).
 
@@ -87,7 +93,7 @@ def build_prompt(
     without them, a general pretrained LM usually needs two or three.
     """
     shots = "".join(example + "\n" for example in examples)
-    body = header(instruction, objects, places, areas) + episode_text(steps)
+    body = header(instruction, objects, places, areas, facts) + episode_text(steps)
     return shots + body + step_number(len(steps))
 
 
@@ -97,8 +103,9 @@ def example_text(
     skills: Sequence[str],
     places: Sequence[str] = (),
     areas: Sequence[str] = (),
+    facts: Sequence[str] = (),
 ) -> str:
     """A complete successful episode for a few-shot prompt; ``skills`` ends with ``done``."""
     done = [Step(skill, True) for skill in skills[:-1]]
     last = step_number(len(done)) + option_text(skills[-1])
-    return header(instruction, objects, places, areas) + episode_text(done) + last
+    return header(instruction, objects, places, areas, facts) + episode_text(done) + last

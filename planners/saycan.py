@@ -102,7 +102,13 @@ class SayCanPlanner:
     ) -> StepRecord:
         """Score the candidates for the next skill and pick the best (nothing runs)."""
         prompt = build_prompt(
-            instruction, scene.objects, history, scene.places, scene.areas, self.examples
+            instruction,
+            scene.objects,
+            history,
+            scene.places,
+            scene.areas,
+            self.examples,
+            scene.facts,
         )
         done = self.templates["done"]
         skills = [s for s in candidate_skills(scene, self.templates) if s not in exclude]

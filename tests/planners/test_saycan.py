@@ -78,6 +78,19 @@ def test_constant_affordance_registry():
 def test_prompt_format():
     prompt = build_prompt("do it", ["red block"], places=["middle"])
     assert prompt == "instruction: do it\nobjects: red block\nplaces: middle\n1."
+    facts = ("red block in blue bowl", "robot at table")
+    prompt = build_prompt("do it", ["red block"], areas=["table"], facts=facts)
+    assert prompt.splitlines()[2:4] == [
+        "areas: table",
+        "scene: red block in blue bowl, robot at table",
+    ]
+
+
+def test_the_scene_facts_reach_the_prompt():
+    scorer = ScriptedScorer(["done"])
+    scene = SceneDescription(("red block", "blue bowl"), facts=("red block in blue bowl",))
+    SayCanPlanner(scorer).plan("empty the bowl", scene, lambda skill: True)
+    assert "\nscene: red block in blue bowl\n1." in scorer.prompts[0]
 
 
 class TableAffordance:

@@ -23,6 +23,18 @@ def test_split_holds_out_its_words():
     assert "toss the {obj} into the {target}" in split_tables("held_out")["VERB_TEMPLATES"]["in"]
 
 
+def test_episodes_state_the_scene_and_place_the_robot_like_the_simulator():
+    tasks = generate_tasks("train", 30, seed=0, families=("mobile",))
+    unplaced = [t for t in tasks if not any(p.name == "robot_at" for p in t.initial)]
+    assert unplaced  # the generator leaves the start area to the simulator for some tasks
+    rng = random.Random(0)
+    starts = {make_episode(t, rng).header.split("robot at ")[1].split("\n")[0] for t in unplaced}
+    assert starts == {"table", "counter"}  # both, like sim.layout.sample_layout
+    clear = generate_tasks("train", 40, seed=0, families=("long_horizon",))
+    headers = [make_episode(t, rng).header for t in clear if "bowl" in t.instruction.split()[-1]]
+    assert any(" in " in h.split("scene: ")[-1] for h in headers if "scene: " in h)
+
+
 def test_failed_skill_is_context_not_target():
     task = generate_tasks("train", 1, seed=0, families=("single",))[0]
     episode = make_episode(task, random.Random(0), p_failure=1.0)

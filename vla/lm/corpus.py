@@ -21,8 +21,10 @@ from typing import Any
 
 from planners.candidates import SceneDescription, candidate_skills
 from planners.prompt import DONE, Step, header, option_text, result_line, step_number
-from sim.tasks import TaskSpec, apply_skill, oracle_plan, symbolic_world
+from sim.geometry import WorldState
+from sim.tasks import Predicate, TaskSpec, apply_skill, oracle_plan, symbolic_world
 from sim.tasks import paraphrase as para
+from sim.tasks.describe import scene_facts
 from sim.tasks.generate import SUITE_MAKERS
 from sim.tasks.spec import BUILTIN_SUITES, SCENE_AREAS, SCENE_PLACES
 
@@ -122,11 +124,22 @@ def generate_tasks(
     return tasks
 
 
-def scene_of(task: TaskSpec) -> SceneDescription:
-    """The planner's view of a task's scene: object, place and area names."""
+def scene_of(task: TaskSpec, state: WorldState | None = None) -> SceneDescription:
+    """The planner's view of a task's scene: object, place and area names, and the facts of
+    ``state`` (default: the task's symbolic start, :func:`sim.tasks.symbolic_world`)."""
+    facts = scene_facts(state if state is not None else symbolic_world(task))
     return SceneDescription(
-        tuple(task.all_objects), SCENE_PLACES[task.scene], SCENE_AREAS[task.scene]
+        tuple(task.all_objects), SCENE_PLACES[task.scene], SCENE_AREAS[task.scene], facts
     )
+
+
+def place_robot(task: TaskSpec, rng: random.Random) -> TaskSpec:
+    """A mobile task without ``robot_at`` starts the robot at a random area, as the
+    simulator does (:func:`sim.layout.sample_layout`); others are returned as they are."""
+    areas = SCENE_AREAS[task.scene]
+    if not areas or any(p.name == "robot_at" for p in task.initial):
+        return task
+    return replace(task, initial=(*task.initial, Predicate("robot_at", (rng.choice(areas),))))
 
 
 @dataclass(frozen=True)
@@ -157,9 +170,10 @@ def make_episode(task: TaskSpec, rng: random.Random, p_failure: float = 0.0) -> 
     The failure is the blind first skill when that is infeasible (the likely mistake of a
     planner that cannot see the state), else a random infeasible candidate.
     """
+    task = place_robot(task, rng)
     state = symbolic_world(task)
     plan = oracle_plan(task, state)
-    scene = scene_of(task)
+    scene = scene_of(task, state)
     steps = [Step(skill, True) for skill in plan[:-1]] + [Step(DONE, True)]
     if rng.random() < p_failure:
         at = rng.randrange(len(plan))
@@ -173,7 +187,7 @@ def make_episode(task: TaskSpec, rng: random.Random, p_failure: float = 0.0) -> 
             failed = rng.choice(options) if options else None
         if failed:
             steps.insert(at, Step(failed, False))
-    head = header(task.instruction, scene.objects, scene.places, scene.areas)
+    head = header(task.instruction, scene.objects, scene.places, scene.areas, scene.facts)
     return Episode(head, tuple(steps))
 
 

@@ -120,7 +120,7 @@ def run_saycan(
             on_skill(result)
         return result.success
 
-    planner.plan(
-        task.instruction, scene_of(task), execute, lambda: latest["observation"], on_choice
-    )
+    world = getattr(env.unwrapped, "world", None)  # the facts as the episode starts
+    scene = scene_of(task, world.snapshot() if world is not None else None)
+    planner.plan(task.instruction, scene, execute, lambda: latest["observation"], on_choice)
     return results
