@@ -86,3 +86,15 @@ def test_worker_processes_record_the_same_episodes(tmp_path):
         a = inline.load_episode(by_key[rec["key"]]["episode_id"])
         b = pooled.load_episode(rec["episode_id"])
         assert all(np.array_equal(a[name], b[name]) for name in ("front", "wrist", "action"))
+
+
+def test_a_second_recorder_on_the_same_dataset_gets_one_line(tmp_path):
+    from vla.cli.errors import run_app
+
+    cfg = OmegaConf.create({**CONFIG, "output_dir": str(tmp_path)})
+    with EpisodeStore.open_or_create(tmp_path, image_size=(32, 32)):
+        with pytest.raises(SystemExit) as exit_info:
+            run_app("vla-record", record, cfg)
+    message = str(exit_info.value.code)
+    assert message.startswith("vla-record: error: ") and "being written" in message
+    assert "\n" not in message

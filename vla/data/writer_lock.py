@@ -13,8 +13,9 @@ import socket
 from pathlib import Path
 
 
-class DatasetLockedError(RuntimeError):
-    """Another live process is writing the dataset."""
+class DatasetLockedError(ValueError):
+    """Another live process is writing the dataset (a ValueError: the command-line apps
+    report it in one line, like other bad input)."""
 
 
 def acquire_lock(lock: Path) -> None:
