@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from planners import SayCanPlanner, make_scorer
+from planners.prompt import Step
 from sim.tasks import oracle_plan, parse_tasks, symbolic_world
 from vla.lm import BUNDLED_LM
 from vla.lm.corpus import HELD_OUT_WORDS, generate_tasks, make_episode, render, split_tables, words
@@ -33,6 +34,25 @@ def test_episodes_state_the_scene_and_place_the_robot_like_the_simulator():
     clear = generate_tasks("train", 40, seed=0, families=("long_horizon",))
     headers = [make_episode(t, rng).header for t in clear if "bowl" in t.instruction.split()[-1]]
     assert any(" in " in h.split("scene: ")[-1] for h in headers if "scene: " in h)
+
+
+def test_a_dropped_place_is_followed_by_a_new_pick_and_the_same_place():
+    rng = random.Random(1)
+    tasks = generate_tasks("train", 80, seed=0, families=("structured",))
+    recoveries = []
+    for task in tasks:
+        steps = make_episode(task, rng, p_failure=1.0).steps
+        recoveries += [
+            steps[i : i + 3]
+            for i in range(len(steps) - 2)
+            if not steps[i].success
+            and steps[i].skill.startswith("place")
+            and steps[i + 2].skill == steps[i].skill
+        ]
+    assert recoveries
+    for failed, pick, again in recoveries:
+        block = failed.skill.split(" block")[0].removeprefix("place the ")
+        assert pick == Step(f"pick up the {block} block", True) and again.success
 
 
 def test_failed_skill_is_context_not_target():

@@ -7,7 +7,9 @@ a template containing one of these words exists only in the ``held_out`` split, 
 train corpus never shows those words and the held-out tasks measure generalisation to
 unseen wordings (verbs, connectors, sentence templates; every noun synonym is trained).
 Some train episodes contain a failed skill (``result: failure``) followed by the right
-recovery, so the LM learns to use the executor's feedback.
+recovery, so the LM learns to use the executor's feedback: an infeasible skill (the state
+is unchanged, do what the plan needed), or a place that dropped its block on the way (pick
+the block up again, then repeat the place), the commonest failure of a learned policy.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from planners.candidates import SceneDescription, candidate_skills
+from planners.candidates import SKILL_TEMPLATES, SceneDescription, candidate_skills
 from planners.prompt import DONE, Step, header, option_text, result_line, step_number
 from sim.geometry import WorldState
+from sim.skill_text import parse_skill
 from sim.tasks import Predicate, TaskSpec, apply_skill, oracle_plan, symbolic_world
 from sim.tasks import paraphrase as para
 from sim.tasks.describe import scene_facts
@@ -165,10 +168,12 @@ def _naive_first_skill(task: TaskSpec) -> str:
 
 
 def make_episode(task: TaskSpec, rng: random.Random, p_failure: float = 0.0) -> Episode:
-    """The oracle plan of ``task``, with one failed skill inserted with probability p_failure.
+    """The oracle plan of ``task``, with one failure inserted with probability p_failure.
 
-    The failure is the blind first skill when that is infeasible (the likely mistake of a
-    planner that cannot see the state), else a random infeasible candidate.
+    At a place skill, half the time the failure is a dropped block: the place fails, then
+    the block is picked up again and the place repeated. Otherwise the failure is the blind
+    first skill when that is infeasible (the likely mistake of a planner that cannot see
+    the state), else a random infeasible candidate.
     """
     task = place_robot(task, rng)
     state = symbolic_world(task)
@@ -177,6 +182,12 @@ def make_episode(task: TaskSpec, rng: random.Random, p_failure: float = 0.0) -> 
     steps = [Step(skill, True) for skill in plan[:-1]] + [Step(DONE, True)]
     if rng.random() < p_failure:
         at = rng.randrange(len(plan))
+        call = parse_skill(plan[at]) if plan[at] != DONE else None
+        if call is not None and call.name.startswith("place") and rng.random() < 0.5:
+            pick = SKILL_TEMPLATES["pick"].format(obj=call.obj)
+            steps[at:at] = [Step(plan[at], False), Step(pick, True)]
+            head = header(task.instruction, scene.objects, scene.places, scene.areas, scene.facts)
+            return Episode(head, tuple(steps))
         blind = _naive_first_skill(task) if at == 0 else DONE
         for skill in plan[:at]:
             state = apply_skill(state, skill)
