@@ -179,6 +179,7 @@ def make_episode(task: TaskSpec, rng: random.Random, p_failure: float = 0.0) -> 
     state = symbolic_world(task)
     plan = oracle_plan(task, state)
     scene = scene_of(task, state)
+    head = header(task.instruction, scene.objects, scene.places, scene.areas, scene.facts)
     steps = [Step(skill, True) for skill in plan[:-1]] + [Step(DONE, True)]
     if rng.random() < p_failure:
         at = rng.randrange(len(plan))
@@ -186,7 +187,6 @@ def make_episode(task: TaskSpec, rng: random.Random, p_failure: float = 0.0) -> 
         if call is not None and call.name.startswith("place") and rng.random() < 0.5:
             pick = SKILL_TEMPLATES["pick"].format(obj=call.obj)
             steps[at:at] = [Step(plan[at], False), Step(pick, True)]
-            head = header(task.instruction, scene.objects, scene.places, scene.areas, scene.facts)
             return Episode(head, tuple(steps))
         blind = _naive_first_skill(task) if at == 0 else DONE
         for skill in plan[:at]:
@@ -198,7 +198,6 @@ def make_episode(task: TaskSpec, rng: random.Random, p_failure: float = 0.0) -> 
             failed = rng.choice(options) if options else None
         if failed:
             steps.insert(at, Step(failed, False))
-    head = header(task.instruction, scene.objects, scene.places, scene.areas, scene.facts)
     return Episode(head, tuple(steps))
 
 
