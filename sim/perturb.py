@@ -76,10 +76,7 @@ class SkillMix:
     unchanged."""
 
     def __init__(self, expert: NoisyExpert, learner, learner_prob: float, rng) -> None:
-        if not 0.0 <= learner_prob <= 1.0:
-            raise ValueError(f"learner_prob must be in [0, 1], got {learner_prob}")
-        if learner_prob > 0 and learner is None:
-            raise ValueError("learner_prob > 0 needs a learner policy (learner=<name or dir>)")
+        check_learner(learner_prob, learner is not None)
         self.expert, self.learner, self.learner_prob, self.rng = expert, learner, learner_prob, rng
         self.by_learner = False
 
@@ -95,5 +92,13 @@ class SkillMix:
 
     def select_action(self, observation: dict) -> np.ndarray:
         if self.by_learner:
-            return np.asarray(self.learner.select_action(observation), np.float32)
+            return self.learner.select_action(observation)
         return self.expert.select_action(observation)
+
+
+def check_learner(learner_prob: float, has_learner: bool) -> None:
+    """One-line errors for a ``learner_prob`` outside [0, 1] or one without a learner."""
+    if not 0.0 <= learner_prob <= 1.0:
+        raise ValueError(f"learner_prob must be in [0, 1], got {learner_prob}")
+    if learner_prob > 0 and not has_learner:
+        raise ValueError("learner_prob > 0 needs learner=<policy name or checkpoint dir>")

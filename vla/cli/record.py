@@ -26,7 +26,7 @@ from tqdm import tqdm
 from sim import TEST_SEED_START, TRAIN_SEED_START
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
-from sim.perturb import NoisyExpert, SkillMix, jitter_start
+from sim.perturb import NoisyExpert, SkillMix, check_learner, jitter_start
 from sim.rollout import run_oracle_task
 from sim.skill_text import parse_skill
 from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
@@ -202,10 +202,7 @@ def pending_jobs(cfg: DictConfig, store: EpisodeStore) -> list[Job]:
 def learner_settings(cfg: DictConfig) -> tuple[str | None, float]:
     """(learner, learner_prob) from ``cfg``, checked before any episode runs."""
     learner, prob = cfg.get("learner"), float(cfg.get("learner_prob", 0.0))
-    if not 0.0 <= prob <= 1.0:
-        raise ValueError(f"learner_prob must be in [0, 1], got {prob}")
-    if prob > 0 and not learner:
-        raise ValueError("learner_prob > 0 needs learner=<policy name or checkpoint dir>")
+    check_learner(prob, bool(learner))
     if prob > 0:
         load_policy(str(learner))  # a bad name or folder fails here, not in every worker
     return (str(learner) if prob > 0 else None), prob

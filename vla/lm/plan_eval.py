@@ -33,7 +33,7 @@ def run_task(planner: SayCanPlanner, task: TaskSpec) -> tuple[bool, PlanResult]:
             return False
         return True
 
-    result = planner.plan(task.instruction, scene_of(task), execute)
+    result = planner.plan(task.instruction, scene_of(task, state), execute)
     return result.finished and all_hold(task.goal, state), result
 
 
