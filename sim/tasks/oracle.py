@@ -18,7 +18,7 @@ from sim.geometry import (
 )
 from sim.skill_text import skill_text
 from sim.tasks.predicates import Predicate, evaluate, object_type
-from sim.tasks.spec import TaskSpec
+from sim.tasks.spec import TaskSpec, object_sort_key
 from sim.tasks.symbolic import (
     FREE_PLACE_RADIUS,
     apply_skill,
@@ -52,7 +52,12 @@ def oracle_next_skill(task: TaskSpec, state: WorldState) -> str:
 
 
 def _goal_order(goal: tuple[Predicate, ...]) -> list[Predicate]:
-    """Placements bottom-up, then negations, then holding, then robot_at."""
+    """Placements bottom-up, then negations, then holding, then robot_at.
+
+    Negations go in object order (:func:`object_sort_key`, the order of the scene facts), so
+    a bowl is cleared block by block as the facts list them, whatever order the task names
+    its goals in: one right plan per scene is easier for a small LM to learn than many.
+    """
     below = {p.args[0]: p.args[1] for p in goal if p.name == "on"}
 
     def depth(pred: Predicate) -> int:
@@ -65,7 +70,11 @@ def _goal_order(goal: tuple[Predicate, ...]) -> list[Predicate]:
     placements = sorted((p for p in goal if p.name in ("in", "on", "at")), key=depth)
     rest = [p for p in goal if p.name in ("not", "holding", "robot_at")]
     rank = {"not": 0, "holding": 1, "robot_at": 2}
-    return placements + sorted(rest, key=lambda p: rank[p.name])
+
+    def key(pred: Predicate) -> tuple:
+        return rank[pred.name], object_sort_key(pred.inner.args[0]) if pred.inner else ()
+
+    return placements + sorted(rest, key=key)
 
 
 class _Planner:

@@ -55,6 +55,31 @@ def test_a_dropped_place_is_followed_by_a_new_pick_and_the_same_place():
         assert pick == Step(f"pick up the {block} block", True) and again.success
 
 
+def test_a_missed_pick_or_drive_is_tried_again():
+    rng = random.Random(2)
+    tasks = generate_tasks("train", 60, seed=0, families=("mobile", "structured"))
+    retried = set()
+    for task in tasks:
+        steps = make_episode(task, rng, p_failure=1.0).steps
+        for failed, after in zip(steps, steps[1:]):
+            if not failed.success and not failed.skill.startswith("place"):
+                if after == Step(failed.skill, True):
+                    retried.add(failed.skill.split()[0])
+    assert retried == {"pick", "go"}
+
+
+def test_a_bowl_is_cleared_in_the_order_the_scene_lists_its_blocks():
+    tasks = generate_tasks("train", 60, seed=0, families=("long_horizon",))
+    clears = [t for t in tasks if all(g.name == "not" for g in t.goal)]
+    assert clears
+    for task in clears:
+        episode = make_episode(task, random.Random(0))
+        inside = [f.split(" in ")[0] for f in episode.header.split("scene: ")[1].split(", ")]
+        picks = [s.skill.removeprefix("pick up the ") for s in episode.steps if "pick" in s.skill]
+        assert picks == [b for b in inside if b in picks]
+        assert len(picks) == len(task.goal)
+
+
 def test_failed_skill_is_context_not_target():
     task = generate_tasks("train", 1, seed=0, families=("single",))[0]
     episode = make_episode(task, random.Random(0), p_failure=1.0)

@@ -8,8 +8,9 @@ train corpus never shows those words and the held-out tasks measure generalisati
 unseen wordings (verbs, connectors, sentence templates; every noun synonym is trained).
 Some train episodes contain a failed skill (``result: failure``) followed by the right
 recovery, so the LM learns to use the executor's feedback: an infeasible skill (the state
-is unchanged, do what the plan needed), or a place that dropped its block on the way (pick
-the block up again, then repeat the place), the commonest failure of a learned policy.
+is unchanged, do what the plan needed), a place that dropped its block on the way (pick
+the block up again, then repeat the place), or a pick or drive that missed (try it again):
+the commonest failures of a learned policy.
 """
 
 from __future__ import annotations
@@ -167,13 +168,23 @@ def _naive_first_skill(task: TaskSpec) -> str:
     return oracle_plan(blind, symbolic_world(blind))[0]
 
 
+def _missed(skill: str) -> list[Step]:
+    """A feasible ``skill`` that the policy failed, and what comes before the plan resumes
+    with ``skill`` again: after a dropped place, the pick of its block; after a missed pick
+    or drive, nothing (it is simply tried again)."""
+    call = parse_skill(skill)
+    if call.name.startswith("place"):
+        return [Step(skill, False), Step(SKILL_TEMPLATES["pick"].format(obj=call.obj), True)]
+    return [Step(skill, False)]
+
+
 def make_episode(task: TaskSpec, rng: random.Random, p_failure: float = 0.0) -> Episode:
     """The oracle plan of ``task``, with one failure inserted with probability p_failure.
 
-    At a place skill, half the time the failure is a dropped block: the place fails, then
-    the block is picked up again and the place repeated. Otherwise the failure is the blind
-    first skill when that is infeasible (the likely mistake of a planner that cannot see
-    the state), else a random infeasible candidate.
+    Half the time the failure is the policy's (:func:`_missed`): a place that dropped its
+    block, or a pick or drive that missed. Otherwise it is the blind first skill when that
+    is infeasible (the likely mistake of a planner that cannot see the state), else a
+    random infeasible candidate.
     """
     task = place_robot(task, rng)
     state = symbolic_world(task)
@@ -183,10 +194,8 @@ def make_episode(task: TaskSpec, rng: random.Random, p_failure: float = 0.0) -> 
     steps = [Step(skill, True) for skill in plan[:-1]] + [Step(DONE, True)]
     if rng.random() < p_failure:
         at = rng.randrange(len(plan))
-        call = parse_skill(plan[at]) if plan[at] != DONE else None
-        if call is not None and call.name.startswith("place") and rng.random() < 0.5:
-            pick = SKILL_TEMPLATES["pick"].format(obj=call.obj)
-            steps[at:at] = [Step(plan[at], False), Step(pick, True)]
+        if plan[at] != DONE and rng.random() < 0.5:
+            steps[at:at] = _missed(plan[at])
             return Episode(head, tuple(steps))
         blind = _naive_first_skill(task) if at == 0 else DONE
         for skill in plan[:at]:
