@@ -16,6 +16,7 @@ from gymnasium import spaces
 
 from sim.camera import CameraRig
 from sim.layout import sample_layout
+from sim.robot import ARM, TERMINATE
 from sim.tasks import TaskSpec, load_tasks
 from sim.tasks.predicates import evaluate
 from sim.variations import Variations
@@ -99,7 +100,7 @@ class VLAEnv(gym.Env):
         layout = sample_layout(self.world.scene, objects, self.task.initial, self.np_random)
         self.variations.apply(self.world, self.np_random)
         self.world.reset(layout)
-        return self._observation(), self._info(mode=0)
+        return self._observation(), self._info(mode=ARM)
 
     def _objects_for(self, task: TaskSpec) -> list[str]:
         rng = self.np_random
@@ -148,7 +149,7 @@ class VLAEnv(gym.Env):
             "task": self.task_description,
             "family": self.task.family,
             "held": self.world.names[held] if held is not None else None,
-            "terminate": mode == 2,
+            "terminate": mode == TERMINATE,
         }
 
     def render(self):

@@ -23,6 +23,9 @@ import pybullet as p
 from sim.assets import PANDA_COLOR, create_box, panda_lite_urdf
 from sim.geometry import BLOCK_SIZE, TABLE_TOP_Z
 
+MODE_INDEX = 10  # the action dimension holding the mode
+ARM, BASE, TERMINATE = 0, 1, 2  # mode values
+
 ARM_JOINTS = tuple(range(7))
 FINGER_JOINTS = (9, 10)
 EE_LINK = 11  # panda_grasptarget: the point between the fingertips
@@ -136,12 +139,12 @@ class MobilePanda:
     # --------------------------------------------------------------- actions
     def plan_action(self, action: np.ndarray) -> dict:
         """Turn one action into motor targets; call :meth:`substep` per physics step."""
-        mode = int(np.clip(np.rint(action[10]), 0, 2))
+        mode = int(np.clip(np.rint(action[MODE_INDEX]), ARM, TERMINATE))
         plan = {"mode": mode, "base_from": self.base_pose.copy(), "base_to": self.base_pose}
-        if mode == 2:
+        if mode == TERMINATE:
             return plan
         self.command_gripper(bool(action[6] > 0.0))
-        if mode == 0:
+        if mode == ARM:
             self.drive_arm(self._arm_targets(action[0:3], action[3:6]))
         else:
             plan["base_to"] = self._base_target(action[7:9], action[9])

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.robot import MODE_INDEX, TERMINATE
 from sim.skills import make_skill
 from sim.tasks.oracle import oracle_next_skill, oracle_plan
 
@@ -46,7 +47,7 @@ def run_policy(
         action = np.asarray(policy.select_action(observation), dtype=np.float32)
         if on_step is not None:
             on_step(observation, action)
-        if int(np.rint(action[10])) == 2:
+        if int(np.rint(action[MODE_INDEX])) == TERMINATE:
             break
         observation, _, _, _, _ = env.step(action)
     return steps, observation

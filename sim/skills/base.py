@@ -10,11 +10,19 @@ from __future__ import annotations
 import numpy as np
 
 from sim.geometry import WorldState
-from sim.robot import MAX_BASE_STEP, MAX_BASE_TURN, MAX_STEP, MAX_TURN, orientation_error
+from sim.robot import (  # noqa: F401  (ARM, BASE, TERMINATE: the mode values skills emit)
+    ARM,
+    BASE,
+    MAX_BASE_STEP,
+    MAX_BASE_TURN,
+    MAX_STEP,
+    MAX_TURN,
+    TERMINATE,
+    orientation_error,
+)
 from sim.skill_text import SkillCall, parse_skill
 from sim.tasks.predicates import Predicate, evaluate
 
-ARM, BASE, TERMINATE = 0, 1, 2
 DEFAULT_MAX_STEPS = 120
 
 
