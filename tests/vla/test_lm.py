@@ -1,6 +1,7 @@
 """The planning corpus, LM training and the bundled SayCan LM."""
 
 import random
+from dataclasses import replace
 
 import pytest
 import torch
@@ -9,7 +10,15 @@ from planners import SayCanPlanner, make_scorer
 from planners.prompt import Step
 from sim.tasks import oracle_plan, parse_tasks, symbolic_world
 from vla.lm import BUNDLED_LM
-from vla.lm.corpus import HELD_OUT_WORDS, generate_tasks, make_episode, render, split_tables, words
+from vla.lm.corpus import (
+    HELD_OUT_WORDS,
+    generate_tasks,
+    held_twin,
+    make_episode,
+    render,
+    split_tables,
+    words,
+)
 from vla.lm.plan_eval import run_task
 from vla.lm.train_lm import LMTrainConfig, encode, make_batch, train_tokenizer
 
@@ -78,6 +87,19 @@ def test_a_bowl_is_cleared_in_the_order_the_scene_lists_its_blocks():
         picks = [s.skill.removeprefix("pick up the ") for s in episode.steps if "pick" in s.skill]
         assert picks == [b for b in inside if b in picks]
         assert len(picks) == len(task.goal)
+
+
+def test_held_twins_differ_only_in_the_held_block_and_need_other_plans():
+    rng = random.Random(0)
+    tasks = generate_tasks("train", 60, seed=0, families=("embodiment",))
+    pairs = [(t, twin) for t in tasks if (twin := held_twin(t, rng))]
+    assert pairs and held_twin(replace(tasks[0], initial=()), rng) is None
+    for task, twin in pairs:
+        assert (twin.instruction, twin.goal) == (task.instruction, task.goal)
+        held = {p.args[0] for t in (task, twin) for p in t.initial if p.name == "holding"}
+        assert len(held) == 2 and task.goal[0].args[0] in held
+        plans = [oracle_plan(t, symbolic_world(t)) for t in (task, twin)]
+        assert plans[0] != plans[1]
 
 
 def test_failed_skill_is_context_not_target():
@@ -149,9 +171,9 @@ def test_init_from_continues_a_saved_lm_with_its_tokenizer(tmp_path):
 def test_family_weights_scale_the_corpus_per_family():
     from vla.lm.train_lm import build_corpus
 
-    cfg = LMTrainConfig(tasks_per_family=2, family_weights={"structured": 2.0, "single": 0.0})
-    corpus = build_corpus(cfg)
-    assert len(corpus) == 2 * 5 + 4  # five families at 1, structured at 2, single at 0
+    weights = {"structured": 2.0, "single": 0.0, "embodiment": 0.0}  # no held twins
+    corpus = build_corpus(LMTrainConfig(tasks_per_family=2, family_weights=weights))
+    assert len(corpus) == 2 * 4 + 4  # four families at 1, structured at 2, two at 0
     assert sum("and then" in text or ", then" in text for text, _ in corpus) >= 2
     with pytest.raises(ValueError, match="unknown families"):
         build_corpus(LMTrainConfig(tasks_per_family=1, family_weights={"sorting": 1.0}))

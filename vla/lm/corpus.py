@@ -146,6 +146,26 @@ def place_robot(task: TaskSpec, rng: random.Random) -> TaskSpec:
     return replace(task, initial=(*task.initial, Predicate("robot_at", (rng.choice(areas),))))
 
 
+def held_twin(task: TaskSpec, rng: random.Random) -> TaskSpec | None:
+    """``task`` with another block in the hand: the goal's block if the task holds a
+    different one, else a different one (None when the task holds nothing, or has no other
+    block). A corpus of such minimal pairs, same instruction and a different held block,
+    makes the LM read which block it holds: without them the bundled LM placed the held
+    block at the goal whichever block it was (see the model card)."""
+    held = [p for p in task.initial if p.name == "holding"]
+    if not held or not task.goal or task.goal[0].name == "not":
+        return None
+    goal_block, rest = task.goal[0].args[0], [p for p in task.initial if p.name != "holding"]
+    if held[0].args[0] != goal_block:
+        other = goal_block
+    else:
+        others = [o for o in task.all_objects if "block" in o and o not in task.goal[0].args]
+        if not others:
+            return None
+        other = rng.choice(others)
+    return replace(task, initial=(*rest, Predicate("holding", (other,))))
+
+
 @dataclass(frozen=True)
 class Episode:
     """One training episode: the task's prompt header and its steps (last one ``done``)."""

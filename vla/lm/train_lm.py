@@ -22,7 +22,7 @@ from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from planners.hf_scorer import load_local_lm
 from sim.tasks.spec import BUILTIN_SUITES
-from vla.lm.corpus import generate_tasks, make_episode, render
+from vla.lm.corpus import generate_tasks, held_twin, make_episode, render
 
 SPECIAL = "<|endoftext|>"
 
@@ -115,7 +115,8 @@ def new_model(cfg: LMTrainConfig, tokenizer: PreTrainedTokenizerFast) -> GPT2LMH
 
 
 def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
-    """Rendered train-split episodes (text, target spans)."""
+    """Rendered train-split episodes (text, target spans), plus the held twin
+    (:func:`vla.lm.corpus.held_twin`) of every task that starts with a block in the hand."""
     unknown = set(cfg.family_weights) - set(BUILTIN_SUITES)
     if unknown:
         known = ", ".join(BUILTIN_SUITES)
@@ -125,6 +126,7 @@ def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
     for family in BUILTIN_SUITES:
         count = round(cfg.tasks_per_family * cfg.family_weights.get(family, 1.0))
         tasks += generate_tasks("train", count, seed=cfg.seed, families=(family,))
+    tasks += [twin for task in tasks if (twin := held_twin(task, rng))]
     return [render(make_episode(task, rng, cfg.p_failure)) for task in tasks]
 
 
