@@ -149,9 +149,9 @@ def place_robot(task: TaskSpec, rng: random.Random) -> TaskSpec:
 def held_twin(task: TaskSpec, rng: random.Random) -> TaskSpec | None:
     """``task`` with another block in the hand: the goal's block if the task holds a
     different one, else a different one (None when the task holds nothing, or has no other
-    block). A corpus of such minimal pairs, same instruction and a different held block,
-    makes the LM read which block it holds: without them the bundled LM placed the held
-    block at the goal whichever block it was (see the model card)."""
+    block). Such minimal pairs, the same instruction with a different held block, push the
+    LM to read which block it holds; without them the bundled LM placed the held block at
+    the goal whichever block it was (they halved that error; see its model card)."""
     held = [p for p in task.initial if p.name == "holding"]
     if not held or not task.goal or task.goal[0].name == "not":
         return None
