@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.skills.base import ARM
+from sim.robot import ARM, MODE_INDEX
 
 
 def jitter_start(env, observation: dict, rng: np.random.Generator, max_steps: int) -> dict:
@@ -36,7 +36,7 @@ def jitter_start(env, observation: dict, rng: np.random.Generator, max_steps: in
     grip = 1.0 if env.unwrapped.world.robot.grasp.closed else -1.0
     action = np.zeros(11, np.float32)
     action[[0, 1, 6]] = (np.cos(angle), np.sin(angle), grip)
-    action[10] = ARM
+    action[MODE_INDEX] = ARM
     for _ in range(steps):
         observation, *_ = env.step(action)
     return observation
@@ -62,7 +62,7 @@ class NoisyExpert:
         """The action to execute; :attr:`label` is the expert's own for the same state."""
         self.label = np.asarray(self.expert.select_action(observation), np.float32)
         executed = self.label.copy()
-        if int(np.rint(executed[10])) == ARM and self.sigma > 0:
+        if int(np.rint(executed[MODE_INDEX])) == ARM and self.sigma > 0:
             noise = self.rng.normal(0.0, self.sigma, 3)
             executed[:3] = np.clip(executed[:3] + noise, -1.0, 1.0)
         return executed

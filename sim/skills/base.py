@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.geometry import WorldState
-from sim.robot import (  # noqa: F401  (ARM, BASE, TERMINATE: the mode values skills emit)
+from sim.robot import (
     ARM,
     BASE,
     MAX_BASE_STEP,

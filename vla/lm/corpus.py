@@ -22,14 +22,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from planners.candidates import SKILL_TEMPLATES, SceneDescription, candidate_skills
+from planners.candidates import SceneDescription, candidate_skills
 from planners.prompt import DONE, Step, header, option_text, result_line, step_number
 from sim.geometry import WorldState
-from sim.skill_text import parse_skill
+from sim.skill_text import parse_skill, skill_text
 from sim.tasks import Predicate, TaskSpec, apply_skill, oracle_plan, symbolic_world
 from sim.tasks import paraphrase as para
 from sim.tasks.describe import scene_facts
 from sim.tasks.generate import SUITE_MAKERS
+from sim.tasks.predicates import object_type
 from sim.tasks.spec import BUILTIN_SUITES, SCENE_AREAS, SCENE_PLACES
 
 SPLITS = ("train", "held_out")
@@ -160,7 +161,8 @@ def held_twin(task: TaskSpec, rng: random.Random) -> TaskSpec | None:
     if held[0].args[0] != goal_block:
         other = goal_block
     else:
-        others = [o for o in task.all_objects if "block" in o and o not in task.goal[0].args]
+        blocks = (o for o in task.all_objects if object_type(o) == "block")
+        others = [b for b in blocks if b not in task.goal[0].args]
         if not others:
             return None
         other = rng.choice(others)
@@ -195,7 +197,7 @@ def _missed(skill: str) -> list[Step]:
     or drive, nothing (it is simply tried again)."""
     call = parse_skill(skill)
     if call.name.startswith("place"):
-        return [Step(skill, False), Step(SKILL_TEMPLATES["pick"].format(obj=call.obj), True)]
+        return [Step(skill, False), Step(skill_text("pick", call.obj), True)]
     return [Step(skill, False)]
 
 
