@@ -70,11 +70,6 @@ class MobilePanda:
     def __init__(self, client, base_bounds: tuple[tuple[float, float], ...]):
         self.client = client
         self.base_bounds = base_bounds  # ((x_min, x_max), (y_min, y_max)) in world
-        self.load()
-
-    def load(self) -> None:
-        """Create the arm and its platform in ``client`` and forget any grasp or target."""
-        client = self.client
         self.body = client.loadURDF(
             panda_lite_urdf(), basePosition=(0, 0, TABLE_TOP_Z), useFixedBase=True
         )

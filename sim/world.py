@@ -69,14 +69,17 @@ class SimWorld:
         self.client = bullet_client.BulletClient(connection_mode=p.DIRECT)
         self.scene = make_scene(scene)
         self.rig = rig or CameraRig()
-        self.robot = MobilePanda(self.client, self.scene.base_bounds)
-        self.tables = self._build(reload_robot=False)
+        self.tables = self._build()
         self.table_colors = [t.rgb for t in self.tables]
         self.rig.surfaces = self.tables
         self.placed: list[str] = []
 
-    def _build(self, reload_robot: bool = True) -> list[Surface]:
-        """Create every body of an empty simulation, always in the same order (same ids)."""
+    def _build(self) -> list[Surface]:
+        """Create every body of an empty simulation, always in the same order (same ids).
+
+        The robot is a new :class:`MobilePanda` each time (no grasp, no motor targets); code
+        reaches it through ``world.robot``, never a reference kept across a reset.
+        """
         self.client.setPhysicsEngineParameter(
             deterministicOverlappingPairs=1,
             fixedTimeStep=1.0 / PHYSICS_HZ,
@@ -85,8 +88,7 @@ class SimWorld:
         self.client.setGravity(0, 0, -9.81)
         self.floor = create_floor(self.client)
         tables = self.scene.build(self.client)
-        if reload_robot:
-            self.robot.load()
+        self.robot = MobilePanda(self.client, self.scene.base_bounds)
         self.bodies: dict[str, int] = {}
         for color, rgba in COLORS.items():
             self.bodies[f"{color} block"] = create_block(self.client, rgba)

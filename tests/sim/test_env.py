@@ -85,6 +85,16 @@ def test_contact_rich_replay_does_not_depend_on_earlier_episodes(suite, before, 
     assert np.array_equal(fresh, expert_states(env, tasks[index], seed=index))
 
 
+def test_a_reset_rebuilds_every_body_with_the_same_ids():
+    env = VLAEnv("tabletop", tasks=TASKS, image_size=16)
+    world = env.world
+    ids = (world.floor, world.robot.body, world.robot.platform, dict(world.bodies))
+    env.reset(seed=0, options={"task_index": 0})
+    assert (world.floor, world.robot.body, world.robot.platform, dict(world.bodies)) == ids
+    assert world.robot.grasp.held_body is None
+    env.close()
+
+
 def test_save_restore_replays_steps_and_contacts_while_holding():
     env = VLAEnv("tabletop", tasks=TASKS, image_size=48)
     obs, _ = env.reset(seed=1, options={"task_index": 0})
