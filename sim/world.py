@@ -54,6 +54,7 @@ class SavedState:
     """What :meth:`SimWorld.save_state` returns; valid until that world's next reset."""
 
     bullet_state: int
+    episode: int  # which reset of the world it belongs to
     held_body: int | None
     grasp_closed: bool
     grasp_relative: tuple | None
@@ -69,6 +70,7 @@ class SimWorld:
         self.client = bullet_client.BulletClient(connection_mode=p.DIRECT)
         self.scene = make_scene(scene)
         self.rig = rig or CameraRig()
+        self.episode = 0  # counts resets: a saved state is only valid within its episode
         self.tables = self._build()
         self.table_colors = [t.rgb for t in self.tables]
         self.rig.surfaces = self.tables
@@ -102,6 +104,7 @@ class SimWorld:
     def reset(self, layout: Layout) -> None:
         """Empty and rebuild the simulation, then arrange the world as ``layout`` says."""
         self.client.resetSimulation()
+        self.episode += 1
         self._build()  # the tables keep their surfaces (and this episode's looks)
         self.robot.set_base_pose(*self.scene.base_pose_at(layout.robot_location))
         self.robot.reset_joints()
@@ -197,6 +200,7 @@ class SimWorld:
         g = self.robot.grasp
         return SavedState(
             bullet_state=self.client.saveState(),
+            episode=self.episode,
             held_body=g.held_body,
             grasp_closed=g.closed,
             grasp_relative=g.relative,
@@ -207,6 +211,11 @@ class SimWorld:
 
     def restore_state(self, saved: SavedState) -> None:
         """Return exactly to ``saved``; continuing from here replays bit for bit."""
+        if saved.episode != self.episode:
+            raise ValueError(
+                "this saved state is from an earlier episode (a reset rebuilds the simulation);"
+                " save the state again after the reset"
+            )
         self.robot.release()
         self.client.restoreState(saved.bullet_state)
         self.robot.base_pose = saved.base_pose.copy()

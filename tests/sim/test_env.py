@@ -95,6 +95,16 @@ def test_a_reset_rebuilds_every_body_with_the_same_ids():
     env.close()
 
 
+def test_a_state_saved_before_a_reset_cannot_be_restored_after_it():
+    env = VLAEnv("tabletop", tasks=TASKS, image_size=16)
+    env.reset(seed=0, options={"task_index": 0})
+    saved = env.save_state()
+    env.reset(seed=1, options={"task_index": 0})
+    with pytest.raises(ValueError, match="earlier episode"):
+        env.restore_state(saved)
+    env.close()
+
+
 def test_save_restore_replays_steps_and_contacts_while_holding():
     env = VLAEnv("tabletop", tasks=TASKS, image_size=48)
     obs, _ = env.reset(seed=1, options={"task_index": 0})
