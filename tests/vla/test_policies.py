@@ -156,3 +156,27 @@ def test_stall_toggle_steps_round_trip_and_bad_value(encoder, tmp_path):
     (path / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="stall_toggle_steps must be an integer >= 0"):
         RT1Policy.from_pretrained(path, encoder=encoder)
+
+
+def test_stall_goal_gate_uses_the_goal_head_and_round_trips(encoder, tmp_path):
+    torch.manual_seed(0)
+    config = RT1Config(**{**TINY.to_dict(), "goal_head": True})
+    policy = RT1Policy(config, encoder=encoder, stall_toggle_steps=1, stall_goal_reach=0.06)
+    with torch.no_grad():  # a still arm with the gripper closed; the goal 12 cm below
+        policy.model.head.weight.zero_()
+        policy.model.head.bias.zero_()
+        policy.model.head.bias[128] = 10.0
+        policy.model.goal_out.weight.zero_()
+        policy.model.goal_out.bias.copy_(torch.tensor([0.0, 0.0, -1.2]))
+    actions = rollout(policy, observations(12))
+    assert np.allclose(actions[:10, :3], [0.0, 0.0, -1.0])  # homes down, gripper closed
+    assert (actions[:10, 6] > 0).all() and (actions[10:, 6] == -1.0).all()
+    path = policy.save_pretrained(tmp_path / "rt1")
+    assert RT1Policy.from_pretrained(path, encoder=encoder).stall_toggle.goal_reach == 0.06
+    with pytest.raises(ValueError, match="needs a model with a goal head"):
+        RT1Policy(TINY, encoder=encoder, stall_toggle_steps=1, stall_goal_reach=0.06)
+    saved = json.loads((path / "config.json").read_text())
+    saved["model"]["goal_head"] = False
+    (path / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="stall_goal_reach > 0 needs model.goal_head"):
+        RT1Policy.from_pretrained(path, encoder=encoder)

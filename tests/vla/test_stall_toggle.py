@@ -40,3 +40,26 @@ def test_movement_restarts_the_count_and_zero_turns_it_off():
     assert all(off(action())[6] == -1.0 for _ in range(10))
     with pytest.raises(ValueError, match="stall_toggle_steps"):
         StallToggle(-1)
+
+
+def test_goal_gate_homes_towards_a_far_goal_before_flipping():
+    rule = StallToggle(2, goal_reach=0.06)
+    below = np.array([0.0, 0.0, -0.12])  # the goal head: release point 12 cm below
+    assert rule(action(gripper=1.0), below)[6] == 1.0
+    out = rule(action(gripper=1.0), below)  # stalled, but the goal is far: step down
+    assert out[6] == 1.0 and np.allclose(out[:3], [0.0, 0.0, -1.0])
+    near = np.array([0.0, 0.03, -0.03])  # inside the reach, but homing goes on to settle
+    assert np.allclose(rule(action(gripper=1.0), near)[:3], [0.0, 1.0, -1.0])
+    assert rule(action(gripper=1.0), np.array([0.0, 0.0, -0.01]))[6] == -1.0  # settled: open
+
+
+def test_goal_gate_flips_at_once_near_the_goal_and_gives_up_homing():
+    rule = StallToggle(1, goal_reach=0.06)
+    assert rule(action(gripper=1.0), np.array([0.0, 0.0, -0.04]))[6] == -1.0
+    rule = StallToggle(1, goal_reach=0.06)
+    far = np.array([0.3, 0.0, 0.0])  # a goal estimate that never comes closer
+    outs = [rule(action(gripper=1.0), far) for _ in range(15)]
+    assert [o[6] for o in outs].index(-1.0) == 10  # MAX_HOMING steps, then it flips
+    assert np.allclose(outs[0][:3], [1.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="stall_goal_reach"):
+        StallToggle(3, goal_reach=-0.1)

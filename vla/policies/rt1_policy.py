@@ -12,6 +12,7 @@ import torch
 from torch.nn import functional as F
 
 from vla.checkpoint import load_checkpoint, save_checkpoint
+from vla.data.goals import GOAL_SCALE
 from vla.language import DEFAULT_ENCODER, SentenceEncoder
 from vla.models.rt1 import RT1, RT1Config
 from vla.policies.base import Policy, register_policy
@@ -40,6 +41,9 @@ class RT1Policy(Policy):
         stall_toggle_steps: flip the gripper after this many steps without arm translation
             (:mod:`vla.policies.stall_toggle`; 0, the default, is the policy alone). Saved in
             config.json.
+        stall_goal_reach: with the rule on and a model with a goal head, a stall whose
+            goal-head estimate is farther than this (m) homes towards it before the
+            gripper flips (0, the default, turns this off). Saved in config.json.
     """
 
     def __init__(
@@ -50,9 +54,12 @@ class RT1Policy(Policy):
         language_model: str = DEFAULT_ENCODER,
         device: str = "cpu",
         stall_toggle_steps: int = 0,
+        stall_goal_reach: float = 0.0,
     ) -> None:
         self.config = config or RT1Config()
-        self.stall_toggle = StallToggle(stall_toggle_steps)
+        self.stall_toggle = StallToggle(stall_toggle_steps, stall_goal_reach)
+        if self.stall_toggle.needs_goal and not self.config.goal_head:
+            raise ValueError("stall_goal_reach > 0 needs a model with a goal head (goal_head)")
         self.norm_stats = norm_stats or _untrained_stats()
         self.device = torch.device(device)
         self.encoder = encoder if encoder is not None else SentenceEncoder(language_model, device)
@@ -108,10 +115,15 @@ class RT1Policy(Policy):
         frames = torch.stack([f[0] for f in self._frames])[None]  # (1, T, N, 3, S, S)
         states = torch.stack([f[1] for f in self._frames])[None]  # (1, T, 10)
         text = self.encoder.encode([observation["instruction"]]).to(self.device)  # (1, 384)
+        want_goal = self.stall_toggle.needs_goal
         with torch.inference_mode():
-            logits = self.model(frames, text, states if self.config.state_dim else None)
+            out = self.model(frames, text, states if self.config.state_dim else None, want_goal)
+        logits, goal = out if want_goal else (out, None)
         tokens = logits.argmax(dim=-1)[0].cpu().numpy()  # (11,) int64
-        return self.stall_toggle(self.tokenizer.decode(tokens).astype(np.float32))
+        action = self.tokenizer.decode(tokens).astype(np.float32)
+        if goal is not None:
+            goal = goal[0].cpu().numpy() / GOAL_SCALE  # decimetres -> m
+        return self.stall_toggle(action, goal)
 
     def save_pretrained(self, directory: str | os.PathLike) -> pathlib.Path:
         """Write config.json, model.safetensors, norm_stats.json and README.md atomically."""
@@ -121,6 +133,7 @@ class RT1Policy(Policy):
             "language_model": self.encoder.name_or_path,
             "camera_names": list(CAMERA_NAMES),
             "stall_toggle_steps": self.stall_toggle.steps,
+            "stall_goal_reach": self.stall_toggle.goal_reach,
         }
         return save_checkpoint(
             directory,
@@ -156,7 +169,12 @@ class RT1Policy(Policy):
         stall = ckpt.config.get("stall_toggle_steps", 0)
         if not isinstance(stall, int) or stall < 0:
             raise ValueError(f"{where}: stall_toggle_steps must be an integer >= 0, got {stall!r}")
-        policy = cls(config, norm_stats, encoder, language_model, device, stall_toggle_steps=stall)
+        reach = ckpt.config.get("stall_goal_reach", 0.0)
+        if isinstance(reach, bool) or not isinstance(reach, (int, float)) or not reach >= 0:
+            raise ValueError(f"{where}: stall_goal_reach must be a number >= 0 (m), got {reach!r}")
+        if reach and not config.goal_head:
+            raise ValueError(f"{where}: stall_goal_reach > 0 needs model.goal_head = true")
+        policy = cls(config, norm_stats, encoder, language_model, device, stall, reach)
         try:
             policy.model.load_state_dict(ckpt.model_state, strict=True)
         except RuntimeError as err:
