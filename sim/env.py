@@ -100,7 +100,7 @@ class VLAEnv(gym.Env):
         layout = sample_layout(self.world.scene, objects, self.task.initial, self.np_random)
         self.variations.apply(self.world, self.np_random)
         self.world.reset(layout)
-        return self._observation(), self._info(mode=ARM)
+        return self.observe(), self._info(mode=ARM)
 
     def _objects_for(self, task: TaskSpec) -> list[str]:
         rng = self.np_random
@@ -123,14 +123,15 @@ class VLAEnv(gym.Env):
         mode = self.world.step(action)
         info = self._info(mode)
         success = info["is_success"]
-        return self._observation(), float(success), success, False, info
+        return self.observe(), float(success), success, False, info
 
     def is_success(self) -> bool:
         """Whether every goal predicate of the current task holds."""
         state = self.world.snapshot()
         return all(evaluate(pred, state) for pred in self.task.goal)
 
-    def _observation(self) -> dict:
+    def observe(self) -> dict:
+        """The observation of the current state (cameras rendered now)."""
         if self.cameras:
             images = self.world.render()
         else:

@@ -136,6 +136,16 @@ def find_resume(cfg: Any, ckpt_dir: Path) -> Checkpoint | None:
     return load_checkpoint(ckpt_dir / LAST, with_training_state=True)
 
 
+def find_init(cfg: Any) -> Checkpoint | None:
+    """The policy checkpoint ``init_from`` names (weights and normalisation), if any."""
+    folder = cfg.get("init_from")
+    if not folder:
+        return None
+    if not Path(folder).is_dir():
+        raise ValueError(f"init_from={folder!r} is not a folder: give a policy checkpoint folder")
+    return load_checkpoint(folder)
+
+
 class Run:
     """One training run: the trainer, optimiser, logs and checkpoints of ``cfg``."""
 
@@ -145,10 +155,12 @@ class Run:
         self.out = Path(cfg.output_dir)
         self.ckpt_dir = self.out / "checkpoints"
         resume = find_resume(cfg, self.ckpt_dir)
+        init = find_init(cfg) if resume is None else None
         store, train_ids, val_ids = open_store(cfg)
+        start = resume or init
         self.norm = (
-            NormStats.from_dict(resume.norm_stats)
-            if resume is not None
+            NormStats.from_dict(start.norm_stats)
+            if start is not None
             else NormStats.from_actions(train_actions(store, train_ids))
         )
         seed_everything(cfg.seed)
@@ -164,13 +176,22 @@ class Run:
         self.resumed = resume is not None
         if resume is not None:
             self.load_resume(resume)
+        elif init is not None:
+            self.check_model(init, "init_from")
+            self.raw_model.load_state_dict(init.model_state)
         if ddp.world_size > 1:
             ids = [device.index] if device.type == "cuda" else None
             self.model = torch.nn.parallel.DistributedDataParallel(self.raw_model, ids)
 
+    def check_model(self, ckpt: Checkpoint, what: str) -> None:
+        if ckpt.config.get("model") != self.trainer.checkpoint_config["model"]:
+            raise ValueError(
+                f"{what}: the model config of {ckpt.path} differs from this run's "
+                "(give the same policy, history, image_size and model.* options)"
+            )
+
     def load_resume(self, resume: Checkpoint) -> None:
-        if resume.config.get("model") != self.trainer.checkpoint_config["model"]:
-            raise ValueError("resume: the checkpoint's model config differs from this config")
+        self.check_model(resume, "resume")
         self.raw_model.load_state_dict(resume.model_state)
         state = resume.training_state
         self.optimizer.load_state_dict(state["optimizer"])

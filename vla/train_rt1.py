@@ -70,7 +70,7 @@ class RT1Trainer:
             "camera_names": list(store.cameras),
         }
 
-    def _add_scenes(self, folder: str, cfg: Any, store: EpisodeStore, device) -> None:
+    def _add_scenes(self, folder: Any, cfg: Any, store: EpisodeStore, device) -> None:
         """Pair every training item with a localisation scene for the goal head."""
         if not self.config.goal_head:
             raise ValueError("scenes= trains the goal head: add model.goal_head=true")

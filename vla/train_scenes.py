@@ -61,8 +61,15 @@ def collate_with_scenes(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return batch
 
 
-def load_scenes(folder: str, image_size: int, cameras: Sequence[str]) -> SceneSet:
-    """The scene set at ``folder``, checked against the run (one-line errors)."""
+def load_scenes(folders: str | Sequence[str], image_size: int, cameras: Sequence[str]) -> SceneSet:
+    """The scene sets at ``folders`` (one folder or several, concatenated in order), each
+    checked against the run (one-line errors)."""
+    if isinstance(folders, str):
+        return _load_one(folders, image_size, cameras)
+    return SceneSet.concat([_load_one(str(f), image_size, cameras) for f in folders])
+
+
+def _load_one(folder: str, image_size: int, cameras: Sequence[str]) -> SceneSet:
     try:
         scenes = SceneSet.load(folder)
     except FileNotFoundError as error:

@@ -9,18 +9,20 @@ from sim.expert import ScriptedExpert
 from sim.skill_text import parse_skill
 from vla.cli.record_scenes import record_scenes
 from vla.data.goals import goal_offsets
-from vla.data.scenes import SEED_START, SceneMaker, SceneSet, scene_task, shard_path
+from vla.data.scenes import HOVER_Z, SEED_START, SceneMaker, SceneSet, scene_task, shard_path
 from vla.train_scenes import WithScenes
 
 
-def record(folder, n_scenes=6, shard_size=3, image_size=32):
+def record(folder, n_scenes=6, shard_size=3, image_size=32, start="home"):
     cfg = {"output_dir": str(folder), "n_scenes": n_scenes, "shard_size": shard_size}
-    return record_scenes(OmegaConf.create({**cfg, "image_size": image_size, "num_workers": 0}))
+    cfg |= {"image_size": image_size, "num_workers": 0, "start": start}
+    return record_scenes(OmegaConf.create(cfg))
 
 
+@pytest.mark.parametrize("start", ["home", "hover"])
 @pytest.mark.parametrize("seed", range(SEED_START, SEED_START + 4))  # pick, in, on, at
-def test_goal_label_is_where_the_expert_grasps_or_releases(seed):
-    maker = SceneMaker(image_size=32)
+def test_goal_label_is_where_the_expert_grasps_or_releases(seed, start):
+    maker = SceneMaker(image_size=32, start=start)
     scene = maker.scene(seed)
     env, expert = maker.env, ScriptedExpert(maker.env)
     obs = {"instruction": scene["instruction"]}
@@ -57,6 +59,10 @@ def test_recording_resumes_shard_by_shard_and_loads(tmp_path):
         record(tmp_path, shard_size=2)  # other seeds per file: refused
     with pytest.raises(ValueError, match="n_scenes"):
         record(tmp_path / "new", n_scenes=0)
+    with pytest.raises(ValueError, match="'start': 'hover'"):
+        record(tmp_path, start="hover")  # a home set is not topped up with hover scenes
+    with pytest.raises(ValueError, match="start must be one of"):
+        record(tmp_path / "new", start="above")
     with pytest.raises(FileNotFoundError, match="vla-record-scenes"):
         SceneSet.load(tmp_path / "empty")
 
@@ -81,3 +87,30 @@ def test_with_scenes_pairs_each_item_with_a_scene_by_its_seed(tmp_path):
     np.testing.assert_array_equal(item["scene_goal"].numpy(), scenes.goal[8 % 6])
     assert item["scene_instruction"] == scenes.instruction[8 % 6]
     assert torch.equal(data[(1, 8)]["scene_images"], item["scene_images"])  # reproducible
+
+
+def test_hover_scenes_put_the_hand_over_an_object_of_the_goal_colour():
+    """The confusion hover scenes teach against: a bowl of the named block's colour below."""
+    maker, checked = SceneMaker(image_size=32, start="hover"), 0
+    for seed in range(SEED_START, SEED_START + 40):
+        task = scene_task(seed)
+        call = parse_skill(task.instruction)
+        goes_to = call.obj if call.name == "pick" else call.target
+        scene = maker.scene(seed)
+        world = maker.env.unwrapped.world
+        hand = world.robot.ee_pose()[0]
+        objects = world.snapshot().objects
+        twins = [
+            o
+            for n, o in objects.items()
+            if n not in (call.obj, call.target) and n.split()[0] == goes_to.split()[0]
+        ]
+        if not twins:
+            continue
+        assert abs(hand[2] - HOVER_Z) < 0.035, task.instruction
+        gaps = [np.hypot(*(np.subtract(o.position[:2], hand[:2]))) for o in twins]
+        assert min(gaps) < 0.045, (task.instruction, gaps)
+        assert np.linalg.norm(scene["goal"]) > 0.05  # the hand is not at its goal
+        checked += 1
+    maker.close()
+    assert checked >= 3

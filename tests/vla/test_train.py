@@ -214,3 +214,29 @@ def test_scenes_co_train_the_goal_head(dataset, tmp_path):
     with pytest.raises(ValueError, match="image_size=64"):
         cfg = make_cfg(dataset, tmp_path / "y", steps=1, scenes=str(scenes), image_size=64)
         train(OmegaConf.merge(cfg, {"model": model}))
+
+
+def test_init_from_starts_from_a_checkpoint_and_scenes_take_a_list(dataset, tmp_path):
+    """init_from=DIR: a new run from a policy's weights and normalisation (fine-tuning);
+    scenes=[DIR, DIR]: several scene sets, joined."""
+    scenes = tmp_path / "scenes"
+    record_scenes(
+        OmegaConf.create(
+            {"output_dir": str(scenes), "n_scenes": 4, "shard_size": 4, "image_size": 32}
+            | {"num_workers": 0}
+        )
+    )
+    model = {**TINY_MODEL, "goal_head": True}
+    base = tmp_path / "base" / "checkpoints" / "last"
+    train(make_cfg(dataset, tmp_path / "base", steps=20, checkpoint_every=20, model=model))
+    tuned = tmp_path / "tuned"
+    cfg = make_cfg(dataset, tuned, steps=10, checkpoint_every=10, model=model, lr=1e-12)
+    train(OmegaConf.merge(cfg, {"init_from": str(base), "scenes": [str(scenes), str(scenes)]}))
+    start, end = load_checkpoint(base), load_checkpoint(tuned / "checkpoints" / "last")
+    assert end.norm_stats == start.norm_stats
+    for name, tensor in start.model_state.items():  # lr ~0: still the weights it started from
+        torch.testing.assert_close(end.model_state[name], tensor, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="model config of"):
+        train(make_cfg(dataset, tmp_path / "x", steps=1, init_from=str(base)))
+    with pytest.raises(ValueError, match="init_from='nowhere' is not a folder"):
+        train(make_cfg(dataset, tmp_path / "y", steps=1, init_from="nowhere"))

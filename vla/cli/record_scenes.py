@@ -9,6 +9,7 @@ Shards are written atomically by this process only; rerunning resumes.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import hydra
@@ -25,9 +26,11 @@ def record_scenes(cfg: DictConfig) -> Path:
     folder = Path(cfg.output_dir)
     size, image_size = int(cfg.shard_size), int(cfg.image_size)
     jobs = pending_shards(folder, int(cfg.n_scenes), image_size, size)
-    check_meta(folder, image_size, size)
+    start = str(cfg.get("start", "home"))
+    check_meta(folder, image_size, size, start)
+    maker = partial(SceneMaker, start=start)
     bar = tqdm(total=len(jobs) * size, desc="scenes", unit="scene", disable=None)
-    for index, data in worker_map(SceneMaker, image_size, jobs, int(cfg.num_workers)):
+    for index, data in worker_map(maker, image_size, jobs, int(cfg.num_workers)):
         write_shard(folder, index, data)
         bar.update(size)
     bar.close()

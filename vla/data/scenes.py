@@ -10,6 +10,11 @@ two camera images, the state, the skill text and the **goal offset**: the hand's
 recorded episode at its first step. ``vla-train scenes=DIR`` co-trains the goal head on
 them.
 
+``start="hover"`` scenes first move the hand, at carry height, over another object of the
+scene (one of the goal object's colour when there is one), where a previous skill of a
+longer task leaves it: measured in closed loop, RT-1 then takes a bowl of the named block's
+colour below the hand for the block itself.
+
 A scene set is a folder of shards ``scenes-00000.npz`` (``shard_size`` scenes each, written
 atomically), so an interrupted recording keeps its finished shards and resumes. Scene ``i``
 is drawn from seed ``SEED_START + i`` whatever the shard size or worker count.
@@ -26,13 +31,20 @@ from pathlib import Path
 import numpy as np
 
 from sim.env import VLAEnv
+from sim.geometry import TABLE_TOP_Z
+from sim.skill_text import parse_skill
 from sim.skills import make_skill
+from sim.skills.base import move_arm
 from sim.tasks.generate import SUITE_MAKERS
 from vla.durable import write_atomically
 
 SEED_START = 800_000  # scene i uses seed SEED_START + i: inside the train range
 MAX_SCENES = 200_000  # keeps every seed below sim.TEST_SEED_START
 FIELDS = ("front", "wrist", "state", "goal", "instruction")
+STARTS = ("home", "hover")  # where the hand is when a scene is captured
+HOVER_Z = TABLE_TOP_Z + 0.17  # the carry / lift height a previous skill ends at (m)
+HOVER_JITTER = 0.02  # uniform +/- this on each coordinate of the hover point (m)
+MAX_TRAVEL_STEPS = 40
 
 
 @dataclass(frozen=True)
@@ -55,10 +67,41 @@ def scene_task(seed: int):
     return replace(makers[seed % len(makers)](rng), family="single")
 
 
-class SceneMaker:
-    """A worker: one env, reused shard after shard (see :func:`vla.parallel.worker_map`)."""
+def hover_point(world, instruction: str, rng: np.random.Generator) -> np.ndarray | None:
+    """A point at carry height over another object than the skill's own (world, m): over
+    one of the colour of the object the skill goes to when there is one; None if none."""
+    call = parse_skill(instruction)
+    state = world.snapshot()
+    goes_to = call.obj if call.name == "pick" else call.target
+    others = sorted(n for n in state.objects if n not in (call.obj, call.target))
+    if not others:
+        return None
+    same = [n for n in others if n.split()[0] == str(goes_to).split()[0]]
+    x, y, _ = state.objects[str(rng.choice(same or others))].position
+    return np.array([x, y, HOVER_Z]) + rng.uniform(-HOVER_JITTER, HOVER_JITTER, 3)
 
-    def __init__(self, image_size: int):
+
+def travel(world, point: np.ndarray) -> None:
+    """Move the hand to ``point`` with the gripper as it is (a held block stays held)."""
+    close = world.robot.grasp.closed
+    for _ in range(MAX_TRAVEL_STEPS):
+        action, error = move_arm(world, point, close)
+        if error < 0.01:
+            return
+        world.step(action)
+
+
+class SceneMaker:
+    """A worker: one env, reused shard after shard (see :func:`vla.parallel.worker_map`).
+
+    ``start``: ``"home"`` captures the first frame of the task; ``"hover"`` first moves the
+    hand over another object (:func:`hover_point`).
+    """
+
+    def __init__(self, image_size: int, start: str = "home"):
+        if start not in STARTS:
+            raise ValueError(f"start must be one of {STARTS}, got {start!r}")
+        self.start = start
         self.env = VLAEnv("tabletop", tasks=[scene_task(0)], image_size=image_size)
 
     def scene(self, seed: int) -> dict:
@@ -66,6 +109,11 @@ class SceneMaker:
         task = scene_task(seed)
         obs, _ = self.env.reset(seed=seed, options={"task": task})
         world = self.env.unwrapped.world
+        if self.start == "hover":
+            hover = hover_point(world, task.instruction, np.random.default_rng(seed))
+            if hover is not None:
+                travel(world, hover)
+                obs = self.env.unwrapped.observe()
         point = make_skill(task.instruction).key_point(world)
         if point is None:
             raise RuntimeError(f"scene seed {seed}: {task.instruction!r} has no key point")
@@ -104,10 +152,14 @@ def pending_shards(folder: Path, n_scenes: int, image_size: int, shard_size: int
     ]
 
 
-def check_meta(folder: Path, image_size: int, shard_size: int) -> None:
+def check_meta(folder: Path, image_size: int, shard_size: int, start: str = "home") -> None:
     """Write ``scenes.json`` for a new set; for an old one, insist on the same layout (a
     different shard size would map shard files to other seeds)."""
+    if start not in STARTS:
+        raise ValueError(f"start must be one of {STARTS}, got {start!r}")
     meta = {"image_size": image_size, "shard_size": shard_size}
+    if start != "home":  # sets recorded before `start` existed are home sets
+        meta["start"] = start
     file = Path(folder) / "scenes.json"
     if file.exists():
         old = json.loads(file.read_text())
@@ -145,6 +197,13 @@ class SceneSet:
             )
         parts = [np.load(f) for f in files]
         return cls(**{k: np.concatenate([p[k] for p in parts]) for k in FIELDS})
+
+    @classmethod
+    def concat(cls, sets: list[SceneSet]) -> SceneSet:
+        """One set holding the scenes of ``sets`` in order."""
+        if not sets:
+            raise ValueError("no scene sets to join: give at least one scenes folder")
+        return cls(**{k: np.concatenate([getattr(s, k) for s in sets]) for k in FIELDS})
 
     def __len__(self) -> int:
         return len(self.goal)
