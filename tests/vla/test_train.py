@@ -191,15 +191,15 @@ def test_goal_head_trains_and_the_policy_acts(dataset, tmp_path):
     assert policy.select_action(obs).shape == (11,)
 
 
+def tiny_scenes(folder: Path, n_scenes: int) -> Path:
+    """Localisation scenes at 32 px, in shards of 4."""
+    cfg = {"output_dir": str(folder), "n_scenes": n_scenes, "shard_size": 4, "image_size": 32}
+    return record_scenes(OmegaConf.create(cfg | {"num_workers": 0}))
+
+
 def test_scenes_co_train_the_goal_head(dataset, tmp_path):
     """scenes=DIR adds the goal head's error on localisation scenes to every batch."""
-    scenes = tmp_path / "scenes"
-    record_scenes(
-        OmegaConf.create(
-            {"output_dir": str(scenes), "n_scenes": 8, "shard_size": 4, "image_size": 32}
-            | {"num_workers": 0}
-        )
-    )
+    scenes = tiny_scenes(tmp_path / "scenes", n_scenes=8)
     model = {**TINY_MODEL, "goal_head": True}
     runs = {}
     for name, extra in (("plain", {}), ("scenes", {"scenes": str(scenes)})):
@@ -219,13 +219,7 @@ def test_scenes_co_train_the_goal_head(dataset, tmp_path):
 def test_init_from_starts_from_a_checkpoint_and_scenes_take_a_list(dataset, tmp_path):
     """init_from=DIR: a new run from a policy's weights and normalisation (fine-tuning);
     scenes=[DIR, DIR]: several scene sets, joined."""
-    scenes = tmp_path / "scenes"
-    record_scenes(
-        OmegaConf.create(
-            {"output_dir": str(scenes), "n_scenes": 4, "shard_size": 4, "image_size": 32}
-            | {"num_workers": 0}
-        )
-    )
+    scenes = tiny_scenes(tmp_path / "scenes", n_scenes=4)
     model = {**TINY_MODEL, "goal_head": True}
     base = tmp_path / "base" / "checkpoints" / "last"
     train(make_cfg(dataset, tmp_path / "base", steps=20, checkpoint_every=20, model=model))
