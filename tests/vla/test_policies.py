@@ -178,5 +178,5 @@ def test_stall_goal_gate_uses_the_goal_head_and_round_trips(encoder, tmp_path):
     saved = json.loads((path / "config.json").read_text())
     saved["model"]["goal_head"] = False
     (path / "config.json").write_text(json.dumps(saved))
-    with pytest.raises(ValueError, match="stall_goal_reach > 0 needs model.goal_head"):
+    with pytest.raises(ValueError, match="needs a model with a goal head"):
         RT1Policy.from_pretrained(path, encoder=encoder)

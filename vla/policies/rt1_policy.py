@@ -172,8 +172,6 @@ class RT1Policy(Policy):
         reach = ckpt.config.get("stall_goal_reach", 0.0)
         if isinstance(reach, bool) or not isinstance(reach, (int, float)) or not reach >= 0:
             raise ValueError(f"{where}: stall_goal_reach must be a number >= 0 (m), got {reach!r}")
-        if reach and not config.goal_head:
-            raise ValueError(f"{where}: stall_goal_reach > 0 needs model.goal_head = true")
         policy = cls(config, norm_stats, encoder, language_model, device, stall, reach)
         try:
             policy.model.load_state_dict(ckpt.model_state, strict=True)
