@@ -67,6 +67,13 @@ def scene_task(seed: int):
     return replace(makers[seed % len(makers)](rng), family="single")
 
 
+def check_start(start: str) -> str:
+    """``start`` if it is one of ``STARTS``, else a one-line ValueError."""
+    if start not in STARTS:
+        raise ValueError(f"start must be one of {STARTS}, got {start!r}")
+    return start
+
+
 def hover_point(world, instruction: str, rng: np.random.Generator) -> np.ndarray | None:
     """A point at carry height over another object than the skill's own (world, m): over
     one of the colour of the object the skill goes to when there is one; None if none."""
@@ -99,9 +106,7 @@ class SceneMaker:
     """
 
     def __init__(self, image_size: int, start: str = "home"):
-        if start not in STARTS:
-            raise ValueError(f"start must be one of {STARTS}, got {start!r}")
-        self.start = start
+        self.start = check_start(start)
         self.env = VLAEnv("tabletop", tasks=[scene_task(0)], image_size=image_size)
 
     def scene(self, seed: int) -> dict:
@@ -155,8 +160,7 @@ def pending_shards(folder: Path, n_scenes: int, image_size: int, shard_size: int
 def check_meta(folder: Path, image_size: int, shard_size: int, start: str = "home") -> None:
     """Write ``scenes.json`` for a new set; for an old one, insist on the same layout (a
     different shard size would map shard files to other seeds)."""
-    if start not in STARTS:
-        raise ValueError(f"start must be one of {STARTS}, got {start!r}")
+    check_start(start)
     meta = {"image_size": image_size, "shard_size": shard_size}
     if start != "home":  # sets recorded before `start` existed are home sets
         meta["start"] = start
