@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from sim.seeds import TEST_SEED_START, TRAIN_SEED_START, VAL_SEED_START, seed_range
+
 ENV_IDS = {"tabletop": "sim/Tabletop-v0", "mobile": "sim/Mobile-v0"}
 MAX_EPISODE_STEPS = {"tabletop": 600, "mobile": 900}
-# Seeds for recording training data and for evaluation never overlap.
-TRAIN_SEED_START, TEST_SEED_START = 0, 1_000_000
 
 for _scene, _env_id in ENV_IDS.items():
     if _env_id not in gym.registry:
@@ -30,4 +30,11 @@ def load_tasks(suite_name_or_path: str):
     return _load(suite_name_or_path)
 
 
-__all__ = ["ENV_IDS", "TEST_SEED_START", "TRAIN_SEED_START", "load_tasks"]
+__all__ = [
+    "ENV_IDS",
+    "TEST_SEED_START",
+    "TRAIN_SEED_START",
+    "VAL_SEED_START",
+    "load_tasks",
+    "seed_range",
+]

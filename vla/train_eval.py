@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from sim import TEST_SEED_START
+from sim import VAL_SEED_START
 from vla.checkpoint import read_config
 from vla.evaluation import evaluate
 from vla.tokenizer import N_ACTION_DIMS
@@ -37,13 +37,14 @@ def validate(
 
 
 def sim_success(model_dir: str | Path, n_episodes: int, seed: int) -> float:
-    """Success rate (0-1) of the checkpoint in ``model_dir`` on the ``single`` suite, test
-    seeds from ``TEST_SEED_START + seed``, through ``vla.evaluation.evaluate``."""
+    """Success rate (0-1) of the checkpoint in ``model_dir`` on the ``single`` suite,
+    validation seeds from ``VAL_SEED_START + seed`` (never the test seeds: a run's figures
+    may guide choices), through ``vla.evaluation.evaluate``."""
     info = evaluate(
         "single",
         str(model_dir),
         n_episodes=n_episodes,
-        seed=TEST_SEED_START + seed,
+        seed=VAL_SEED_START + seed,
         output_dir=Path(model_dir).parent.parent / "sim_eval",  # run dir, not checkpoints/
         n_videos=0,
         image_size=int(read_config(model_dir)["model"]["image_size"]),

@@ -35,9 +35,19 @@ def test_expert_solves_single_tasks_and_writes_eval_info(tmp_path):
     assert {"versions", "git_commit", "episodes_per_s"} <= set(saved["aggregated"])
     rows = saved["per_episode"]
     assert [r["seed"] for r in rows] == [1_000_000 + i for i in range(4)]
+    assert saved["config"]["seed_range"] == "test"
     assert all(r["steps"] > 0 and r["skills"][0]["success"] for r in rows)
     assert (tmp_path / "videos" / rows[0]["video"]).stat().st_size > 0
     assert rows[1]["video"] is None
+
+
+def test_training_seeds_are_flagged_before_the_run(tmp_path, caplog):
+    info = evaluate("single", "expert", n_episodes=1, seed=999_999, output_dir=tmp_path / "a")
+    assert info["config"]["seed_range"] == "train"
+    assert "include training seeds" in caplog.text and "seed=2000000" in caplog.text
+    caplog.clear()
+    info = evaluate("single", "expert", n_episodes=2, seed=1_999_999, output_dir=tmp_path / "b")
+    assert info["config"]["seed_range"] == "test+validation" and not caplog.text
 
 
 def test_workers_give_the_same_episodes_as_one_process(tmp_path):

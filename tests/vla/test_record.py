@@ -38,6 +38,21 @@ def test_train_and_test_seed_ranges_are_disjoint():
         task_seed("val", 0, 0)
 
 
+@pytest.mark.parametrize(
+    "split,block,episode",
+    [("train", 0, 100_000), ("train", 10, 0), ("train", 0, -1)]
+    + [("test", 9, 100_000), ("test", 10, 0)],
+)
+def test_a_seed_outside_its_split_is_refused(split, block, episode):
+    with pytest.raises(ValueError, match=f"outside the {split} seeds"):
+        task_seed(split, block, episode)
+
+
+def test_the_last_seeds_of_each_split_stay_inside_it():
+    assert task_seed("train", 9, 99_999) == 999_999
+    assert task_seed("test", 9, 99_999) == 1_999_999
+
+
 def test_killed_recording_resumes_without_losing_episodes(tmp_path):
     out = tmp_path / "demos"
     args = ["output_dir=" + str(out), "suites=[single]", "episodes_per_suite=12", "image_size=32"]

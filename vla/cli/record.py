@@ -23,7 +23,7 @@ import numpy as np
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from sim import TEST_SEED_START, TRAIN_SEED_START
+from sim import TEST_SEED_START, TRAIN_SEED_START, seed_range
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
 from sim.perturb import NoisyExpert, SkillMix, check_learner, jitter_start
@@ -40,11 +40,18 @@ PERTURB_STREAM = 7  # the perturbations' RNG: (episode seed, this), apart from t
 
 
 def task_seed(split: str, suite_index: int, episode: int) -> int:
-    """Seed of one task episode; train and test ranges never overlap."""
+    """Seed of one task episode, inside ``split``'s range (:mod:`sim.seeds`), else ValueError."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     start = TRAIN_SEED_START if split == "train" else TEST_SEED_START
-    return start + suite_index * SUITE_SEED_STRIDE + episode
+    seed = start + suite_index * SUITE_SEED_STRIDE + episode
+    if not 0 <= episode < SUITE_SEED_STRIDE or seed_range(seed) != split:
+        raise ValueError(
+            f"{split} episode {episode} of suite block {suite_index} would use seed {seed}, "
+            f"outside the {split} seeds: record at most {SUITE_SEED_STRIDE:,} episodes per "
+            "suite, and fewer task-spec files in one call"
+        )
+    return seed
 
 
 @dataclass

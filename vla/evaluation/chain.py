@@ -19,7 +19,7 @@ from typing import Any
 from sim.tasks import TaskSpec, all_hold, load_tasks
 from sim.tasks.chain import chain_scene_ok, next_chain_task
 from vla.evaluation.episode import planner_runner, run_planned, skill_rows
-from vla.evaluation.provenance import provenance
+from vla.evaluation.provenance import provenance, seed_ranges
 from vla.evaluation.report import write_report
 from vla.evaluation.runner import EvalSettings, Worker, collect
 from vla.evaluation.stats import rate
@@ -134,6 +134,7 @@ def evaluate_chains(
     if planner == "none":
         raise ValueError("mode=chain needs a planner that splits instructions: oracle or saycan")
     jobs = make_chain_jobs(tasks, n_chains, chain_length, seed, n_videos)
+    ranges = seed_ranges([j.seed for j in jobs])  # warns before the run on training seeds
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = EvalSettings(
@@ -142,6 +143,7 @@ def evaluate_chains(
     results, seconds = collect(jobs, settings, num_workers, f"chains {Path(str(tasks)).stem}")
     rows = [r.to_dict() for r in results]
     config = dict(tasks=str(tasks), policy=policy, planner=planner, seed=seed)
+    config.update(seed_range=ranges)
     config.update(planner_options=planner_options or {}, num_workers=num_workers)
     config.update(n_chains=n_chains, chain_length=chain_length, image_size=image_size)
     info = {

@@ -1,11 +1,14 @@
-"""Where a result came from: package versions and the git commit of this checkout."""
+"""Where a result came from: package versions, the git commit, and the seeds' range."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from sim.seeds import TEST_SEED_START, VAL_SEED_START, seed_range
 
 PACKAGES = ("vla-stack", "torch", "transformers", "pybullet", "gymnasium", "numpy", "hydra-core")
 
@@ -42,3 +45,20 @@ def git_commit() -> str | None:
 def provenance() -> dict[str, Any]:
     """``{"versions": {...}, "git_commit": ...}`` for result files."""
     return {"versions": package_versions(), "git_commit": git_commit()}
+
+
+def seed_ranges(seeds: list[int]) -> str:
+    """The range(s) of ``seeds`` (:mod:`sim.seeds`), joined by "+"; warns (one log line) when
+    any is a training seed, whose scene the policy may have been trained on."""
+    ranges = sorted({seed_range(s) for s in seeds})
+    if "train" in ranges:
+        logging.getLogger(__name__).warning(
+            "seeds %d-%d include training seeds (< %d), whose scenes may be in the training "
+            "data: report on test seeds (seed=%d), choose settings on validation seeds (seed=%d)",
+            min(seeds),
+            max(seeds),
+            TEST_SEED_START,
+            TEST_SEED_START,
+            VAL_SEED_START,
+        )
+    return "+".join(ranges)

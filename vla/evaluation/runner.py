@@ -25,7 +25,7 @@ from tqdm import tqdm
 from sim.env import VLAEnv
 from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
 from vla.evaluation.episode import EpisodeResult, make_policy, planner_runner, run_episode
-from vla.evaluation.provenance import provenance
+from vla.evaluation.provenance import provenance, seed_ranges
 from vla.evaluation.report import write_report
 from vla.evaluation.stats import aggregate
 from vla.parallel import worker_map
@@ -197,6 +197,7 @@ def evaluate(
 
         SayCanOptions.from_mapping(planner_options)  # bad option: fail before any work
     jobs = make_jobs(resolve_tasks(tasks), n_episodes, seed, n_videos)
+    ranges = seed_ranges([j.seed for j in jobs])  # warns before the run on training seeds
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = EvalSettings(
@@ -212,6 +213,7 @@ def evaluate(
             "planner_options": planner_options or {},
             "n_episodes": len(jobs),
             "seed": seed,
+            "seed_range": ranges,
             "num_workers": num_workers,
             "image_size": image_size,
         },
