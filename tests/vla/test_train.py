@@ -1,6 +1,7 @@
 """vla-train on a tiny recorded dataset: learning, checkpoints, exact resume, kill -9, errors."""
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -91,6 +92,17 @@ def test_loss_falls_and_checkpoints_load(dataset, tmp_path):
         model.load_state_dict(ckpt.model_state)
         assert set(ckpt.norm_stats) >= {"q01", "q99"}
         assert ckpt.training_state["step"] in (20, 40)
+
+
+def test_in_training_evaluation_logs_success_on_validation_seeds(dataset, tmp_path):
+    out = tmp_path / "run"
+    train(make_cfg(dataset, out, steps=10, checkpoint_every=10, eval_every=10, eval_episodes=1))
+    rows = [r for r in read_metrics(out) if r["sim_success"]]
+    assert [int(r["step"]) for r in rows] == [10]
+    assert 0.0 <= float(rows[0]["sim_success"]) <= 1.0
+    info = json.loads((out / "sim_eval" / "eval_info.json").read_text())
+    assert info["config"]["seed"] == 2_000_000 and info["config"]["seed_range"] == "validation"
+    assert info["config"]["policy"] == str(out / "checkpoints" / "last")
 
 
 def test_state_free_single_frame_policy_trains_and_acts(dataset, tmp_path):
