@@ -142,8 +142,7 @@ def evaluate_chains(
     )
     results, seconds = collect(jobs, settings, num_workers, f"chains {Path(str(tasks)).stem}")
     rows = [r.to_dict() for r in results]
-    config = dict(tasks=str(tasks), policy=policy, planner=planner, seed=seed)
-    config.update(seed_range=ranges)
+    config = dict(tasks=str(tasks), policy=policy, planner=planner, seed=seed, seed_range=ranges)
     config.update(planner_options=planner_options or {}, num_workers=num_workers)
     config.update(n_chains=n_chains, chain_length=chain_length, image_size=image_size)
     info = {
