@@ -21,7 +21,7 @@ loop it then copies its own first wrong step. Step 0 is therefore the honest mea
 "finds the target in the image"; ``--step0-actions`` also prints how often each sign
 pattern was chosen there, which exposes a policy that answers with the dataset's prior.
 ``--goal-head`` (RT-1 checkpoints trained with ``model.goal_head=true``) also compares the
-goal head's step-0 offset with the recorded one (:mod:`vla.data.goals`). Prints markdown.
+goal head's step-0 offset with the recorded one (:mod:`vla.policies.rt1.goals`). Prints markdown.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from vla.data.episode_store import EpisodeStore  # noqa: E402
-from vla.data.goals import GOAL_SCALE, goal_offsets  # noqa: E402
 from vla.policies import load_policy  # noqa: E402
+from vla.policies.rt1.goals import GOAL_SCALE, goal_offsets  # noqa: E402
 
 DECISIVE = 0.5  # |expert action| above this (normalised units) counts as a direction
 

@@ -27,11 +27,11 @@ import torch  # noqa: E402
 from sim import TEST_SEED_START  # noqa: E402
 from sim.env import VLAEnv  # noqa: E402
 from vla.data.episode_store import EpisodeStore  # noqa: E402
-from vla.data.scene_vqa import scene_vqa_pairs  # noqa: E402
 from vla.data.torch_dataset import split_episodes  # noqa: E402
-from vla.models.rt2 import RT2, RT2Config  # noqa: E402
-from vla.models.rt2_text import corpus_texts  # noqa: E402
 from vla.policies import RT2Policy, load_policy  # noqa: E402
+from vla.policies.rt2.model import RT2, RT2Config  # noqa: E402
+from vla.policies.rt2.scene_vqa import scene_vqa_pairs  # noqa: E402
+from vla.policies.rt2.text import corpus_texts  # noqa: E402
 from vla.tokenizer import N_ACTION_DIMS  # noqa: E402
 
 

@@ -20,8 +20,8 @@ import torch  # noqa: E402
 
 from sim import TEST_SEED_START  # noqa: E402
 from sim.env import VLAEnv  # noqa: E402
-from vla.models.rt1 import RT1  # noqa: E402
 from vla.policies import load_policy  # noqa: E402
+from vla.policies.rt1.model import RT1  # noqa: E402
 
 
 def latency_ms(policy, env: VLAEnv, n: int) -> tuple[float, float]:

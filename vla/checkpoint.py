@@ -35,6 +35,7 @@ WEIGHTS_FILE = "model.safetensors"
 NORM_STATS_FILE = "norm_stats.json"
 MODEL_CARD_FILE = "README.md"
 TRAINING_STATE_FILE = "training_state.pt"
+BUNDLED_DIR = pathlib.Path(__file__).resolve().parent / "assets"  # vla/assets/<name>/
 _CORRUPT = "is corrupt or truncated: re-save or re-train it"
 
 

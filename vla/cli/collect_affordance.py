@@ -21,8 +21,12 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from sim.tasks import BUILTIN_SUITES
-from vla.affordance.collect import CollectConfig, LabelledState, Labeller, check_seeds
-from vla.affordance.dataset import (
+from vla.cli.errors import run_app
+from vla.data.writer_lock import acquire_lock, release_lock
+from vla.durable import append_line
+from vla.parallel import worker_map
+from vla.planning.affordance.collect import CollectConfig, LabelledState, Labeller, check_seeds
+from vla.planning.affordance.dataset import (
     COMMANDS_FILE,
     FIELDS,
     done_episodes,
@@ -30,10 +34,6 @@ from vla.affordance.dataset import (
     summarize,
     write_shard,
 )
-from vla.cli.errors import run_app
-from vla.data.writer_lock import acquire_lock, release_lock
-from vla.durable import append_line
-from vla.parallel import worker_map
 
 LOCK_FILE = ".writer.lock"
 

@@ -3,7 +3,7 @@
     vla-record-scenes output_dir=data/scenes n_scenes=40000 num_workers=2
 
 Each scene is one reset and one render of a random single-skill tabletop task, labelled
-with the hand's offset to where the skill will grasp or release (:mod:`vla.data.scenes`).
+with the hand's offset to where the skill will grasp or release (:mod:`vla.policies.rt1.scenes`).
 Shards are written atomically by this process only; rerunning resumes.
 """
 
@@ -17,8 +17,8 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from vla.cli.errors import run_app
-from vla.data.scenes import SceneMaker, check_meta, pending_shards, write_shard
 from vla.parallel import worker_map
+from vla.policies.rt1.scenes import SceneMaker, check_meta, pending_shards, write_shard
 
 
 def record_scenes(cfg: DictConfig) -> Path:

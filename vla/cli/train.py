@@ -11,7 +11,7 @@ import hydra
 from omegaconf import DictConfig
 
 from vla.cli.errors import run_app
-from vla.train import train
+from vla.training.loop import train
 
 
 @hydra.main(config_path="../../configs", config_name="train", version_base="1.3")

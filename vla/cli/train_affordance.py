@@ -10,8 +10,8 @@ import sys
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from vla.affordance.train import AffordanceTrainConfig, train_affordance
 from vla.cli.errors import run_app
+from vla.planning.affordance.train import AffordanceTrainConfig, train_affordance
 
 
 def _train(cfg: DictConfig) -> None:

@@ -9,7 +9,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from vla.cli.errors import run_app
-from vla.lm.train_lm import LMTrainConfig, train_lm
+from vla.planning.lm.train_lm import LMTrainConfig, train_lm
 
 
 def _train(cfg: DictConfig) -> None:

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from vla.data.episode_store import EpisodeStore
-from vla.data.goals import goal_offsets
+from vla.policies.rt1.goals import goal_offsets
 
 
 class FrameDataset(Dataset):
@@ -39,7 +39,7 @@ class FrameDataset(Dataset):
         state        float32 (history, state_dim), padded the same way
         action       float32 (action_dim,): the action taken at step t
         goal         float32 (3,): the hand's offset to where the skill grasps or releases
-                     (:mod:`vla.data.goals`), zeros where ``goal_valid`` is False
+                     (:mod:`vla.policies.rt1.goals`), zeros where ``goal_valid`` is False
         goal_valid   bool: step t is at or before the episode's grasp/release step
         instruction  str: the text the policy is conditioned on
         episode_id   int

@@ -48,7 +48,7 @@ class SayCanOptions:
 
 @functools.lru_cache(maxsize=4)
 def _scorer(lm: str | None, reduction: str):
-    from vla.lm import BUNDLED_LM
+    from vla.planning.lm import BUNDLED_LM
 
     return make_scorer("hf", model=lm or BUNDLED_LM, reduction=reduction)
 
@@ -63,7 +63,7 @@ def _affordance(options: SayCanOptions, env: Any) -> Affordance:
     if key not in _AFFORDANCES:
         kwargs: dict[str, Any] = {"env": env}
         if name == "learned":
-            import vla.affordance  # noqa: F401  (registers affordance "learned")
+            import vla.planning.affordance  # noqa: F401  (registers affordance "learned")
 
             kwargs["checkpoint"] = options.affordance_checkpoint
         _AFFORDANCES[key] = make_affordance(name, **kwargs)
@@ -103,7 +103,7 @@ def run_saycan(
     **_: Any,
 ) -> list[SkillResult]:
     """Plan ``task.instruction`` with SayCan, executing each chosen skill with ``policy``."""
-    from vla.lm.corpus import scene_of
+    from vla.planning.lm.corpus import scene_of
 
     options = planner_options
     if not isinstance(options, SayCanOptions):

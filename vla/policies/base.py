@@ -16,7 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from vla.checkpoint import CONFIG_FILE, read_config
+from vla.checkpoint import BUNDLED_DIR, CONFIG_FILE, read_config
 
 
 class Policy(abc.ABC):
@@ -65,9 +65,6 @@ def register_policy(name: str) -> Callable[[P], P]:
         return cls
 
     return decorator
-
-
-BUNDLED_DIR = pathlib.Path(__file__).resolve().parents[1] / "assets"  # vla/assets/<name>/
 
 
 def bundled_checkpoint(name: str) -> pathlib.Path | None:

@@ -1,0 +1,179 @@
+"""The planning corpus, LM training and the bundled SayCan LM."""
+
+import random
+from dataclasses import replace
+
+import pytest
+import torch
+
+from planners import SayCanPlanner, make_scorer
+from planners.prompt import Step
+from sim.tasks import oracle_plan, parse_tasks, symbolic_world
+from vla.planning.lm import BUNDLED_LM
+from vla.planning.lm.corpus import (
+    HELD_OUT_WORDS,
+    generate_tasks,
+    held_twin,
+    make_episode,
+    render,
+    split_tables,
+    words,
+)
+from vla.planning.lm.plan_eval import run_task
+from vla.planning.lm.train_lm import LMTrainConfig, encode, make_batch, train_tokenizer
+
+
+def test_split_holds_out_its_words():
+    train = generate_tasks("train", 40, seed=3)
+    rng = random.Random(0)
+    train_words = set().union(*(words(render(make_episode(t, rng, 0.5))[0]) for t in train))
+    assert not train_words & HELD_OUT_WORDS
+    held = generate_tasks("held_out", 10, seed=3)
+    assert held and all(words(t.instruction) & HELD_OUT_WORDS for t in held)
+    assert "toss the {obj} into the {target}" in split_tables("held_out")["VERB_TEMPLATES"]["in"]
+
+
+def test_episodes_state_the_scene_and_place_the_robot_like_the_simulator():
+    tasks = generate_tasks("train", 30, seed=0, families=("mobile",))
+    unplaced = [t for t in tasks if not any(p.name == "robot_at" for p in t.initial)]
+    assert unplaced  # the generator leaves the start area to the simulator for some tasks
+    rng = random.Random(0)
+    starts = {make_episode(t, rng).header.split("robot at ")[1].split("\n")[0] for t in unplaced}
+    assert starts == {"table", "counter"}  # both, like sim.layout.sample_layout
+    clear = generate_tasks("train", 40, seed=0, families=("long_horizon",))
+    headers = [make_episode(t, rng).header for t in clear if "bowl" in t.instruction.split()[-1]]
+    assert any(" in " in h.split("scene: ")[-1] for h in headers if "scene: " in h)
+
+
+def test_a_dropped_place_is_followed_by_a_new_pick_and_the_same_place():
+    rng = random.Random(1)
+    tasks = generate_tasks("train", 80, seed=0, families=("structured",))
+    recoveries = []
+    for task in tasks:
+        steps = make_episode(task, rng, p_failure=1.0).steps
+        recoveries += [
+            steps[i : i + 3]
+            for i in range(len(steps) - 2)
+            if not steps[i].success
+            and steps[i].skill.startswith("place")
+            and steps[i + 2].skill == steps[i].skill
+        ]
+    assert recoveries
+    for failed, pick, again in recoveries:
+        block = failed.skill.split(" block")[0].removeprefix("place the ")
+        assert pick == Step(f"pick up the {block} block", True) and again.success
+
+
+def test_a_missed_pick_or_drive_is_tried_again():
+    rng = random.Random(2)
+    tasks = generate_tasks("train", 60, seed=0, families=("mobile", "structured"))
+    retried = set()
+    for task in tasks:
+        steps = make_episode(task, rng, p_failure=1.0).steps
+        for failed, after in zip(steps, steps[1:]):
+            if not failed.success and not failed.skill.startswith("place"):
+                if after == Step(failed.skill, True):
+                    retried.add(failed.skill.split()[0])
+    assert retried == {"pick", "go"}
+
+
+def test_a_bowl_is_cleared_in_the_order_the_scene_lists_its_blocks():
+    tasks = generate_tasks("train", 60, seed=0, families=("long_horizon",))
+    clears = [t for t in tasks if all(g.name == "not" for g in t.goal)]
+    assert clears
+    for task in clears:
+        episode = make_episode(task, random.Random(0))
+        inside = [f.split(" in ")[0] for f in episode.header.split("scene: ")[1].split(", ")]
+        picks = [s.skill.removeprefix("pick up the ") for s in episode.steps if "pick" in s.skill]
+        assert picks == [b for b in inside if b in picks]
+        assert len(picks) == len(task.goal)
+
+
+def test_held_twins_differ_only_in_the_held_block_and_need_other_plans():
+    rng = random.Random(0)
+    tasks = generate_tasks("train", 60, seed=0, families=("embodiment",))
+    pairs = [(t, twin) for t in tasks if (twin := held_twin(t, rng))]
+    assert pairs and held_twin(replace(tasks[0], initial=()), rng) is None
+    for task, twin in pairs:
+        assert (twin.instruction, twin.goal) == (task.instruction, task.goal)
+        held = {p.args[0] for t in (task, twin) for p in t.initial if p.name == "holding"}
+        assert len(held) == 2 and task.goal[0].args[0] in held
+        plans = [oracle_plan(t, symbolic_world(t)) for t in (task, twin)]
+        assert plans[0] != plans[1]
+
+
+def test_failed_skill_is_context_not_target():
+    task = generate_tasks("train", 1, seed=0, families=("single",))[0]
+    episode = make_episode(task, random.Random(0), p_failure=1.0)
+    text, spans = render(episode)
+    assert "result: failure" in text
+    learned = [text[a:b] for a, b in spans]
+    assert learned == [f" {s.skill}\n" for s in episode.steps if s.success]
+    assert text[spans[-1][0] : spans[-1][1]] == " done\n"
+
+
+def test_a_few_training_steps_lower_the_loss():
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    tasks = generate_tasks("train", 4, seed=0, families=("single", "verbs"))
+    rng = random.Random(0)
+    corpus = [render(make_episode(t, rng)) for t in tasks]
+    tokenizer = train_tokenizer([text for text, _ in corpus], vocab_size=300)
+    batch = make_batch([encode(tokenizer, *item) for item in corpus], tokenizer.pad_token_id)
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=256, n_embd=32, n_layer=2, n_head=2)
+    model = GPT2LMHeadModel(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(8):
+        loss = model(**batch).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] - 0.5
+    assert LMTrainConfig().n_layer <= 4
+
+
+@pytest.mark.skipif(not (BUNDLED_LM / "config.json").is_file(), reason="bundled LM not trained")
+def test_bundled_lm_plans_a_simple_instruction(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    task = parse_tasks(
+        [
+            {
+                "instruction": "put the red block in the blue bowl",
+                "goal": ["in(red block, blue bowl)"],
+                "objects": ["red block", "green block", "blue bowl", "yellow bowl"],
+            }
+        ]
+    )[0]
+    planner = SayCanPlanner(make_scorer("hf", model=BUNDLED_LM), max_skills=6)
+    success, result = run_task(planner, task)
+    assert result.skills == oracle_plan(task, symbolic_world(task))
+    assert success
+
+
+def test_init_from_continues_a_saved_lm_with_its_tokenizer(tmp_path):
+    from vla.planning.lm.train_lm import train_lm
+
+    small = dict(steps=2, batch_size=4, tasks_per_family=2, warmup_steps=1, vocab_size=300)
+    small.update(n_layer=1, n_embd=32, n_head=2, n_positions=512)
+    first = train_lm(LMTrainConfig(output_dir=str(tmp_path / "a"), **small))
+    more = train_lm(
+        LMTrainConfig(output_dir=str(tmp_path / "b"), init_from=str(tmp_path / "a"), **small)
+    )
+    assert more["parameters"] == first["parameters"]
+    a, b = ((tmp_path / d / "tokenizer.json").read_text() for d in "ab")
+    assert a == b  # the tokenizer is kept, not retrained
+
+
+def test_family_weights_scale_the_corpus_per_family():
+    from vla.planning.lm.train_lm import build_corpus
+
+    weights = {"structured": 2.0, "single": 0.0, "embodiment": 0.0}  # no held twins
+    corpus = build_corpus(LMTrainConfig(tasks_per_family=2, family_weights=weights))
+    assert len(corpus) == 2 * 4 + 4  # four families at 1, structured at 2, two at 0
+    assert sum("and then" in text or ", then" in text for text, _ in corpus) >= 2
+    with pytest.raises(ValueError, match="unknown families"):
+        build_corpus(LMTrainConfig(tasks_per_family=1, family_weights={"sorting": 1.0}))

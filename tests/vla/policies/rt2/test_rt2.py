@@ -1,0 +1,182 @@
+"""RT-2: action vocabulary, constrained decoding, training, checkpoints, simulator, backbones."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from vla.cli.record import record
+from vla.policies import RT2Policy, load_policy
+from vla.policies.rt2.model import RT2, RT2Config
+from vla.policies.rt2.scene_vqa import episode_pairs
+from vla.policies.rt2.text import build_word_tokenizer
+from vla.policies.rt2.vocab import (
+    MODE_TOKENS,
+    ActionLogitsProcessor,
+    ActionVocab,
+    add_action_tokens,
+)
+from vla.tokenizer import NormStats
+from vla.training.loop import train
+
+ROOT = Path(__file__).resolve().parents[4]
+
+TINY = dict(image_size=32, patch_size=16, vision_dim=32, vision_layers=1, text_dim=32)
+TINY |= dict(text_layers=1, n_heads=2)
+
+
+@pytest.fixture(scope="module")
+def model() -> RT2:
+    torch.manual_seed(0)
+    return RT2.build(RT2Config(**TINY)).eval()
+
+
+def observation(seed: int, size: int = 32) -> dict:
+    rng = np.random.default_rng(seed)
+    images = {n: rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for n in ("front", "wrist")}
+    return {
+        "images": images,
+        "state": np.zeros(10, np.float32),
+        "instruction": "pick up the red block",
+    }
+
+
+def test_action_vocabulary_round_trip():
+    tokenizer = build_word_tokenizer()
+    n_text = len(tokenizer)
+    assert add_action_tokens(tokenizer) == 259 and add_action_tokens(tokenizer) == 0
+    vocab = ActionVocab.from_tokenizer(tokenizer, len(tokenizer))
+    assert vocab.bin_ids.min() >= n_text  # new ids, after every text token
+    tokens = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (500, 11)))
+    tokens[:, 10] = tokens[:, 10] % 3
+    ids = vocab.to_ids(tokens)
+    assert torch.equal(vocab.from_ids(ids), tokens)
+    assert tokenizer.convert_ids_to_tokens(ids[0, 10].item()) == MODE_TOKENS[tokens[0, 10]]
+    text = tokenizer.decode(ids[0])  # the action as text, and back through the tokenizer
+    assert tokenizer(text, add_special_tokens=False).input_ids == ids[0].tolist()
+    with pytest.raises(ValueError, match="not a valid action token"):
+        vocab.from_ids(ids[:1].flip(-1))  # a mode id at position 0
+
+
+def test_logits_processor_masks_exactly_the_invalid_ids(model):
+    vocab, width = model.vocab, model.vocab.vocab_size
+    processor = ActionLogitsProcessor(vocab, prompt_length=7)
+    bins, modes = set(vocab.bin_ids.tolist()), set(vocab.mode_ids.tolist())
+    for position in range(11):
+        scores = torch.randn(3, width)
+        out = processor(torch.zeros(3, 7 + position, dtype=torch.long), scores)
+        for row in range(3):
+            kept = set(torch.isfinite(out[row]).nonzero().flatten().tolist())
+            assert kept == (modes if position == 10 else bins)
+            assert torch.equal(out[row][list(kept)], scores[row][list(kept)])
+
+
+def test_constrained_generation_has_no_invalid_tokens(model):
+    torch.manual_seed(1)
+    images = torch.randint(0, 256, (64, 2, 3, 32, 32), dtype=torch.uint8)
+    texts = ["pick up the red block", "go to the table", "place the blue block in the red bowl"]
+    ids = model.generate_action_ids(images, [texts[i % 3] for i in range(64)])
+    assert ids.shape == (64, 11) and model.vocab.invalid_count(ids) == 0
+    first = model.generate_action_ids(images[:1], texts[:1])  # batch 1 = row 0 of the batch
+    assert torch.equal(first, ids[:1])
+
+
+def test_save_load_round_trip_and_registry(tmp_path):
+    torch.manual_seed(0)
+    stats = NormStats(q01=-np.arange(1, 11) / 10, q99=np.arange(1, 11) / 10)
+    policy = RT2Policy(RT2Config(**TINY), stats)
+    folder = policy.save_pretrained(tmp_path / "rt2")
+    loaded = load_policy(folder)
+    assert isinstance(loaded, RT2Policy)
+    for seed in range(3):
+        assert np.array_equal(
+            policy.select_action(observation(seed)), loaded.select_action(observation(seed))
+        )
+    assert loaded.model.tokenizer.get_vocab() == policy.model.tokenizer.get_vocab()
+
+
+def test_runs_a_fixed_seed_episode_in_the_simulator(model):
+    from sim.env import VLAEnv
+
+    policy = RT2Policy(model=model)
+
+    def episode() -> list[np.ndarray]:
+        env = VLAEnv("tabletop", image_size=32)
+        try:
+            obs, _ = env.reset(seed=3)
+            policy.reset()
+            actions = []
+            for _ in range(4):
+                actions.append(policy.select_action(obs))
+                obs, _reward, terminated, truncated, _info = env.step(actions[-1])
+                assert not truncated
+                if terminated:
+                    break
+            return actions
+        finally:
+            env.close()
+
+    first, second = episode(), episode()
+    assert len(first) >= 1 and all(a.shape == (11,) and a[10] in (0, 1, 2) for a in first)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+
+
+def test_vqa_pairs_from_a_recorded_episode():
+    record = {"episode_id": 4, "n_steps": 30, "success": True}
+    pairs = episode_pairs(record | {"instruction": "place the red block in the blue bowl"})
+    assert (4, 29, "which bowl is the red block in?", "the blue bowl") in pairs
+    assert (4, 0, "what is the robot holding?", "the red block") in pairs
+    assert episode_pairs(record | {"instruction": "pick up the red block", "success": False}) == []
+
+
+def test_backbone_folder_full_and_lora(tmp_path, model):
+    folder = tmp_path / "my_vlm"
+    base = model.vlm
+    base.save_pretrained(folder)
+    model.tokenizer.save_pretrained(folder)
+    for lora in (False, True):
+        rt2 = RT2.build(RT2Config(backbone=str(folder), lora=lora))
+        assert rt2.n_image_tokens == 4 and len(rt2.tokenizer) == len(model.tokenizer)
+        trainable, total = rt2.num_params(trainable=True), rt2.num_params()
+        assert (trainable < total) == lora
+        ids = rt2.eval().generate_action_ids(torch.zeros(1, 2, 3, 64, 64, dtype=torch.uint8), ["x"])
+        assert rt2.vocab.invalid_count(ids) == 0
+    with pytest.raises(ValueError, match="is not a Hugging Face model folder") as err:
+        RT2.build(RT2Config(backbone=str(tmp_path / "nothing")))
+    assert "\n" not in str(err.value)
+
+
+@pytest.fixture(scope="module")
+def rt2_dataset(tmp_path_factory) -> Path:
+    """Four real expert demos of the `single` suite at 32 px (a few seconds)."""
+    path = tmp_path_factory.mktemp("demos")
+    spec = {"suites": ["single"], "episodes_per_suite": 4, "split": "train"}
+    record(OmegaConf.create(spec | {"image_size": 32, "output_dir": str(path)}))
+    return path
+
+
+def test_train_app_lowers_the_loss_and_checkpoints_load(tmp_path, rt2_dataset):
+    cfg = OmegaConf.load(ROOT / "configs" / "train.yaml")
+    del cfg["hydra"]
+    policy = OmegaConf.load(ROOT / "configs" / "train_policies" / "policy" / "rt2.yaml")
+    sizes = {k: v for k, v in TINY.items() if k != "image_size"}
+    policy = OmegaConf.merge(policy, sizes, {"cotrain_ratio": 0.2})
+    cfg = OmegaConf.merge(
+        cfg,
+        {"policy": policy, "data": str(rt2_dataset), "output_dir": str(tmp_path / "run")},
+        {"steps": 30, "batch_size": 8, "lr": 3e-3, "warmup_steps": 3, "image_size": 32},
+        {"log_every": 5, "checkpoint_every": 15, "val_fraction": 0.25},
+    )
+    torch.set_num_threads(1)
+    result = train(cfg)
+    with (tmp_path / "run" / "metrics.csv").open() as f:
+        losses = {
+            int(r["step"]): float(r["train_loss"]) for r in csv.DictReader(f) if r["train_loss"]
+        }
+    assert result["step"] == 30 and losses[30] < 0.8 * losses[5]
+    policy = load_policy(tmp_path / "run" / "checkpoints" / "best")
+    assert isinstance(policy, RT2Policy)
+    assert policy.select_action(observation(0)).shape == (11,)

@@ -1,0 +1,248 @@
+"""vla-train on a tiny recorded dataset: learning, checkpoints, exact resume, kill -9, errors."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from vla.checkpoint import load_checkpoint
+from vla.cli.record import record
+from vla.cli.record_scenes import record_scenes
+from vla.policies import load_policy
+from vla.policies.rt1.model import RT1, RT1Config
+from vla.training.loop import train
+
+ROOT = Path(__file__).resolve().parents[3]
+TINY_MODEL = {
+    "cnn_channels": [8, 16, 32],
+    "d_model": 32,
+    "n_layers": 2,
+    "n_heads": 2,
+    "tokens_per_image": 4,
+}
+TINY = {
+    "batch_size": 8,
+    "lr": 1e-3,
+    "warmup_steps": 5,
+    "image_size": 32,
+    "val_fraction": 0.25,
+    "log_every": 5,
+    "model": TINY_MODEL,
+}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """Four real expert demos of the `single` suite at 32 px (a few seconds)."""
+    path = tmp_path_factory.mktemp("demos")
+    record(
+        OmegaConf.create(
+            {
+                "suites": ["single"],
+                "episodes_per_suite": 4,
+                "split": "train",
+                "image_size": 32,
+                "output_dir": str(path),
+            }
+        )
+    )
+    return path
+
+
+def make_cfg(data: Path, out: Path, **overrides) -> OmegaConf:
+    cfg = OmegaConf.load(ROOT / "configs" / "train.yaml")
+    del cfg["hydra"]
+    return OmegaConf.merge(cfg, TINY, {"data": str(data), "output_dir": str(out)}, overrides)
+
+
+def read_metrics(out: Path) -> list[dict[str, str]]:
+    with (out / "metrics.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def train_losses(rows: list[dict[str, str]]) -> dict[int, float]:
+    return {int(r["step"]): float(r["train_loss"]) for r in rows if r["train_loss"]}
+
+
+def test_loss_falls_and_checkpoints_load(dataset, tmp_path):
+    out = tmp_path / "run"
+    result = train(make_cfg(dataset, out, steps=40, checkpoint_every=20))
+    assert result["step"] == 40
+    losses = train_losses(read_metrics(out))
+    assert sorted(losses) == list(range(5, 41, 5))
+    assert losses[40] < 0.9 * losses[5], losses  # ~ln(256)=5.5 at init, falls clearly
+    rows = read_metrics(out)
+    assert {int(r["step"]) for r in rows if r["val_loss"]} == {20, 40}
+    assert all(0 <= float(r["val_acc_mode"]) <= 1 for r in rows if r["val_loss"])
+    assert list((out / "tb").glob("events.out.tfevents.*"))
+    for name in ("last", "best"):
+        ckpt = load_checkpoint(out / "checkpoints" / name, with_training_state=True)
+        assert ckpt.config["policy"] == "rt1"
+        assert ckpt.config["camera_names"] == ["front", "wrist"]
+        model = RT1(RT1Config.from_dict(ckpt.config["model"]))
+        model.load_state_dict(ckpt.model_state)
+        assert set(ckpt.norm_stats) >= {"q01", "q99"}
+        assert ckpt.training_state["step"] in (20, 40)
+
+
+def test_in_training_evaluation_logs_success_on_validation_seeds(dataset, tmp_path):
+    out = tmp_path / "run"
+    train(make_cfg(dataset, out, steps=10, checkpoint_every=10, eval_every=10, eval_episodes=1))
+    rows = [r for r in read_metrics(out) if r["sim_success"]]
+    assert [int(r["step"]) for r in rows] == [10]
+    assert 0.0 <= float(rows[0]["sim_success"]) <= 1.0
+    info = json.loads((out / "sim_eval" / "eval_info.json").read_text())
+    assert info["config"]["seed"] == 2_000_000 and info["config"]["seed_range"] == "validation"
+    assert info["config"]["policy"] == str(out / "checkpoints" / "last")
+
+
+def test_state_free_single_frame_policy_trains_and_acts(dataset, tmp_path):
+    """model.state_dim=0 history=1: images + text only (no copycat channel), end to end."""
+    out = tmp_path / "vis"
+    model = {**TINY_MODEL, "state_dim": 0}
+    train(make_cfg(dataset, out, steps=10, checkpoint_every=10, history=1, model=model))
+    policy = load_policy(str(out / "checkpoints" / "last"))
+    assert (policy.config.state_dim, policy.config.history) == (0, 1)
+    images = {n: np.zeros((32, 32, 3), np.uint8) for n in ("front", "wrist")}
+    obs = {"images": images, "state": np.full(10, np.nan, np.float32), "instruction": "done"}
+    action = policy.select_action(obs)  # the state is not read, so NaN there is harmless
+    assert action.shape == (11,) and np.isfinite(action).all()
+
+
+def test_resume_equals_uninterrupted_run(dataset, tmp_path, capsys):
+    full, split = tmp_path / "full", tmp_path / "split"
+    train(make_cfg(dataset, full, steps=30, checkpoint_every=10))
+    # the first leg stops at 20 but keeps the 30-step schedule, as a run killed at 20 would
+    train(make_cfg(dataset, split, steps=20, lr_decay_steps=30, checkpoint_every=10))
+    # rows a killed run might have logged after its last checkpoint must not survive
+    with (split / "metrics.csv").open("a", newline="") as f:
+        f.write("25" + "," * (len(read_metrics(split)[0]) - 1) + "\n")
+    capsys.readouterr()
+    train(make_cfg(dataset, split, steps=30, checkpoint_every=10, resume=True))
+    assert "resumed at step 20" in capsys.readouterr().out
+
+    # Batch order, augmentation (pure functions of seed/epoch/position) and the dropout RNG
+    # (saved in the checkpoint) are all restored, so on CPU the runs are bitwise equal.
+    a = load_checkpoint(full / "checkpoints" / "last").model_state
+    b = load_checkpoint(split / "checkpoints" / "last").model_state
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    rows_full, rows_split = read_metrics(full), read_metrics(split)
+    steps = [int(r["step"]) for r in rows_split]
+    assert steps == sorted(set(steps)) == [5, 10, 15, 20, 25, 30]
+    assert train_losses(rows_full) == train_losses(rows_split)
+    assert [r["val_loss"] for r in rows_full] == [r["val_loss"] for r in rows_split]
+
+
+def test_kill_9_then_resume(dataset, tmp_path):
+    out = tmp_path / "killed"
+    args = [f"{k}={v}" for k, v in TINY.items() if k != "model"]
+    args += [f"model.{k}={v}".replace(" ", "") for k, v in TINY_MODEL.items()]
+    args += [f"data={dataset}", f"output_dir={out}", "steps=100000", "checkpoint_every=5"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vla.cli.train", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        last = out / "checkpoints" / "last" / "training_state.pt"
+        while not last.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        time.sleep(1.0)  # let it get past the checkpoint, mid-interval
+        assert last.exists(), "no checkpoint before the deadline"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    saved = load_checkpoint(out / "checkpoints" / "last", with_training_state=True)
+    step = saved.training_state["step"]
+    assert step >= 5 and step % 5 == 0
+    result = train(make_cfg(dataset, out, steps=step + 10, checkpoint_every=5, resume=True))
+    assert result["step"] == step + 10
+    steps = [int(r["step"]) for r in read_metrics(out)]
+    assert steps == sorted(set(steps)) and steps[-1] == step + 10
+    assert steps == list(range(5, step + 11, 5))
+
+
+def test_bad_data_path_is_a_one_line_error(tmp_path, monkeypatch):
+    from vla.cli.train import main
+
+    out = tmp_path / "out"
+    argv = ["vla-train", f"data={tmp_path / 'missing'}", f"output_dir={out}"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exc:
+        main()
+    message = str(exc.value.code)
+    assert message.startswith("vla-train: error:") and "missing" in message
+    assert "\n" not in message
+
+
+def test_goal_head_trains_and_the_policy_acts(dataset, tmp_path):
+    """model.goal_head=true: the auxiliary goal loss is learned along with the actions."""
+    out = tmp_path / "goal"
+    model = {**TINY_MODEL, "goal_head": True, "spatial_coords": True}
+    train(make_cfg(dataset, out, steps=40, checkpoint_every=40, model=model))
+    losses = train_losses(read_metrics(out))
+    assert losses[40] < 0.9 * losses[5], losses
+    policy = load_policy(str(out / "checkpoints" / "last"))
+    assert policy.config.goal_head
+    images = {n: np.zeros((32, 32, 3), np.uint8) for n in ("front", "wrist")}
+    obs = {"images": images, "state": np.zeros(10, np.float32), "instruction": "done"}
+    assert policy.select_action(obs).shape == (11,)
+
+
+def tiny_scenes(folder: Path, n_scenes: int) -> Path:
+    """Localisation scenes at 32 px, in shards of 4."""
+    cfg = {"output_dir": str(folder), "n_scenes": n_scenes, "shard_size": 4, "image_size": 32}
+    return record_scenes(OmegaConf.create(cfg | {"num_workers": 0}))
+
+
+def test_scenes_co_train_the_goal_head(dataset, tmp_path):
+    """scenes=DIR adds the goal head's error on localisation scenes to every batch."""
+    scenes = tiny_scenes(tmp_path / "scenes", n_scenes=8)
+    model = {**TINY_MODEL, "goal_head": True}
+    runs = {}
+    for name, extra in (("plain", {}), ("scenes", {"scenes": str(scenes)})):
+        out = tmp_path / name
+        train(make_cfg(dataset, out, steps=30, checkpoint_every=30, model=model, **extra))
+        runs[name] = train_losses(read_metrics(out))
+    assert runs["scenes"][30] < 0.9 * runs["scenes"][5], runs
+    assert runs["scenes"][5] != runs["plain"][5]  # the scene loss is in the objective
+    assert load_policy(str(tmp_path / "scenes" / "checkpoints" / "last")).config.goal_head
+    with pytest.raises(ValueError, match="goal_head"):
+        train(make_cfg(dataset, tmp_path / "x", steps=1, scenes=str(scenes)))
+    with pytest.raises(ValueError, match="image_size=64"):
+        cfg = make_cfg(dataset, tmp_path / "y", steps=1, scenes=str(scenes), image_size=64)
+        train(OmegaConf.merge(cfg, {"model": model}))
+
+
+def test_init_from_starts_from_a_checkpoint_and_scenes_take_a_list(dataset, tmp_path):
+    """init_from=DIR: a new run from a policy's weights and normalisation (fine-tuning);
+    scenes=[DIR, DIR]: several scene sets, joined."""
+    scenes = tiny_scenes(tmp_path / "scenes", n_scenes=4)
+    model = {**TINY_MODEL, "goal_head": True}
+    base = tmp_path / "base" / "checkpoints" / "last"
+    train(make_cfg(dataset, tmp_path / "base", steps=20, checkpoint_every=20, model=model))
+    tuned = tmp_path / "tuned"
+    cfg = make_cfg(dataset, tuned, steps=10, checkpoint_every=10, model=model, lr=1e-12)
+    train(OmegaConf.merge(cfg, {"init_from": str(base), "scenes": [str(scenes), str(scenes)]}))
+    start, end = load_checkpoint(base), load_checkpoint(tuned / "checkpoints" / "last")
+    assert end.norm_stats == start.norm_stats
+    for name, tensor in start.model_state.items():  # lr ~0: still the weights it started from
+        torch.testing.assert_close(end.model_state[name], tensor, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="model config of"):
+        train(make_cfg(dataset, tmp_path / "x", steps=1, init_from=str(base)))
+    with pytest.raises(ValueError, match="init_from='nowhere' is not a folder"):
+        train(make_cfg(dataset, tmp_path / "y", steps=1, init_from="nowhere"))

@@ -1,0 +1,178 @@
+"""Train the bundled SayCan LM: a tiny GPT-2 on the planning corpus (``vla-train-lm``).
+
+A byte-level BPE tokenizer is trained on the corpus text (``tokenizers``; saved as a
+``PreTrainedTokenizerFast`` so ``AutoTokenizer`` loads it), then a small ``GPT2LMHeadModel``
+learns to write the skills: the loss covers only the successful skill lines and ``done``
+(see :func:`vla.planning.lm.corpus.render`), not the instruction or the failed skills. The folder is
+saved with ``save_pretrained`` and loads like any Hugging Face causal LM.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+from planners.hf_scorer import load_local_lm
+from sim.tasks.spec import BUILTIN_SUITES
+from vla.planning.lm.corpus import generate_tasks, held_twin, make_episode, render
+
+SPECIAL = "<|endoftext|>"
+
+
+@dataclass
+class LMTrainConfig:
+    """Everything ``vla-train-lm`` takes (configs/train_lm.yaml mirrors it)."""
+
+    output_dir: str = "outputs/saycan_lm"
+    steps: int = 1500  # optimizer steps
+    batch_size: int = 32  # episodes per step
+    lr: float = 2e-3  # peak, after warmup; cosine decay to lr / 10
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    tasks_per_family: int = 2000  # train tasks drawn per task family
+    # tasks_per_family is multiplied by these per family (e.g. {structured: 3}): more of
+    # the multi-step families, which the small LM finds hardest; missing families get 1
+    family_weights: dict[str, float] = field(default_factory=dict)
+    p_failure: float = 0.3  # share of episodes with one failed skill and its recovery
+    vocab_size: int = 600  # BPE vocabulary, special token included
+    n_layer: int = 3
+    n_embd: int = 128
+    n_head: int = 4
+    n_positions: int = 320  # longest episode is ~200 tokens
+    seed: int = 0
+    threads: int = 1  # torch CPU threads
+    init_from: str | None = None  # continue from a saved LM folder (its tokenizer and weights)
+
+
+def train_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer (GPT-2 style) trained on ``texts``."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[SPECIAL],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token=SPECIAL, eos_token=SPECIAL, unk_token=SPECIAL,
+        pad_token=SPECIAL,
+    )  # fmt: skip
+
+
+def encode(
+    tokenizer: PreTrainedTokenizerFast, text: str, spans: list[tuple[int, int]]
+) -> tuple[list[int], list[int]]:
+    """Token ids and labels (-100 outside ``spans``) for one rendered episode."""
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    labels = [
+        tok if any(a <= start and end <= b for a, b in spans) else -100
+        for tok, (start, end) in zip(enc["input_ids"], enc["offset_mapping"])
+    ]
+    return enc["input_ids"], labels
+
+
+def make_batch(examples: list[tuple[list[int], list[int]]], pad_id: int) -> dict:
+    width = max(len(ids) for ids, _ in examples)
+    ids = torch.full((len(examples), width), pad_id)
+    labels = torch.full((len(examples), width), -100)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, (tokens, targets) in enumerate(examples):
+        ids[row, : len(tokens)] = torch.tensor(tokens)
+        labels[row, : len(tokens)] = torch.tensor(targets)
+        mask[row, : len(tokens)] = 1
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def _lr(cfg: LMTrainConfig, step: int) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def new_model(cfg: LMTrainConfig, tokenizer: PreTrainedTokenizerFast) -> GPT2LMHeadModel:
+    """A freshly initialised GPT-2 of the configured size for ``tokenizer``."""
+    return GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(tokenizer), n_positions=cfg.n_positions, n_embd=cfg.n_embd,
+            n_layer=cfg.n_layer, n_head=cfg.n_head, bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        )
+    )  # fmt: skip
+
+
+def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
+    """Rendered train-split episodes (text, target spans), plus the held twin
+    (:func:`vla.planning.lm.corpus.held_twin`) of every task that starts with a block in the
+    hand."""
+    unknown = set(cfg.family_weights) - set(BUILTIN_SUITES)
+    if unknown:
+        known = ", ".join(BUILTIN_SUITES)
+        raise ValueError(f"family_weights: unknown families {sorted(unknown)}; known: {known}")
+    rng = random.Random(cfg.seed)
+    tasks = []
+    for family in BUILTIN_SUITES:
+        count = round(cfg.tasks_per_family * cfg.family_weights.get(family, 1.0))
+        tasks += generate_tasks("train", count, seed=cfg.seed, families=(family,))
+    tasks += [twin for task in tasks if (twin := held_twin(task, rng))]
+    return [render(make_episode(task, rng, cfg.p_failure)) for task in tasks]
+
+
+def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
+    """Build the corpus, train tokenizer and model, save both to ``cfg.output_dir``."""
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    started = time.time()
+    corpus = build_corpus(cfg)
+    if cfg.init_from:
+        model, tokenizer = load_local_lm(cfg.init_from)  # its weights and tokenizer
+    else:
+        tokenizer = train_tokenizer([text for text, _ in corpus], cfg.vocab_size)
+        model = new_model(cfg, tokenizer)
+    examples = [encode(tokenizer, text, spans) for text, spans in corpus]
+    longest = max(len(ids) for ids, _ in examples)
+    if longest > model.config.n_positions:
+        raise ValueError(f"an episode has {longest} tokens; raise n_positions above it")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    model.train()
+    losses: list[float] = []
+    bar = tqdm(range(cfg.steps), desc="vla-train-lm", unit="step")
+    for step in bar:
+        for group in optimizer.param_groups:
+            group["lr"] = _lr(cfg, step)
+        batch = make_batch(rng.sample(examples, cfg.batch_size), tokenizer.pad_token_id)
+        loss = model(**batch).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.4f}")
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    summary = {
+        "first_loss": losses[0],
+        "final_loss": sum(losses[-20:]) / len(losses[-20:]),
+        "episodes": len(examples),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "wall_s": round(time.time() - started, 1),
+    }
+    (out / "training.json").write_text(json.dumps({"config": asdict(cfg), **summary}, indent=2))
+    return summary

@@ -1,0 +1,347 @@
+"""Behaviour-cloning training of a VLA policy (RT-1 or RT-2) on an :class:`EpisodeStore`.
+
+One flat loop in the nanoGPT spirit: split episodes into train/val, fit action NormStats on
+the train split, let the policy's trainer (``TRAINERS``: ``vla.policies.rt1.trainer``,
+``vla.policies.rt2.trainer``) build its model and datasets, then AdamW with linear warmup + cosine
+decay and gradient clipping. Metrics go to a tqdm bar, TensorBoard and ``metrics.csv``;
+checkpoints go to ``output_dir/checkpoints/{last,best}`` through :mod:`vla.checkpoint`.
+
+A trainer is a class built as ``Trainer(cfg, store, (train_ids, val_ids), norm, device)``
+with ``model``, ``train_set`` (items keyed by ``(index, aug_seed)``), ``val_set``,
+``collate``, ``checkpoint_config`` (config.json), ``loss(batch, model) -> (loss, accuracy
+per action dimension (11,), batch size)`` and ``model_card(cfg, step, val_loss)``.
+
+Resuming is exact on CPU (same seed): the batch order and the augmentation of every sample
+are pure functions of (seed, epoch, position) rather than of an RNG stream, and the only
+stream left, torch's global RNG (dropout), is saved in the checkpoint. Under ``torchrun``
+(RANK/WORLD_SIZE set) the model is wrapped in DDP; ``batch_size`` is per process and only
+rank 0 evaluates, logs and saves.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from vla.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from vla.data.episode_store import EpisodeStore
+from vla.data.torch_dataset import split_episodes
+from vla.policies.rt1.trainer import RT1Trainer
+from vla.policies.rt2.trainer import RT2Trainer
+from vla.tokenizer import ACTION_NAMES, NormStats
+from vla.training.checks import sim_success, validate
+from vla.training.data import train_actions, train_batches
+from vla.training.setup import (
+    Dist,
+    lr_factor,
+    make_optimizer,
+    rng_states,
+    seed_everything,
+    set_rng_states,
+    setup_distributed,
+)
+
+LAST, BEST = "last", "best"
+CSV_FIELDS = (
+    ["step", "lr", "samples_per_s", "train_loss", "train_acc", "val_loss", "val_acc"]
+    + [f"train_acc_{name}" for name in ACTION_NAMES]
+    + [f"val_acc_{name}" for name in ACTION_NAMES]
+    + ["sim_success"]
+)
+TRAINERS: dict[str, type] = {"rt1": RT1Trainer, "rt2": RT2Trainer}
+
+
+def policy_name(cfg: Any) -> str:
+    """``cfg.policy.name`` (``policy=rt2`` on the command line); rt1 when absent."""
+    policy = cfg.get("policy")
+    name = "rt1" if policy is None else policy if isinstance(policy, str) else policy.get("name")
+    if name not in TRAINERS:
+        raise ValueError(f"policy={name!r} cannot be trained; choose one of {sorted(TRAINERS)}")
+    return name
+
+
+# --- checkpoints and logs -----------------------------------------------------------------
+
+
+def open_metrics_csv(path: Path, resume_step: int | None) -> Any:
+    """Open ``metrics.csv`` for appending; on resume keep only rows up to the checkpoint step
+    (rows logged after it are replayed by the resumed run)."""
+    rows: list[dict[str, str]] = []
+    if resume_step is not None and path.is_file():
+        with path.open(newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+    f = path.open("w", newline="")
+    writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    f.flush()
+    return f, writer
+
+
+# --- the training run -----------------------------------------------------------------------
+
+
+def train(cfg: Any) -> dict[str, Any]:
+    """Train as ``cfg`` (configs/train.yaml) says; returns the final metrics (rank 0).
+
+    Raises:
+        ValueError: bad data path, bad config, or a resume that does not match the run.
+    """
+    ddp, device = setup_distributed()
+    try:
+        return Run(cfg, ddp, device).loop()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def check_config(cfg: Any) -> None:
+    """One-line errors for a missing dataset or non-positive sizes."""
+    if not Path(cfg.data).is_dir():
+        raise ValueError(f"dataset {cfg.data!r} does not exist")
+    if cfg.steps < 1 or cfg.batch_size < 1 or cfg.checkpoint_every < 1:
+        raise ValueError("steps, batch_size and checkpoint_every must be >= 1")
+
+
+def open_store(cfg: Any) -> tuple[EpisodeStore, list[int], list[int]]:
+    """The dataset and its train/val episode ids (all skills of one task on one side)."""
+    try:
+        store = EpisodeStore.open(cfg.data)
+    except FileNotFoundError as error:  # a folder that is not a dataset: a user error
+        raise ValueError(str(error)) from None
+    train_ids, val_ids = split_episodes(
+        store, cfg.val_fraction, cfg.seed, split="train", group_field="seed"
+    )
+    if not train_ids:
+        raise ValueError(f"dataset {cfg.data!r} has no train episodes")
+    return store, train_ids, val_ids
+
+
+def find_resume(cfg: Any, ckpt_dir: Path) -> Checkpoint | None:
+    """The checkpoint to continue from, if ``checkpoints/last`` exists and resume is on."""
+    if not (ckpt_dir / LAST).exists():
+        return None
+    if not cfg.resume:
+        raise ValueError(f"{ckpt_dir / LAST} exists: pass resume=true or a new output_dir")
+    return load_checkpoint(ckpt_dir / LAST, with_training_state=True)
+
+
+def find_init(cfg: Any) -> Checkpoint | None:
+    """The policy checkpoint ``init_from`` names (weights and normalisation), if any."""
+    folder = cfg.get("init_from")
+    if not folder:
+        return None
+    if not Path(folder).is_dir():
+        raise ValueError(f"init_from={folder!r} is not a folder: give a policy checkpoint folder")
+    return load_checkpoint(folder)
+
+
+class Run:
+    """One training run: the trainer, optimiser, logs and checkpoints of ``cfg``."""
+
+    def __init__(self, cfg: Any, ddp: Dist, device: torch.device) -> None:
+        check_config(cfg)
+        self.cfg, self.ddp, self.device = cfg, ddp, device
+        self.out = Path(cfg.output_dir)
+        self.ckpt_dir = self.out / "checkpoints"
+        resume = find_resume(cfg, self.ckpt_dir)
+        init = find_init(cfg) if resume is None else None
+        store, train_ids, val_ids = open_store(cfg)
+        start = resume or init
+        self.norm = (
+            NormStats.from_dict(start.norm_stats)
+            if start is not None
+            else NormStats.from_actions(train_actions(store, train_ids))
+        )
+        seed_everything(cfg.seed)
+        trainer_class = TRAINERS[policy_name(cfg)]
+        self.trainer = trainer_class(cfg, store, (train_ids, val_ids), self.norm, device)
+        self.model = self.raw_model = self.trainer.model
+        self.optimizer = make_optimizer(self.raw_model, cfg.lr, cfg.weight_decay)
+        decay_steps = cfg.get("lr_decay_steps") or cfg.steps
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: lr_factor(s, cfg.warmup_steps, decay_steps)
+        )
+        self.step, self.best_val = 0, math.inf
+        self.resumed = resume is not None
+        if resume is not None:
+            self.load_resume(resume)
+        elif init is not None:
+            self.check_model(init, "init_from")
+            self.raw_model.load_state_dict(init.model_state)
+        if ddp.world_size > 1:
+            ids = [device.index] if device.type == "cuda" else None
+            self.model = torch.nn.parallel.DistributedDataParallel(self.raw_model, ids)
+
+    def check_model(self, ckpt: Checkpoint, what: str) -> None:
+        if ckpt.config.get("model") != self.trainer.checkpoint_config["model"]:
+            raise ValueError(
+                f"{what}: the model config of {ckpt.path} differs from this run's "
+                "(give the same policy, history, image_size and model.* options)"
+            )
+
+    def load_resume(self, resume: Checkpoint) -> None:
+        self.check_model(resume, "resume")
+        self.raw_model.load_state_dict(resume.model_state)
+        state = resume.training_state
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.best_val = int(state["step"]), float(state["best_val_loss"])
+        set_rng_states(state["rng"])
+
+    def save(self, name: str, val_loss: float | None) -> Path:
+        training_state = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+            "best_val_loss": self.best_val,
+            "rng": rng_states(),
+        }
+        return save_checkpoint(
+            self.ckpt_dir / name,
+            model_state=self.raw_model.state_dict(),
+            config=self.trainer.checkpoint_config,
+            norm_stats=self.norm.to_dict(),
+            model_card=self.trainer.model_card(self.cfg, self.step, val_loss),
+            training_state=training_state,
+        )
+
+    def batches(self) -> Any:
+        cfg, ddp = self.cfg, self.ddp
+        sampler = DistributedSampler(
+            self.trainer.train_set, ddp.world_size, ddp.rank, True, cfg.seed, drop_last=True
+        )
+        return train_batches(
+            self.trainer.train_set,
+            sampler,
+            cfg.batch_size,
+            cfg.seed,
+            cfg.num_workers,
+            self.step,
+            self.trainer.collate,
+        )
+
+    def open_logs(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        resume_step = self.step if self.resumed else None
+        self.csv_file, self.csv_writer = open_metrics_csv(self.out / "metrics.csv", resume_step)
+        # purge_step drops TensorBoard events a killed run logged after the checkpoint
+        purge = self.step + 1 if self.resumed else None
+        self.writer = SummaryWriter(str(self.out / "tb"), purge_step=purge)
+        t = self.trainer
+        print(
+            f"train: {len(t.train_set)} samples, val: {len(t.val_set)} steps; "
+            f"{sum(p.numel() for p in self.raw_model.parameters()):,} params on {self.device}"
+            + (f"; resumed at step {self.step}" if self.resumed else "")
+        )
+
+    def log(self, row: dict[str, float]) -> None:
+        self.csv_writer.writerow({"step": self.step, **row})
+        self.csv_file.flush()
+        for key, value in row.items():
+            group = "acc_per_dim/" if "_acc_" in key else ""
+            self.writer.add_scalar(group + key.replace("_", "/", 1), value, self.step)
+
+    def train_step(self, batch: Any) -> tuple[float, torch.Tensor, int]:
+        loss, accuracy, n = self.trainer.loss(batch, self.model)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        return loss.item(), accuracy, n
+
+    def checkpoint(self) -> dict[str, float]:
+        """Validate, then save best (if improved) and last; returns the validation row."""
+        row: dict[str, float] = {}
+        val_loss = None
+        if len(self.trainer.val_set):
+            val_loader = DataLoader(
+                self.trainer.val_set,
+                batch_size=self.cfg.batch_size,
+                collate_fn=self.trainer.collate,
+                num_workers=self.cfg.num_workers,
+            )
+            max_batches = self.cfg.get("max_val_batches")
+            val_loss, val_acc = validate(self.trainer, self.raw_model, val_loader, max_batches)
+            row |= {"val_loss": val_loss, "val_acc": float(np.nanmean(val_acc))}
+            row |= {f"val_acc_{n}": float(a) for n, a in zip(ACTION_NAMES, val_acc, strict=True)}
+        # best before last: a kill in between only costs redoing this interval
+        if val_loss is not None and val_loss < self.best_val:
+            self.best_val = val_loss
+            self.save(BEST, val_loss)
+        self.save(LAST, val_loss)
+        return row
+
+    def loop(self) -> dict[str, Any]:
+        cfg, ddp = self.cfg, self.ddp
+        if ddp.main:
+            self.open_logs()
+        batches = self.batches()
+        self.model.train()
+        log_every = max(1, int(cfg.log_every))
+        window: list[tuple[float, torch.Tensor]] = []
+        last: dict[str, Any] = {}
+        postfix: dict[str, str] = {}
+        tick, samples = time.perf_counter(), 0
+        bar = tqdm(
+            total=cfg.steps,
+            initial=self.step,
+            desc="train",
+            unit="step",
+            disable=not ddp.main or None,
+        )
+        while self.step < cfg.steps:
+            loss, accuracy, n = self.train_step(next(batches))
+            samples += n
+            window.append((loss, accuracy))
+            bar.update(1)
+            if not ddp.main:
+                continue
+            row: dict[str, float] = {}
+            if self.step % log_every == 0 or self.step == cfg.steps:
+                row |= self.train_row(window, samples / (time.perf_counter() - tick))
+                window.clear()
+                tick, samples = time.perf_counter(), 0
+                postfix |= {"loss": f"{row['train_loss']:.3f}", "acc": f"{row['train_acc']:.3f}"}
+            checkpoint_now = self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps
+            if checkpoint_now:
+                row |= self.checkpoint()
+                if "val_loss" in row:
+                    postfix["val_loss"] = f"{row['val_loss']:.3f}"
+            if cfg.eval_every and self.step % cfg.eval_every == 0:
+                directory = self.ckpt_dir / LAST if checkpoint_now else self.save("sim_eval", None)
+                row["sim_success"] = sim_success(directory, cfg.eval_episodes, cfg.seed)
+            if row:
+                bar.set_postfix(postfix, refresh=False)
+                self.log(row)
+                last |= row
+        bar.close()
+        if ddp.main:
+            if not (self.ckpt_dir / BEST).exists():  # no val split: the last weights are best known
+                self.save(BEST, None)
+            self.writer.close()
+            self.csv_file.close()
+        return {"step": self.step, **last}
+
+    def train_row(self, window: list[tuple[float, torch.Tensor]], rate: float) -> dict[str, float]:
+        """Mean loss and token accuracy over the steps since the last log row."""
+        acc = torch.nanmean(torch.stack([a for _, a in window]), dim=0).numpy()
+        return {
+            "lr": self.scheduler.get_last_lr()[0],
+            "samples_per_s": rate,
+            "train_loss": float(np.mean([v for v, _ in window])),
+            "train_acc": float(np.nanmean(acc)),
+            **{f"train_acc_{n}": float(a) for n, a in zip(ACTION_NAMES, acc, strict=True)},
+        }
