@@ -1,8 +1,17 @@
 """The :class:`Skill` interface, its registry and the motion helpers experts share.
 
-A skill's expert is closed-loop and step-counted (never wall-clock): every call to
-:meth:`Skill.act` reads the privileged world state and returns the next 11-dim action.
-It ends by emitting the terminate mode, after which :attr:`Skill.finished` is true.
+A skill's expert is closed-loop and state-derived: every call to :meth:`Skill.act` reads
+the privileged world state (where the hand is, what it holds, where the target is, whether
+the gripper is closed) and returns the next 11-dim action from that alone, never from a
+counter of its own. So it gives the right next action from any state, including states a
+learner left it in, which is what per-step expert labels (DAgger) need. It ends by emitting
+the terminate mode, after which :attr:`Skill.finished` is true; :attr:`Skill.max_steps`
+control steps also end it.
+
+Motion: the hand travels at a safe height and comes down to its target through a funnel
+(:func:`funnel_height`): the height allowed above the target grows with the horizontal
+distance to it, so the approach is near-vertical at the end and no phase switch (a pause
+where one phase ends and the next begins) is needed on the way.
 """
 
 from __future__ import annotations
@@ -24,6 +33,9 @@ from sim.skill_text import SkillCall, parse_skill
 from sim.tasks.predicates import Predicate, evaluate
 
 DEFAULT_MAX_STEPS = 120
+FUNNEL_SLOPE = 3.0  # height allowed above the target per metre of horizontal distance
+FUNNEL_RADIUS = 0.006  # horizontal distance (m) within which the hand may go all the way down
+CLIMB_MARGIN = 0.03  # a hand this far below its funnel climbs straight up first (m)
 
 
 def action(
@@ -50,28 +62,29 @@ class Skill:
 
     name: str = ""
     max_steps: int = DEFAULT_MAX_STEPS
-    gripper_hint = -1.0  # gripper command sent with the terminate action (keep what is held)
 
     def __init__(self, call: SkillCall):
         self.call = call
         self.text = call.text
         self.steps = 0
         self.finished = False
-        self.phase = 0
 
     def act(self, world) -> np.ndarray:
         """Next action for ``world`` (a :class:`sim.world.SimWorld`)."""
         self.steps += 1
         if self.finished or self.steps >= self.max_steps:
-            return self.terminate()
+            return self.terminate(world)
         return self.policy(world)
 
     def policy(self, world) -> np.ndarray:
+        """The expert's action for the current state of ``world``; no hidden state."""
         raise NotImplementedError
 
-    def terminate(self) -> np.ndarray:
+    def terminate(self, world) -> np.ndarray:
+        """The terminate action; the gripper keeps what it holds."""
         self.finished = True
-        return action(gripper=self.gripper_hint, mode=TERMINATE)
+        held = world.robot.grasp.held_body is not None
+        return action(gripper=1.0 if held else -1.0, mode=TERMINATE)
 
     def goal(self) -> list[Predicate]:
         """Predicates that hold when the skill succeeded."""
@@ -103,6 +116,31 @@ def move_arm(world, target: np.ndarray, close: bool, yaw: float = 0.0) -> tuple[
     )
     act = action(local / MAX_STEP, rot_local / MAX_TURN, 1.0 if close else -1.0)
     return act, float(np.linalg.norm(delta))
+
+
+def funnel_height(distance_xy: float, target_z: float, travel_z: float) -> float:
+    """The hand's height while it comes to a target ``distance_xy`` (m) away horizontally:
+    ``travel_z`` far away, the target's own height within ``FUNNEL_RADIUS``, a straight slope
+    in between."""
+    rise = FUNNEL_SLOPE * max(0.0, distance_xy - FUNNEL_RADIUS)
+    return target_z + min(rise, max(0.0, travel_z - target_z))
+
+
+def approach(
+    world, target: np.ndarray, travel_z: float, close: bool, yaw: float = 0.0
+) -> tuple[np.ndarray, float]:
+    """Arm action bringing the hand to world ``target`` from above: along the funnel, or
+    straight up first when the hand is well below it (so nothing is dragged sideways
+    through objects). Returns the action and the remaining distance to ``target`` (m)."""
+    ee = world.robot.ee_pose()[0]
+    distance_xy = float(np.linalg.norm(target[:2] - ee[:2]))
+    z = funnel_height(distance_xy, float(target[2]), travel_z)
+    if ee[2] < z - CLIMB_MARGIN:
+        waypoint = np.array([ee[0], ee[1], z])
+    else:
+        waypoint = np.array([target[0], target[1], z])
+    act, _ = move_arm(world, waypoint, close, yaw)
+    return act, float(np.linalg.norm(target - ee))
 
 
 def move_base(world, dock: tuple[float, float, float], close: bool) -> tuple[np.ndarray, float]:
