@@ -46,6 +46,9 @@ def run(cfg: DictConfig) -> dict:
         raise ValueError(f"mode={mode!r}: choose one of {MODES}")
     common = dict(
         policy=str(cfg.policy),
+        policy_filter=OmegaConf.to_container(cfg.policy_filter)
+        if OmegaConf.is_config(cfg.policy_filter)
+        else cfg.policy_filter,
         planner=planner,
         planner_options=options,
         seed=cfg.seed,

@@ -70,8 +70,16 @@ def run_oracle(
     )
 
 
-def make_policy(name: str, env=None):
-    """``expert`` (the scripted expert of ``env``; privileged), else ``load_policy(name)``."""
+def make_policy(name: str, env=None, policy_filter: Any = None):
+    """``expert`` (the scripted expert of ``env``; privileged), else ``load_policy(name)``;
+    wrapped in the hand-written action filter ``policy_filter`` names (:mod:`vla.filters`:
+    a name, or a mapping with ``name`` and its options), if any."""
+    if policy_filter:
+        from vla.filters import wrap_policy
+
+        options = {"name": policy_filter} if isinstance(policy_filter, str) else policy_filter
+        options = dict(options)
+        return wrap_policy(make_policy(name, env), options.pop("name", None), **options)
     if name == "expert":
         from sim.expert import ScriptedExpert
 

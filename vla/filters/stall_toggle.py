@@ -1,12 +1,13 @@
-"""An inference-time gripper rule: toggle the gripper once the arm has stalled.
+"""``stall_toggle``: a hand-written action filter that toggles the gripper once the arm has
+stalled. It is not part of any policy: it wraps one (``policy_filter=stall_toggle``), opt-in,
+and every figure taken with it says so beside the policy's own figure.
 
-Measured on RT-1 co-trained with localisation scenes (README, "RT-1 policy"): in closed loop
-the policy brings the hand to the named block or place and stops there (zero translation),
-but its gripper token almost never flips, because the expert toggles only within 6 mm of
-the grasp point and the policy stops a centimetre or two away. A skill toggles the gripper
-exactly once (pick closes, place opens), so once the arm has been still for ``steps``
-control steps this rule flips the gripper command and keeps it flipped until ``reset`` (the
-next skill). Everything else is the policy's own action. ``steps=0`` turns it off.
+Why it exists: an RT-1 trained by single-step cloning from an expert that paused where it
+switched phase brought the hand to the named block or place and stopped there, but its
+gripper token almost never flipped (docs/experiments). A skill toggles the gripper exactly
+once (pick closes, place opens), so once the arm has been still for ``steps`` control steps
+this rule flips the gripper command and keeps it flipped until ``reset`` (the next skill).
+Everything else is the wrapped policy's action. ``steps=0`` turns it off.
 
 Goal gate (``goal_reach`` > 0, for a model with a goal head): the policy also stalls where
 the scripted expert pauses to switch phase, e.g. above the target at carry height before
@@ -18,6 +19,8 @@ estimate is within ``GOAL_SETTLE``; then it flips as before.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -36,15 +39,20 @@ class StallToggle:
         steps: still steps before the rule acts (0 turns it off).
         goal_reach: at a stall, home towards a goal estimate farther than this (m) before
             flipping; 0 turns the goal gate off.
+        step_m: metres per unit of arm translation of the robot being driven (the goal
+            estimate is turned into an action with it).
     """
 
-    def __init__(self, steps: int, goal_reach: float = 0.0):
+    def __init__(self, steps: int, goal_reach: float = 0.0, step_m: float = MAX_STEP):
         if steps < 0:
             raise ValueError(f"stall_toggle_steps must be >= 0 (0 turns it off), got {steps}")
         if not goal_reach >= 0:
             raise ValueError(f"stall_goal_reach must be >= 0 m (0 turns it off), got {goal_reach}")
+        if not step_m > 0:
+            raise ValueError(f"step_m must be > 0 (the robot's metres per action unit): {step_m}")
         self.steps = steps
         self.goal_reach = float(goal_reach)
+        self.step_m = float(step_m)
         self.reset()
 
     def reset(self) -> None:
@@ -74,7 +82,7 @@ class StallToggle:
                 return action
             if self._home(goal):
                 action = action.copy()
-                action[:3] = np.clip(np.asarray(goal) / MAX_STEP, -1.0, 1.0)
+                action[:3] = np.clip(np.asarray(goal) / self.step_m, -1.0, 1.0)
                 return action
             self._gripper = -1.0 if action[GRIPPER_INDEX] > 0 else 1.0
         action = action.copy()
@@ -90,3 +98,31 @@ class StallToggle:
             return False
         self._homing += 1
         return True
+
+
+class StallToggleFilter:
+    """Any policy with :class:`StallToggle` applied to its actions (the Policy API:
+    ``reset``, ``select_action``). The goal gate reads the policy's ``last_goal`` (RT-1's
+    goal head), so ``goal_reach`` > 0 needs a policy that has one."""
+
+    def __init__(
+        self, policy: Any, steps: int = 3, goal_reach: float = 0.06, step_m: float = MAX_STEP
+    ) -> None:
+        self.policy = policy
+        self.rule = StallToggle(steps, goal_reach, step_m)
+        if self.rule.needs_goal and not getattr(getattr(policy, "config", None), "goal_head", 0):
+            raise ValueError(
+                "stall_toggle's goal gate (goal_reach > 0) needs a policy with a goal head; "
+                "pass goal_reach=0"
+            )
+
+    def reset(self) -> None:
+        self.policy.reset()
+        self.rule.reset()
+
+    def select_action(self, observation: dict[str, Any]) -> np.ndarray:
+        action = np.asarray(self.policy.select_action(observation), np.float32)
+        return self.rule(action, getattr(self.policy, "last_goal", None))
+
+    def __getattr__(self, name: str) -> Any:  # image_size, model_card, ... of the policy
+        return getattr(self.policy, name)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from vla.policies.stall_toggle import StallToggle
+from vla.filters import wrap_policy
+from vla.filters.stall_toggle import StallToggle
 
 
 def action(translation=(0.0, 0.0, 0.0), gripper=-1.0, mode=0):
@@ -63,3 +64,42 @@ def test_goal_gate_flips_at_once_near_the_goal_and_gives_up_homing():
     assert np.allclose(outs[0][:3], [1.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="stall_goal_reach"):
         StallToggle(3, goal_reach=-0.1)
+
+
+class StillPolicy:
+    """Stands still with the gripper closed; its goal head says: 12 cm straight down."""
+
+    config = type("Config", (), {"goal_head": True})()
+
+    def __init__(self):
+        self.last_goal = None
+        self.resets = 0
+
+    def reset(self):
+        self.resets += 1
+
+    def select_action(self, observation):
+        self.last_goal = np.array([0.0, 0.0, -0.12])
+        return action(gripper=1.0)
+
+
+def test_the_filter_wraps_any_policy_and_takes_the_robots_step_size():
+    policy = StillPolicy()
+    wrapped = wrap_policy(policy, "stall_toggle", steps=1, goal_reach=0.06, step_m=0.06)
+    wrapped.reset()
+    out = [wrapped.select_action({}) for _ in range(12)]
+    assert policy.resets == 1
+    assert np.allclose(out[0][:3], [0.0, 0.0, -1.0])  # 12 cm at 6 cm per unit: clipped to 1
+    assert [o[6] for o in out].index(-1.0) == 10  # homes MAX_HOMING steps, then opens
+    assert wrap_policy(policy, None) is policy
+    with pytest.raises(ValueError, match="unknown policy_filter"):
+        wrap_policy(policy, "nope")
+
+
+def test_the_goal_gate_needs_a_goal_head():
+    class NoGoal:
+        config = None
+
+    with pytest.raises(ValueError, match="needs a policy with a goal head"):
+        wrap_policy(NoGoal(), "stall_toggle", steps=3, goal_reach=0.06)
+    assert wrap_policy(NoGoal(), "stall_toggle", steps=3, goal_reach=0.0).rule.steps == 3
