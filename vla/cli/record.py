@@ -3,12 +3,17 @@
     vla-record output_dir=data/demos episodes_per_suite=50 num_workers=2
     vla-record split=test suites=[single] episodes_per_suite=20 output_dir=data/demos_test
     vla-record suites=[structured] episodes_per_suite=600 learner=vla/assets/rt1 learner_prob=0.5
+    vla-record suites=[structured] episodes_per_suite=600 learner=outputs/rt1/checkpoints/best \
+        dagger_beta=0.2
 
 Each task episode is planned by the oracle and executed skill by skill by the expert;
 every skill that succeeds becomes one dataset episode conditioned on its skill text. With a
 ``learner`` policy, each skill is executed by it with probability ``learner_prob`` and not
 recorded (:class:`sim.perturb.SkillMix`): the expert's skills then start where the learner's
-left off, the states a learned policy meets in a multi-skill task.
+left off, the states a learned policy meets in a multi-skill task. With ``dagger_beta``
+(DAgger, :class:`sim.perturb.DaggerMix`) the learner executes every step (the expert's
+action with probability ``dagger_beta``) and every step is recorded with the expert's action
+for the state the learner reached as its label, failed skills included.
 Worker processes run the simulator; only the parent writes the dataset, so the store keeps
 one writer. Rerunning the same command resumes: recorded task episodes are skipped.
 """
@@ -26,7 +31,7 @@ from tqdm import tqdm
 from sim import TEST_SEED_START, TRAIN_SEED_START, seed_range
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
-from sim.perturb import NoisyExpert, SkillMix, check_learner, jitter_start
+from sim.perturb import DaggerMix, NoisyExpert, SkillMix, check_learner, jitter_start
 from sim.rollout import run_oracle_task
 from sim.skill_text import parse_skill
 from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
@@ -67,13 +72,16 @@ class Job:
     start_jitter: int = 0  # random arm steps before the first skill
     learner: str | None = None  # policy name or checkpoint that executes some skills
     learner_prob: float = 0.0  # probability that the learner executes a skill (not recorded)
+    dagger_beta: float | None = None  # DAgger: the learner acts every step, expert labels
 
 
 @dataclass
 class Recorded:
-    """What one task episode produced: per skill (text, recordable, steps), and task success.
+    """What one task episode produced: per skill (text, recordable, steps, success), and task
+    success.
 
-    A skill is recordable when it succeeded and the expert executed it."""
+    A skill is recordable when the expert executed it and it succeeded, or, under DAgger,
+    always (the expert labelled every step)."""
 
     job: Job
     skills: list[tuple[str, bool, list[dict]]] = field(default_factory=list)
@@ -82,14 +90,19 @@ class Recorded:
 
 def run_task_episode(env: VLAEnv, job: Job, learner=None) -> Recorded:
     """Plan with the oracle and execute with the expert (perturbed as ``job`` asks: see
-    :mod:`sim.perturb`), or with ``learner`` for some skills; split the steps by skill.
-    The recorded action is always the expert's own."""
+    :mod:`sim.perturb`), or with ``learner`` for some skills, or (DAgger) with the learner
+    labelled by the expert at every step; split the steps by skill. The recorded action is
+    always the expert's own."""
     obs, _ = env.reset(seed=job.seed, options={"task": job.task})
     rng = np.random.default_rng([job.seed, PERTURB_STREAM])
     if job.start_jitter:
         obs = jitter_start(env, obs, rng, job.start_jitter)
-    expert = NoisyExpert(ScriptedExpert(env), job.action_noise, rng)  # noise 0: the expert
-    policy = SkillMix(expert, learner, job.learner_prob, rng)  # prob 0: the expert alone
+    if job.dagger_beta is not None:
+        policy = DaggerMix(env, learner, job.dagger_beta, rng)
+    else:
+        expert = NoisyExpert(ScriptedExpert(env), job.action_noise, rng)  # noise 0: the expert
+        policy = SkillMix(expert, learner, job.learner_prob, rng)  # prob 0: the expert alone
+    every_skill = getattr(policy, "records_every_skill", False)
     out = Recorded(job)
     steps: list[dict] = []
 
@@ -105,8 +118,8 @@ def run_task_episode(env: VLAEnv, job: Job, learner=None) -> Recorded:
         )
 
     def on_skill(result):
-        recordable = bool(result.success) and not policy.by_learner
-        out.skills.append((result.skill, recordable, list(steps)))
+        recordable = (bool(result.success) or every_skill) and not policy.by_learner
+        out.skills.append((result.skill, recordable, list(steps), bool(result.success)))
         steps.clear()
 
     run_oracle_task(env, policy, job.task, obs, on_skill=on_skill, on_step=on_step)
@@ -151,8 +164,8 @@ def store_recorded(store: EpisodeStore, rec: Recorded, split: str) -> int:
         split=split,
         meta={"suite": job.suite, **perturbation_meta(job)},
     )
-    for k, (skill, recordable, steps) in enumerate(rec.skills):
-        if not recordable or store.has(f"{job.key}/{k}"):
+    for k, (skill, recordable, steps, success) in enumerate(rec.skills):
+        if not recordable or not steps or store.has(f"{job.key}/{k}"):
             continue
         store.add_episode(
             steps,
@@ -160,6 +173,7 @@ def store_recorded(store: EpisodeStore, rec: Recorded, split: str) -> int:
             instruction=skill,
             skill=parse_skill(skill).name,
             seed=job.seed,
+            success=success,
             **fields,
         )
         stored += 1
@@ -172,10 +186,11 @@ def perturbation_meta(job: Job) -> dict:
     meta = {
         "action_noise": job.action_noise,
         "start_jitter": job.start_jitter,
-        "learner": job.learner if job.learner_prob else None,
+        "learner": job.learner if job.learner_prob or job.dagger_beta is not None else None,
         "learner_prob": job.learner_prob,
+        "dagger_beta": job.dagger_beta,
     }
-    return {k: v for k, v in meta.items() if v}
+    return {k: v for k, v in meta.items() if v or (k == "dagger_beta" and v is not None)}
 
 
 def suite_block(suite: str, position: int) -> int:
@@ -206,13 +221,21 @@ def pending_jobs(cfg: DictConfig, store: EpisodeStore) -> list[Job]:
     return jobs
 
 
-def learner_settings(cfg: DictConfig) -> tuple[str | None, float]:
-    """(learner, learner_prob) from ``cfg``, checked before any episode runs."""
+def learner_settings(cfg: DictConfig) -> tuple[str | None, float, float | None]:
+    """(learner, learner_prob, dagger_beta) from ``cfg``, checked before any episode runs."""
     learner, prob = cfg.get("learner"), float(cfg.get("learner_prob", 0.0))
+    beta = cfg.get("dagger_beta")
     check_learner(prob, bool(learner))
-    if prob > 0:
+    if beta is not None:
+        beta = float(beta)
+        if not 0.0 <= beta <= 1.0 or not learner or prob:
+            raise ValueError(
+                f"dagger_beta={beta} needs a learner= and learner_prob=0, and lies in [0, 1]"
+            )
+    used = prob > 0 or beta is not None
+    if used:
         load_policy(str(learner))  # a bad name or folder fails here, not in every worker
-    return (str(learner) if prob > 0 else None), prob
+    return (str(learner) if used else None), prob, beta
 
 
 def record(cfg: DictConfig) -> EpisodeStore:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
@@ -40,7 +40,7 @@ from vla.policies.rt1.trainer import RT1Trainer
 from vla.policies.rt2.trainer import RT2Trainer
 from vla.tokenizer import ACTION_NAMES, NormStats
 from vla.training.checks import sim_success, validate
-from vla.training.data import train_actions, train_batches
+from vla.training.data import batch_loader, train_actions, train_batches, val_batches
 from vla.training.setup import (
     Dist,
     lr_factor,
@@ -267,11 +267,11 @@ class Run:
         row: dict[str, float] = {}
         val_loss = None
         if len(self.trainer.val_set):
-            val_loader = DataLoader(
+            val_loader = batch_loader(
                 self.trainer.val_set,
-                batch_size=self.cfg.batch_size,
-                collate_fn=self.trainer.collate,
-                num_workers=self.cfg.num_workers,
+                val_batches(self.trainer.val_set, self.cfg.batch_size),
+                self.trainer.collate,
+                self.cfg.num_workers,
             )
             max_batches = self.cfg.get("max_val_batches")
             val_loss, val_acc = validate(self.trainer, self.raw_model, val_loader, max_batches)

@@ -194,7 +194,7 @@ def action_loss(logits: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tens
     """
     if logits.shape[:-1] != target_tokens.shape:
         raise ValueError(f"logits {tuple(logits.shape)} vs targets {tuple(target_tokens.shape)}")
-    return F.cross_entropy(logits.flatten(0, 1), target_tokens.flatten().long())
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target_tokens.reshape(-1).long())
 
 
 def token_accuracy(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
