@@ -1,6 +1,6 @@
 """The policy interface every controller implements, and the registry that builds them by name.
 
-A policy maps one observation (README "Observation") to one 11-dim RT-1 action; it may keep
+A policy maps one observation (docs/architecture.md) to one 11-dim RT-1 action; it may keep
 per-episode memory (e.g. frame history), cleared by ``reset``. Learned policies save to and
 load from a checkpoint folder (``vla.checkpoint``) whose config.json names the registered
 class under ``"policy"``, so ``load_policy(folder)`` needs no other hint.

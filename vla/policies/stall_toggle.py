@@ -1,6 +1,6 @@
 """An inference-time gripper rule: toggle the gripper once the arm has stalled.
 
-Measured on RT-1 co-trained with localisation scenes (README, "RT-1 policy"): in closed loop
+Measured on RT-1 co-trained with localisation scenes (docs/experiments/): in closed loop
 the policy brings the hand to the named block or place and stops there (zero translation),
 but its gripper token almost never flips, because the expert toggles only within 6 mm of
 the grasp point and the policy stops a centimetre or two away. A skill toggles the gripper

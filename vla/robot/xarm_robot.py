@@ -12,7 +12,7 @@ RT-1 action -> SDK calls (arm in position mode 0, non-blocking):
 - hold -> ``set_state(4)`` (stop, clears queued motions) then ``set_state(0)`` (ready);
   emergency stop -> ``emergency_stop()``.
 
-Nothing here has run on a real xArm (see README): tests drive it against a fake SDK object.
+Nothing here has run on a real xArm (see docs/robot.md): tests drive it against a fake SDK object.
 """
 
 from __future__ import annotations

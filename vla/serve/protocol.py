@@ -2,7 +2,7 @@
 
 A numpy array travels as the map ``{"__ndarray__": true, "dtype": "<f4", "shape": [n, ...],
 "data": <bin: C-order bytes>}`` (dtype in numpy's ``dtype.str`` form, numeric kinds
-only). Messages (README "Remote policy server" has the full schema):
+only). Messages (docs/serve.md has the full schema):
 
 - server -> client on connect: ``{"type": "metadata", "protocol": 1, ...}``
 - client -> server: ``{"type": "infer", "seq": int, "observation": {...}, "chunk": int}``

@@ -49,12 +49,13 @@ class RT1Config:
     state_dim: int = 10  # proprioception vector; 0 disables the state tokens
     # x/y coordinate channels appended to the CNN features before TokenLearner, so each
     # pooled token carries where it looked (a spatial soft-argmax). Without them the pooled
-    # tokens of a translation-equivariant CNN barely say *where* a block is. Off by default:
-    # the bundled checkpoint is built without them and no run with them has done better yet.
+    # tokens of a translation-equivariant CNN barely say *where* a block is. Off by default
+    # (configs saved before it load without it); the bundled checkpoint is built with it.
     spatial_coords: bool = False
     # One more query token whose output regresses the hand's offset (decimetres) to the
     # point where the skill grasps or releases (vla.policies.rt1.goals): an auxiliary loss that can
-    # only be met by finding the named object in the images. Training only; off by default.
+    # only be met by finding the named object in the images. Off by default; the bundled
+    # checkpoint has it, and its stall rule's goal gate reads it at every step.
     goal_head: bool = False
 
     def __post_init__(self) -> None:

@@ -2,7 +2,7 @@
 
 Behaviour cloning from a few thousand demonstrations does not teach RT-1 to *find* the
 named object: its image encoder fits the training scenes and does not generalise to new
-ones (measured; see the README). A scene here costs one reset and one render (about 10 ms)
+ones (measured; see docs/experiments/). A scene here costs one reset and one render (about 10 ms)
 instead of a 40-step expert rollout, so tens of thousands are cheap. Each scene holds the
 two camera images, the state, the skill text and the **goal offset**: the hand's offset
 (base frame, m) to the point where the skill will close or open the gripper
