@@ -23,6 +23,7 @@ from pybullet_utils import bullet_client
 
 from sim.assets import create_block, create_bowl, create_floor
 from sim.camera import FRONT_FOV, WRIST_FOV, CameraRig
+from sim.contract import CAMERA_NAMES, CONTROL_HZ
 from sim.geometry import (
     BLOCK_SIZE,
     COLORS,
@@ -38,15 +39,9 @@ from sim.scenes import make_scene
 from sim.surfaces import Surface
 
 PHYSICS_HZ = 240
-CONTROL_HZ = 20
 SUBSTEPS = PHYSICS_HZ // CONTROL_HZ
 HOME_EE = (0.36, 0.0, TABLE_TOP_Z + 0.25)  # base frame (m)
 PARK_ORIGIN = (20.0, 20.0)
-STATE_DIM = 10
-STATE_LAYOUT = (
-    "ee_x ee_y ee_z (m, base frame), ee_roll ee_pitch ee_yaw (rad, base frame), "
-    "gripper_opening (m), base_x base_y (m, world), base_yaw (rad, world)"
-)
 
 
 @dataclass
@@ -148,7 +143,7 @@ class SimWorld:
 
     # ------------------------------------------------------------ observation
     def render(
-        self, size: tuple[int, int] | None = None, cameras: tuple[str, ...] = ("front", "wrist")
+        self, size: tuple[int, int] | None = None, cameras: tuple[str, ...] = CAMERA_NAMES
     ) -> dict[str, np.ndarray]:
         """Camera images, (H, W, 3) uint8 each, at the rig's resolution or ``size``."""
         images = {}
@@ -161,7 +156,7 @@ class SimWorld:
         return images
 
     def proprio(self) -> np.ndarray:
-        """The ``state`` vector, float32 of length 10 laid out as ``STATE_LAYOUT``."""
+        """The ``state`` vector, float32 (STATE_DIM,) laid out as ``sim.contract.STATE_LAYOUT``."""
         pos, rpy = self.robot.ee_pose_in_base()
         opening = self.robot.gripper_opening()
         return np.concatenate([pos, rpy, [opening], self.robot.base_pose]).astype(np.float32)

@@ -9,17 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.contract import ARM, BASE, MAX_BASE_STEP, MAX_BASE_TURN, MAX_STEP, MAX_TURN, TERMINATE
 from sim.geometry import WorldState
-from sim.robot import (
-    ARM,
-    BASE,
-    MAX_BASE_STEP,
-    MAX_BASE_TURN,
-    MAX_STEP,
-    MAX_TURN,
-    TERMINATE,
-    orientation_error,
-)
+from sim.robot import orientation_error
 from sim.skill_text import SkillCall, parse_skill
 from sim.tasks.predicates import Predicate, evaluate
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+from sim.contract import MAX_STEP
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
 from sim.perturb import NoisyExpert, SkillMix, jitter_start
-from sim.robot import MAX_STEP
 from sim.rollout import run_skill
 from sim.tasks import parse_tasks
 from vla.cli.record import record

@@ -20,10 +20,9 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from vla.robot.safety import ACTION_DIM, SafetyLayer, SafetyLimits, hold_action
+from sim.contract import ACTION_DIM, STATE_DIM
+from vla.robot.safety import SafetyLayer, SafetyLimits, hold_action
 from vla.robot.watchdog import Watchdog
-
-STATE_DIM = 10
 
 
 class Robot(abc.ABC):

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.contract import CAMERA_NAMES
 from vla.robot.base import Robot, register_robot
 from vla.robot.cameras import SimCamera
 from vla.robot.safety import SafetyLimits, as_limits
@@ -42,7 +43,7 @@ class PyBulletRobot(Robot):
         self.env: Any = None
         self.last_info: dict = {}
         self._obs: dict[str, Any] = {}
-        self.cameras = {n: SimCamera(lambda: self._obs["images"], n) for n in ("front", "wrist")}
+        self.cameras = {n: SimCamera(lambda: self._obs["images"], n) for n in CAMERA_NAMES}
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
