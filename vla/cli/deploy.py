@@ -56,7 +56,8 @@ def execute(cfg: DictConfig, loop: ControlLoop, policy: GuardedPolicy) -> dict[s
             raise ValueError('give instruction="..." (a real robot has no task to read it from)')
         steps, _ = run_policy(loop, policy, str(instruction), obs, max_steps=cfg.max_steps)
         return {"instruction": instruction, "skills": [], "steps": steps}
-    from vla.evaluation.episode import planner_runner, skill_rows
+    from vla.evaluation.episode import skill_rows
+    from vla.planning.runners import planner_runner
 
     runner = planner_runner(planner)
     task = loop.unwrapped.task

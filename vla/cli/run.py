@@ -25,8 +25,9 @@ from sim.tasks import TaskSpec, load_tasks
 from sim.tasks.oracle import oracle_plan
 from vla.cli.errors import run_app
 from vla.cli.eval import planner_settings
-from vla.evaluation.episode import make_policy, plan_step_dict, planner_runner, skill_rows
+from vla.evaluation.episode import make_policy, plan_step_dict, skill_rows
 from vla.evaluation.report import plan_table
+from vla.planning.runners import planner_runner
 from vla.video import compose_frame, contact_sheet, write_video
 
 FREE_TEXT_MAX_SKILLS = 16

@@ -19,7 +19,6 @@ from planners import SayCanPlanner, StepRecord, make_affordance, make_scorer
 from planners.affordance import Affordance
 from sim.rollout import PLAN_SLACK, FrameHook, SkillResult, run_skill
 from sim.tasks import TaskSpec, oracle_plan
-from vla.evaluation.episode import register_planner
 from vla.planning import oracle_affordance  # noqa: F401  (registers affordance "oracle")
 
 
@@ -89,7 +88,6 @@ def skill_cap(task: TaskSpec, env: Any) -> int:
     return len(oracle_plan(task, env.unwrapped.world.snapshot())) + PLAN_SLACK
 
 
-@register_planner("saycan")
 def run_saycan(
     env: Any,
     policy: Any,

@@ -23,8 +23,10 @@ from vla.training.data import (
     embed_texts,
     to_model_inputs,
 )
+from vla.training.trainer import register_trainer
 
 
+@register_trainer("rt1")
 class RT1Trainer:
     """Behaviour cloning of ``RT1``: frame history + MiniLM instruction + state -> 11 tokens.
 

@@ -20,6 +20,7 @@ from vla.policies.rt2.model import RT2, RT2Config
 from vla.policies.rt2.scene_vqa import VQAPair, scene_vqa_pairs
 from vla.tokenizer import N_ACTION_DIMS, ActionTokenizer, NormStats
 from vla.training.data import AugmentedFrames, config_dict
+from vla.training.trainer import register_trainer
 
 NOT_MODEL_FIELDS = ("name", "cotrain_ratio")  # policy.* keys that are not RT2Config fields
 
@@ -69,6 +70,7 @@ def rt2_config(cfg: Any, n_cameras: int) -> RT2Config:
     return RT2Config.from_dict({"image_size": cfg.image_size, "n_cameras": n_cameras, **fields})
 
 
+@register_trainer("rt2")
 class RT2Trainer:
     """Next-token cross-entropy on the answer tokens (11 action tokens, or a text answer)."""
 
