@@ -12,7 +12,7 @@ from sim.expert import ScriptedExpert
 from sim.perturb import NoisyExpert, SkillMix, jitter_start
 from sim.rollout import run_skill
 from sim.tasks import parse_tasks
-from vla.cli.record import record
+from vla.data.recording import record
 from vla.policies import load_policy
 
 PICK = {"instruction": "pick up the red block", "goal": ["holding(red block)"]}

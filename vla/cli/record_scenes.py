@@ -9,33 +9,11 @@ Shards are written atomically by this process only; rerunning resumes.
 
 from __future__ import annotations
 
-from functools import partial
-from pathlib import Path
-
 import hydra
 from omegaconf import DictConfig
-from tqdm import tqdm
 
 from vla.cli.errors import run_app
-from vla.parallel import worker_map
-from vla.policies.rt1.scenes import SceneMaker, check_meta, pending_shards, write_shard
-
-
-def record_scenes(cfg: DictConfig) -> Path:
-    """Write the shards ``cfg`` asks for (see configs/record_scenes.yaml); returns the folder."""
-    folder = Path(cfg.output_dir)
-    size, image_size = int(cfg.shard_size), int(cfg.image_size)
-    jobs = pending_shards(folder, int(cfg.n_scenes), image_size, size)
-    start = str(cfg.get("start", "home"))
-    check_meta(folder, image_size, size, start)
-    maker = partial(SceneMaker, start=start)
-    bar = tqdm(total=len(jobs) * size, desc="scenes", unit="scene", disable=None)
-    for index, data in worker_map(maker, image_size, jobs, int(cfg.num_workers)):
-        write_shard(folder, index, data)
-        bar.update(size)
-    bar.close()
-    print(f"scenes {folder}: {len(list(folder.glob('scenes-*.npz')))} shards of {size}")
-    return folder
+from vla.policies.rt1.scenes import record_scenes
 
 
 @hydra.main(config_path="../../configs", config_name="record_scenes", version_base="1.3")

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from vla.cli.record import record, task_seed
 from vla.data import EpisodeStore
+from vla.data.recording import record, task_seed
 
 CONFIG = {"suites": ["single"], "episodes_per_suite": 3, "split": "train", "image_size": 32}
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from omegaconf import OmegaConf
 
-from vla.cli.run import run
+from vla.evaluation.run_task import run_task as run
 
 BASE = {
     "instruction": None,

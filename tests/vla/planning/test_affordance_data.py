@@ -6,8 +6,8 @@ import torch
 from omegaconf import OmegaConf
 from torch.nn import functional as F
 
-from vla.cli.collect_affordance import collect
 from vla.planning.affordance.collect import check_seeds, pick_task
+from vla.planning.affordance.collect import collect_dataset as collect
 from vla.planning.affordance.dataset import done_episodes, load_dataset, shard_paths
 from vla.planning.affordance.learned import LearnedAffordance
 from vla.planning.affordance.metrics import auc, oracle_top1

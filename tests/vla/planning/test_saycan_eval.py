@@ -124,7 +124,7 @@ def test_aggregate_makes_one_table_of_a_sweep(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_vla_run_takes_a_free_form_instruction_with_saycan(tmp_path):
-    from vla.cli.run import run
+    from vla.evaluation.run_task import run_task as run
 
     cfg = OmegaConf.create({
         "planner": {"name": "saycan", **vars(SayCanOptions(affordance="oracle"))},

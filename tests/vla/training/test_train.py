@@ -15,10 +15,10 @@ import torch
 from omegaconf import OmegaConf
 
 from vla.checkpoint import load_checkpoint
-from vla.cli.record import record
-from vla.cli.record_scenes import record_scenes
+from vla.data.recording import record
 from vla.policies import load_policy
 from vla.policies.rt1.model import RT1, RT1Config
+from vla.policies.rt1.scenes import record_scenes
 from vla.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -6,25 +6,52 @@ so states include held blocks, filled bowls, the robot at another area); then, f
 state, each labelled skill (the oracle's next skill and random candidates of the scene,
 never ``done``) runs with the labelling policy after ``restore_state``. The label is the
 skill's simulator success check (:func:`sim.rollout.run_skill`).
+
+:func:`collect_dataset` (``vla-collect-affordance``) labels the seeds of a run in worker
+processes and appends them to the dataset folder as shards, written by this process only.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
+from typing import Any
 
 import torch
+from tqdm import tqdm
 
 from planners.candidates import candidate_skills
 from sim import TEST_SEED_START
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
 from sim.rollout import run_skill
-from sim.tasks import TaskSpec, apply_skill, load_tasks, oracle_next_skill, oracle_plan
+from sim.tasks import (
+    BUILTIN_SUITES,
+    TaskSpec,
+    apply_skill,
+    load_tasks,
+    oracle_next_skill,
+    oracle_plan,
+)
+from vla.data.writer_lock import acquire_lock, release_lock
+from vla.durable import append_line
+from vla.parallel import worker_map
+from vla.planning.affordance.dataset import (
+    COMMANDS_FILE,
+    ShardBuffer,
+    done_episodes,
+    load_dataset,
+    summarize,
+)
 from vla.planning.lm.corpus import scene_of
 
 DONE = "done"
+LOCK_FILE = ".writer.lock"
 
 
 @dataclass(frozen=True)
@@ -157,3 +184,62 @@ class Labeller:
         for env in self.envs.values():
             env.close()
         self.envs.clear()
+
+
+def run_jobs(seeds: list[int], cfg: CollectConfig, num_workers: int) -> Iterator[LabelledState]:
+    """Labelled episodes in completion order, in ``num_workers`` spawn processes (0: inline)."""
+    return worker_map(Labeller, cfg, seeds, num_workers)
+
+
+def collect_config(cfg: Any) -> CollectConfig:
+    """The worker config from the app config, validated (one-line ValueError)."""
+    suites = tuple(cfg.suites)
+    unknown = [s for s in suites if s not in BUILTIN_SUITES]
+    if not suites or unknown:
+        raise ValueError(f"suites must be built-in suites {list(BUILTIN_SUITES)}, got {unknown}")
+    if cfg.max_steps < 1 or cfg.random_skills < 0 or cfg.oracle_skills not in (0, 1):
+        raise ValueError("need max_steps >= 1, random_skills >= 0 and oracle_skills 0 or 1")
+    return CollectConfig(
+        suites=suites,
+        policy=str(cfg.policy),
+        max_steps=int(cfg.max_steps),
+        oracle_skills=int(cfg.oracle_skills),
+        random_skills=int(cfg.random_skills),
+        image_size=int(cfg.image_size),
+        threads=int(cfg.threads),
+    )
+
+
+def collect_dataset(cfg: Any) -> str:
+    """Collect what ``cfg`` asks for (``vla-collect-affordance``); returns the summary."""
+    worker_cfg = collect_config(cfg)
+    directory = Path(cfg.output_dir).expanduser()
+    seeds = list(range(int(cfg.seed_start), int(cfg.seed_start) + int(cfg.episodes)))
+    check_seeds(seeds)
+    directory.mkdir(parents=True, exist_ok=True)
+    acquire_lock(directory / LOCK_FILE)
+    try:
+        done = done_episodes(directory)
+        pending = [s for s in seeds if s not in done]
+        command = " ".join(["vla-collect-affordance", *sys.argv[1:]])
+        append_line(directory / COMMANDS_FILE, f"{command}\n".encode())
+        _collect(pending, worker_cfg, directory, int(cfg.num_workers), int(cfg.shard_episodes))
+    finally:
+        release_lock(directory / LOCK_FILE, os.getpid())
+    summary = f"dataset {directory}: {summarize(load_dataset(directory))}"
+    print(summary)
+    return summary
+
+
+def _collect(seeds: list[int], cfg: CollectConfig, directory: Path, workers: int, every: int):
+    buffer = ShardBuffer(directory)
+    bar = tqdm(total=len(seeds), desc="labelling", unit="episode", disable=None)
+    try:
+        for state in run_jobs(seeds, cfg, workers):
+            buffer.add(state.seed, state.samples)
+            if len(buffer.episodes) >= every:
+                buffer.flush()
+            bar.update()
+    finally:  # Ctrl-C or an error: keep the finished episodes
+        buffer.flush()
+        bar.close()

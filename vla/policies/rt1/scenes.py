@@ -26,9 +26,12 @@ import io
 import json
 import random
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from sim.env import VLAEnv
 from sim.geometry import TABLE_TOP_Z
@@ -37,6 +40,7 @@ from sim.skills import make_skill
 from sim.skills.base import move_arm
 from sim.tasks.generate import SUITE_MAKERS
 from vla.durable import write_atomically
+from vla.parallel import worker_map
 
 SEED_START = 800_000  # scene i uses seed SEED_START + i: inside the train range
 MAX_SCENES = 200_000  # keeps every seed below sim.TEST_SEED_START
@@ -175,6 +179,23 @@ def check_meta(folder: Path, image_size: int, shard_size: int, start: str = "hom
         return
     Path(folder).mkdir(parents=True, exist_ok=True)
     write_atomically(file, json.dumps(meta).encode())
+
+
+def record_scenes(cfg: Any) -> Path:
+    """Write the shards ``cfg`` asks for (``vla-record-scenes``); returns the folder."""
+    folder = Path(cfg.output_dir)
+    size, image_size = int(cfg.shard_size), int(cfg.image_size)
+    jobs = pending_shards(folder, int(cfg.n_scenes), image_size, size)
+    start = str(cfg.get("start", "home"))
+    check_meta(folder, image_size, size, start)
+    maker = partial(SceneMaker, start=start)
+    bar = tqdm(total=len(jobs) * size, desc="scenes", unit="scene", disable=None)
+    for index, data in worker_map(maker, image_size, jobs, int(cfg.num_workers)):
+        write_shard(folder, index, data)
+        bar.update(size)
+    bar.close()
+    print(f"scenes {folder}: {len(list(folder.glob('scenes-*.npz')))} shards of {size}")
+    return folder
 
 
 def write_shard(folder: Path, index: int, data: bytes) -> None:

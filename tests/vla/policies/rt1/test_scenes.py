@@ -7,7 +7,6 @@ from omegaconf import OmegaConf
 
 from sim.expert import ScriptedExpert
 from sim.skill_text import parse_skill
-from vla.cli.record_scenes import record_scenes
 from vla.policies.rt1.goals import goal_offsets
 from vla.policies.rt1.scene_cotrain import WithScenes
 from vla.policies.rt1.scenes import (
@@ -15,6 +14,7 @@ from vla.policies.rt1.scenes import (
     SEED_START,
     SceneMaker,
     SceneSet,
+    record_scenes,
     scene_task,
     shard_path,
 )

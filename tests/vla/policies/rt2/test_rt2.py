@@ -8,7 +8,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from vla.cli.record import record
+from vla.data.recording import record
 from vla.policies import RT2Policy, load_policy
 from vla.policies.rt2.model import RT2, RT2Config
 from vla.policies.rt2.scene_vqa import episode_pairs
