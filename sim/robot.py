@@ -18,9 +18,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet as p
 
 from sim.assets import PANDA_COLOR, create_box, panda_lite_urdf
+from sim.bullet import p
 from sim.contract import (
     ARM,
     MAX_BASE_STEP,

@@ -18,10 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet as p
-from pybullet_utils import bullet_client
 
 from sim.assets import create_block, create_bowl, create_floor
+from sim.bullet import direct_client, p
 from sim.camera import FRONT_FOV, WRIST_FOV, CameraRig
 from sim.contract import CAMERA_NAMES, CONTROL_HZ
 from sim.geometry import (
@@ -62,7 +61,7 @@ class SimWorld:
     """Physics, robot and objects of one scene; no gymnasium API (see :mod:`sim.env`)."""
 
     def __init__(self, scene: str = "tabletop", rig: CameraRig | None = None):
-        self.client = bullet_client.BulletClient(connection_mode=p.DIRECT)
+        self.client = direct_client()
         self.scene = make_scene(scene)
         self.rig = rig or CameraRig()
         self.episode = 0  # counts resets: a saved state is only valid within its episode
