@@ -93,7 +93,10 @@ class VLAEnv(gym.Env):
         if "task" in options:
             self.task = options["task"]
         elif "task_index" in options:
-            self.task = self.tasks[int(options["task_index"])]
+            index = int(options["task_index"])
+            if not 0 <= index < len(self.tasks):
+                raise ValueError(f"task_index={index} is out of range: {len(self.tasks)} tasks")
+            self.task = self.tasks[index]
         else:
             self.task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         objects = self._objects_for(self.task)

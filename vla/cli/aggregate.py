@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vla.cli.errors import fail
+
 COLUMNS = ("run", "tasks", "policy", "planner", "n", "success", "plan_success", "eps_per_min")
 
 
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rows = aggregate_dir(args.sweep_dir)
     except ValueError as error:
-        raise SystemExit(f"vla-aggregate: error: {error}") from None
+        fail("vla-aggregate", error)
     table = markdown(rows)
     root = Path(args.sweep_dir)
     (root / "summary.md").write_text(table + "\n")

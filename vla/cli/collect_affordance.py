@@ -7,27 +7,21 @@ Episode ``i`` uses seed ``seed_start + i`` (training seeds only). Shards are wri
 atomically every ``shard_episodes`` episodes and when the run stops; rerunning the same
 command skips the seeds already in ``output_dir`` and appends new shards (a larger
 ``episodes`` extends the dataset). Only the parent process writes; workers label
-(:mod:`vla.planning.affordance.collect`).
+(:mod:`vla.planning.affordance.collect`). Options:
+:class:`vla.planning.affordance.collect.CollectConfig`; ``policy`` is a registered name, a
+checkpoint folder, a ``ws://`` URL or ``expert``. Bad input ends in one line, exit code 2.
 """
 
-from __future__ import annotations
+from vla.cli.app import hydra_app
+from vla.planning.affordance.collect import CollectConfig, collect_dataset
 
-import hydra
-from omegaconf import DictConfig
-
-from vla.cli.errors import run_app
-from vla.planning.affordance.collect import collect_dataset
-
-
-@hydra.main(config_path="../../configs", config_name="collect_affordance", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    run_app(
-        "vla-collect-affordance",
-        collect_dataset,
-        cfg,
-        on_interrupt="finished episodes are saved, rerun to resume",
-    )
-
+main = hydra_app(
+    "vla-collect-affordance",
+    "collect_affordance",
+    CollectConfig,
+    collect_dataset,
+    "finished episodes are saved, rerun to resume",
+)
 
 if __name__ == "__main__":
     main()

@@ -7,21 +7,16 @@ vla-run                                   # default: first long_horizon task
 vla-run tasks=mobile task_index=3 output_dir=outputs/mobile
 vla-run instruction="put the red block on the blue block"   # any wording, scene of task_index
 vla-run planner=oracle policy=expert      # the oracle plan carried out by the scripted expert
+
+Options: :class:`vla.evaluation.config.RunConfig`; ``policy`` is a registered name, a
+checkpoint folder, a ``ws://`` URL or ``expert``. Bad input ends in one line, exit code 2.
 """
 
-from __future__ import annotations
-
-import hydra
-from omegaconf import DictConfig
-
-from vla.cli.errors import run_app
+from vla.cli.app import hydra_app
+from vla.evaluation.config import RunConfig
 from vla.evaluation.run_task import run_task
 
-
-@hydra.main(config_path="../../configs", config_name="run", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    run_app("vla-run", run_task, cfg)
-
+main = hydra_app("vla-run", "run", RunConfig, run_task)
 
 if __name__ == "__main__":
     main()

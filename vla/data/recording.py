@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from omegaconf import DictConfig
 from tqdm import tqdm
 
 from sim import TEST_SEED_START, TRAIN_SEED_START, seed_range
@@ -26,16 +25,48 @@ from sim.rollout import run_oracle_task
 from sim.skill_text import parse_skill
 from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
 from vla.data import EpisodeStore
+from vla.options import at_least, one_of
 from vla.parallel import worker_map
 from vla.policies import load_policy
 
 SUITE_SEED_STRIDE = 100_000  # each suite gets its own block of seeds
 PERTURB_STREAM = 7  # the perturbations' RNG: (episode seed, this), apart from the env's
+SPLITS = ("train", "test")
+
+
+@dataclass
+class RecordConfig:
+    """Options of ``vla-record`` (configs/record.yaml)."""
+
+    output_dir: str = "data/demos"  # the dataset folder (created, or resumed)
+    # built-in suite names or task-spec YAML paths
+    suites: list[str] = field(
+        default_factory=lambda: ["single", "structured", "long_horizon", "mobile"]
+    )
+    episodes_per_suite: int = 20  # task episodes per suite (each yields one episode per skill)
+    # train: seeds [0, 1e6), a block of 100,000 per suite; test: [1e6, 2e6) (sim/seeds.py)
+    split: str = "train"
+    image_size: int = 64  # camera resolution (pixels)
+    action_noise: float = 0.0  # DART: std of noise on the executed arm translation (labels clean)
+    start_jitter: int = 0  # random arm steps (up to) before the first skill: varied start poses
+    learner: str | None = None  # policy (name, folder or URL) that executes some skills
+    # probability that the learner executes a skill (not recorded): the expert's skills then
+    # start from the learner's states (DAgger-style; sim/perturb.py)
+    learner_prob: float = 0.0
+    num_workers: int = 0  # simulator worker processes (0: run in this process); one writer
+
+    def __post_init__(self) -> None:
+        if not self.suites:
+            raise ValueError("suites=[]: give at least one suite name or task-spec path")
+        one_of(self, "split", SPLITS)
+        at_least(self, 1, "episodes_per_suite", "image_size")
+        at_least(self, 0, "action_noise", "start_jitter", "num_workers")
+        check_learner(self.learner_prob, bool(self.learner))
 
 
 def task_seed(split: str, suite_index: int, episode: int) -> int:
     """Seed of one task episode, inside ``split``'s range (:mod:`sim.seeds`), else ValueError."""
-    if split not in ("train", "test"):
+    if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     start = TRAIN_SEED_START if split == "train" else TEST_SEED_START
     seed = start + suite_index * SUITE_SEED_STRIDE + episode
@@ -180,11 +211,9 @@ def suite_block(suite: str, position: int) -> int:
     return len(BUILTIN_SUITES) + position
 
 
-def pending_jobs(cfg: DictConfig, store: EpisodeStore) -> list[Job]:
+def pending_jobs(cfg: RecordConfig, store: EpisodeStore) -> list[Job]:
     """The task episodes ``cfg`` asks for that ``store`` does not have yet."""
-    noise, jitter = float(cfg.get("action_noise", 0.0)), int(cfg.get("start_jitter", 0))
-    if noise < 0 or jitter < 0:
-        raise ValueError(f"action_noise and start_jitter must be >= 0, got {noise}, {jitter}")
+    noise, jitter = cfg.action_noise, cfg.start_jitter
     learner_args = learner_settings(cfg)
     jobs = []
     for s, suite in enumerate(cfg.suites):
@@ -200,22 +229,21 @@ def pending_jobs(cfg: DictConfig, store: EpisodeStore) -> list[Job]:
     return jobs
 
 
-def learner_settings(cfg: DictConfig) -> tuple[str | None, float]:
+def learner_settings(cfg: RecordConfig) -> tuple[str | None, float]:
     """(learner, learner_prob) from ``cfg``, checked before any episode runs."""
-    learner, prob = cfg.get("learner"), float(cfg.get("learner_prob", 0.0))
-    check_learner(prob, bool(learner))
+    learner, prob = cfg.learner, cfg.learner_prob
     if prob > 0:
         load_policy(str(learner))  # a bad name or folder fails here, not in every worker
     return (str(learner) if prob > 0 else None), prob
 
 
-def record(cfg: DictConfig) -> EpisodeStore:
-    """Record what ``cfg`` asks for (see configs/record.yaml); returns the open store."""
+def record(cfg: RecordConfig) -> EpisodeStore:
+    """Record what ``cfg`` asks for; returns the dataset, open for reading."""
     size = (cfg.image_size, cfg.image_size)
     with EpisodeStore.open_or_create(cfg.output_dir, image_size=size) as store:
         jobs = pending_jobs(cfg, store)
         bar = tqdm(total=len(jobs), desc="recording", unit="task", disable=None)
-        for rec in run_jobs(jobs, int(cfg.get("num_workers", 0))):
+        for rec in run_jobs(jobs, cfg.num_workers):
             store_recorded(store, rec, cfg.split)
             bar.update()
             bar.set_postfix(episodes=len(store))

@@ -12,21 +12,20 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from omegaconf import DictConfig
-
 from sim.env import VLAEnv
 from sim.rollout import SkillResult
 from sim.tasks import TaskSpec, load_tasks
 from sim.tasks.oracle import oracle_plan
+from vla.evaluation.config import RunConfig
 from vla.evaluation.episode import make_policy, plan_step_dict, skill_rows
 from vla.evaluation.report import plan_table
-from vla.planning.runners import planner_runner, planner_settings
+from vla.planning.runners import planner_runner
 from vla.video import compose_frame, contact_sheet, write_video
 
 FREE_TEXT_MAX_SKILLS = 16
 
 
-def pick_task(cfg: DictConfig, planner: str) -> tuple[TaskSpec, bool]:
+def pick_task(cfg: RunConfig, planner: str) -> tuple[TaskSpec, bool]:
     """(task, whether its goal is known): the suite task whose instruction is
     ``cfg.instruction``, else ``cfg.task_index``; with SayCan, any other instruction runs in
     the scene of ``cfg.task_index`` with no goal to check."""
@@ -53,9 +52,9 @@ def print_choice(record) -> None:
     print(f"  step {record.index + 1}: {record.chosen}   [say x can: {top}]", flush=True)
 
 
-def run_task(cfg: DictConfig) -> dict:
+def run_task(cfg: RunConfig) -> dict:
     """Run the episode; returns the report dict (also written to ``output_dir``)."""
-    planner, options = planner_settings(cfg)
+    planner, options = cfg.planner.name, cfg.planner.options()
     task, goal_known = pick_task(cfg, planner)
     execute = planner_runner(planner)
     out = Path(cfg.output_dir)

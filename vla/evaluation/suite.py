@@ -4,36 +4,30 @@ of instructions, print the summary and write ``eval_info.json`` and ``report.md`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from vla.evaluation.chain import evaluate_chains
+from vla.evaluation.config import EvalConfig
 from vla.evaluation.report import chain_table, summary_table
 from vla.evaluation.runner import evaluate
-from vla.planning.runners import planner_settings
-
-MODES = ("episodes", "chain")
 
 
-def evaluate_suite(cfg: Any, output_dir: str | None = None) -> dict:
-    """Evaluate as ``cfg`` says (configs/eval.yaml) into ``output_dir`` (default
-    ``cfg.output_dir``) and print the summary; returns the ``eval_info.json`` dict."""
-    planner, options = planner_settings(cfg)
-    mode = cfg.get("mode", "episodes")
-    if mode not in MODES:
-        raise ValueError(f"mode={mode!r}: choose one of {MODES}")
+def evaluate_suite(cfg: EvalConfig) -> dict:
+    """Evaluate as ``cfg`` says into ``cfg.output_dir`` and print the summary; returns the
+    ``eval_info.json`` dict."""
+    planner, options = cfg.planner.name, cfg.planner.options()
     common = dict(
         policy=str(cfg.policy),
         planner=planner,
         planner_options=options,
         seed=cfg.seed,
-        output_dir=output_dir or str(cfg.output_dir),
+        output_dir=cfg.output_dir,
         num_workers=cfg.num_workers,
         n_videos=cfg.n_videos,
         image_size=cfg.image_size,
         render_size=cfg.render_size,
     )
     print(f"{cfg.tasks} | policy={cfg.policy} planner={planner} {options or ''}".rstrip())
-    if mode == "chain":
+    if cfg.mode == "chain":
         info = evaluate_chains(
             tasks=cfg.tasks, n_chains=cfg.n_chains, chain_length=cfg.chain_length, **common
         )

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from sim.registry import Registry
 from sim.rollout import FrameHook, SkillResult, run_oracle_task, run_policy
 from sim.tasks import TaskSpec
@@ -29,14 +27,6 @@ PLANNERS: Registry[PlanRunner] = Registry("planner")
 def register_planner(name: str) -> Callable[[PlanRunner], PlanRunner]:
     """Decorator: ``fn(env, policy, task, observation, on_step=...) -> [SkillResult]``."""
     return PLANNERS.register(name)
-
-
-def planner_settings(cfg: Any) -> tuple[str, dict]:
-    """(planner name, its options) from the ``planner`` config group (or a plain name)."""
-    if isinstance(cfg.planner, str):
-        return cfg.planner, {}
-    options = OmegaConf.to_container(cfg.planner, resolve=True)
-    return str(options.pop("name")), options
 
 
 def planner_runner(name: str) -> PlanRunner:

@@ -13,39 +13,41 @@ import json
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-
 from sim.rollout import run_policy
 from vla.policies import load_policy
 from vla.robot import make_robot
 from vla.robot.base import Robot
+from vla.robot.config import DeployConfig
 from vla.robot.control_loop import ControlLoop, GuardedPolicy
 
 
-def build_robot(cfg: DictConfig) -> Robot:
+def build_robot(cfg: DeployConfig) -> Robot:
     """The backend ``cfg.robot`` names, with its options."""
-    options = OmegaConf.to_container(cfg.robot, resolve=True)
-    return make_robot(options.pop("name"), **options)
+    return make_robot(cfg.robot.name, **cfg.robot.options())
 
 
-def build_policy(cfg: DictConfig, period_s: float) -> tuple[Any, Any]:
+def build_policy(cfg: DeployConfig, period_s: float) -> tuple[Any, Any]:
     """(policy, action queue or None); remote policies time out after one period."""
-    name = str(cfg.policy)
+    name = cfg.policy
     if not name.startswith(("ws://", "wss://")):
         return load_policy(name), None
     from vla.serve import ActionQueue
 
     timeout = cfg.remote.timeout_s or period_s
     policy = load_policy(name, timeout_s=timeout, api_key=cfg.remote.api_key)
-    policy.connect()
-    queue = ActionQueue(policy, chunk=int(cfg.remote.chunk)) if cfg.remote.async_queue else None
+    try:
+        policy.connect()
+    except (OSError, TimeoutError) as error:  # refused, unreachable, no answer
+        reason = error.strerror or str(error) or type(error).__name__
+        raise ValueError(f"policy={name}: cannot reach the server ({reason})") from None
+    queue = ActionQueue(policy, chunk=cfg.remote.chunk) if cfg.remote.async_queue else None
     return policy, queue
 
 
-def execute(cfg: DictConfig, loop: ControlLoop, policy: GuardedPolicy) -> dict[str, Any]:
+def execute(cfg: DeployConfig, loop: ControlLoop, policy: GuardedPolicy) -> dict[str, Any]:
     """Run the instruction (planner none) or the sim task's plan (oracle, saycan)."""
     obs = loop.observe()
-    planner = str(cfg.planner.name)
+    planner = cfg.planner.name
     if planner == "none":
         instruction = cfg.instruction or obs["instruction"]
         if not instruction:
@@ -62,7 +64,7 @@ def execute(cfg: DictConfig, loop: ControlLoop, policy: GuardedPolicy) -> dict[s
             f"planner={planner} plans the sim task ({task.instruction!r}): "
             "choose it with robot.tasks/robot.task_index, not instruction="
         )
-    options = OmegaConf.to_container(cfg.planner, resolve=True)
+    options = cfg.planner.options()
     results = runner(loop, policy, task, obs, max_skills=cfg.max_skills, planner_options=options)
     skills = skill_rows(results)
     return {
@@ -72,16 +74,16 @@ def execute(cfg: DictConfig, loop: ControlLoop, policy: GuardedPolicy) -> dict[s
     }
 
 
-def deploy(cfg: DictConfig) -> dict[str, Any]:
-    """Deploy as ``cfg`` says (configs/deploy.yaml); returns the report."""
+def deploy(cfg: DeployConfig) -> dict[str, Any]:
+    """Deploy as ``cfg`` says; returns the report."""
     robot = build_robot(cfg)
-    loop = ControlLoop(robot, float(cfg.control_hz))
+    loop = ControlLoop(robot, cfg.control_hz)
     policy, queue = build_policy(cfg, loop.period)
     guarded = GuardedPolicy(policy, robot, loop.period, queue)
     report: dict[str, Any] = {
         "robot": robot.robot_name,
-        "policy": str(cfg.policy),
-        "planner": str(cfg.planner.name),
+        "policy": cfg.policy,
+        "planner": cfg.planner.name,
         "interrupted": False,
     }
     try:
@@ -100,7 +102,7 @@ def deploy(cfg: DictConfig) -> dict[str, Any]:
 
 
 def finish(
-    cfg: DictConfig, report: dict, loop: ControlLoop, guarded: GuardedPolicy, robot: Robot
+    cfg: DeployConfig, report: dict, loop: ControlLoop, guarded: GuardedPolicy, robot: Robot
 ) -> None:
     """Disconnect, then print and write the rate, latency and safety figures."""
     report.update(loop.report())

@@ -3,31 +3,51 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
-from omegaconf import DictConfig
-
+from vla.options import at_least
 from vla.policies import load_policy
+from vla.serve.protocol import MAX_MESSAGE_BYTES
 from vla.serve.server import PolicyServer
 
 
-def build_server(cfg: DictConfig) -> PolicyServer:
+@dataclass
+class ServeConfig:
+    """Options of ``vla-serve`` (configs/serve.yaml)."""
+
+    policy: str = "rt1"  # registered name or checkpoint folder (not a ws:// URL)
+    host: str = "127.0.0.1"  # 0.0.0.0 to accept other machines (set api_key then)
+    port: int = 8765  # 0: any free port
+    api_key: str | None = None  # clients must send header x-api-key: <key>
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    device: str = "cpu"  # torch device of the policy
+    output_dir: str = "outputs/serve"  # Hydra's record of each start (.hydra/, vla-serve.log)
+
+    def __post_init__(self) -> None:
+        if self.policy.startswith(("ws://", "wss://")):
+            raise ValueError(
+                f"policy={self.policy}: vla-serve serves a local policy; "
+                "give a name or checkpoint folder"
+            )
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port={self.port} is not a TCP port (0-65535)")
+        at_least(self, 1, "max_message_bytes")
+
+
+def build_server(cfg: ServeConfig) -> PolicyServer:
     """Load the policy and make (not start) the server ``cfg`` describes."""
-    if str(cfg.policy).startswith(("ws://", "wss://")):
-        raise ValueError("vla-serve serves a local policy: give a name or checkpoint folder")
-    if not 0 <= int(cfg.port) <= 65535:
-        raise ValueError(f"port={cfg.port} is not a TCP port (0-65535)")
     kwargs = {} if cfg.device == "cpu" else {"device": cfg.device}
-    policy = load_policy(str(cfg.policy), **kwargs)
+    policy = load_policy(cfg.policy, **kwargs)
     return PolicyServer(
         policy,
-        host=str(cfg.host),
-        port=int(cfg.port),
+        host=cfg.host,
+        port=cfg.port,
         api_key=cfg.api_key,
-        max_message_bytes=int(cfg.max_message_bytes),
+        max_message_bytes=cfg.max_message_bytes,
     )
 
 
-def serve(cfg: DictConfig) -> None:
+def serve(cfg: ServeConfig) -> None:
     """Serve until Ctrl-C."""
     server = build_server(cfg)
 

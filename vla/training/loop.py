@@ -36,6 +36,7 @@ from vla.policies.rt1 import trainer as _rt1_trainer  # noqa: F401  (registers "
 from vla.policies.rt2 import trainer as _rt2_trainer  # noqa: F401  (registers "rt2")
 from vla.tokenizer import ACTION_NAMES, NormStats
 from vla.training.checks import sim_success, validate
+from vla.training.config import TrainConfig
 from vla.training.data import train_actions, train_batches
 from vla.training.setup import (
     Dist,
@@ -55,14 +56,6 @@ CSV_FIELDS = (
     + [f"val_acc_{name}" for name in ACTION_NAMES]
     + ["sim_success"]
 )
-
-
-def policy_name(cfg: Any) -> str:
-    """``cfg.policy.name`` (``policy=rt2`` on the command line); rt1 when absent."""
-    policy = cfg.get("policy")
-    name = "rt1" if policy is None else policy if isinstance(policy, str) else policy.get("name")
-    TRAINERS.get(name)  # an untrainable name: one line naming the trainable policies
-    return name
 
 
 # --- checkpoints and logs -----------------------------------------------------------------
@@ -86,8 +79,8 @@ def open_metrics_csv(path: Path, resume_step: int | None) -> Any:
 # --- the training run -----------------------------------------------------------------------
 
 
-def train(cfg: Any) -> dict[str, Any]:
-    """Train as ``cfg`` (configs/train.yaml) says; returns the final metrics (rank 0).
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Train as ``cfg`` says; returns the final metrics (rank 0).
 
     Raises:
         ValueError: bad data path, bad config, or a resume that does not match the run.
@@ -100,15 +93,14 @@ def train(cfg: Any) -> dict[str, Any]:
             dist.destroy_process_group()
 
 
-def check_config(cfg: Any) -> None:
-    """One-line errors for a missing dataset or non-positive sizes."""
+def check_config(cfg: TrainConfig) -> None:
+    """One-line errors for a missing dataset or a policy that cannot be trained."""
+    TRAINERS.get(cfg.policy)  # one line naming the trainable policies
     if not Path(cfg.data).is_dir():
         raise ValueError(f"dataset {cfg.data!r} does not exist")
-    if cfg.steps < 1 or cfg.batch_size < 1 or cfg.checkpoint_every < 1:
-        raise ValueError("steps, batch_size and checkpoint_every must be >= 1")
 
 
-def open_store(cfg: Any) -> tuple[EpisodeStore, list[int], list[int]]:
+def open_store(cfg: TrainConfig) -> tuple[EpisodeStore, list[int], list[int]]:
     """The dataset and its train/val episode ids (all skills of one task on one side)."""
     try:
         store = EpisodeStore.open(cfg.data)
@@ -122,7 +114,7 @@ def open_store(cfg: Any) -> tuple[EpisodeStore, list[int], list[int]]:
     return store, train_ids, val_ids
 
 
-def find_resume(cfg: Any, ckpt_dir: Path) -> Checkpoint | None:
+def find_resume(cfg: TrainConfig, ckpt_dir: Path) -> Checkpoint | None:
     """The checkpoint to continue from, if ``checkpoints/last`` exists and resume is on."""
     if not (ckpt_dir / LAST).exists():
         return None
@@ -131,9 +123,9 @@ def find_resume(cfg: Any, ckpt_dir: Path) -> Checkpoint | None:
     return load_checkpoint(ckpt_dir / LAST, with_training_state=True)
 
 
-def find_init(cfg: Any) -> Checkpoint | None:
+def find_init(cfg: TrainConfig) -> Checkpoint | None:
     """The policy checkpoint ``init_from`` names (weights and normalisation), if any."""
-    folder = cfg.get("init_from")
+    folder = cfg.init_from
     if not folder:
         return None
     if not Path(folder).is_dir():
@@ -144,7 +136,7 @@ def find_init(cfg: Any) -> Checkpoint | None:
 class Run:
     """One training run: the trainer, optimiser, logs and checkpoints of ``cfg``."""
 
-    def __init__(self, cfg: Any, ddp: Dist, device: torch.device) -> None:
+    def __init__(self, cfg: TrainConfig, ddp: Dist, device: torch.device) -> None:
         check_config(cfg)
         self.cfg, self.ddp, self.device = cfg, ddp, device
         self.out = Path(cfg.output_dir)
@@ -159,11 +151,11 @@ class Run:
             else NormStats.from_actions(train_actions(store, train_ids))
         )
         seed_everything(cfg.seed)
-        trainer_class = TRAINERS[policy_name(cfg)]
+        trainer_class = TRAINERS.get(cfg.policy)
         self.trainer = trainer_class(cfg, store, (train_ids, val_ids), self.norm, device)
         self.model = self.raw_model = self.trainer.model
         self.optimizer = make_optimizer(self.raw_model, cfg.lr, cfg.weight_decay)
-        decay_steps = cfg.get("lr_decay_steps") or cfg.steps
+        decay_steps = cfg.lr_decay_steps or cfg.steps
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(s, cfg.warmup_steps, decay_steps)
         )
@@ -268,7 +260,7 @@ class Run:
                 collate_fn=self.trainer.collate,
                 num_workers=self.cfg.num_workers,
             )
-            max_batches = self.cfg.get("max_val_batches")
+            max_batches = self.cfg.max_val_batches
             val_loss, val_acc = validate(self.trainer, self.raw_model, val_loader, max_batches)
             row |= {"val_loss": val_loss, "val_acc": float(np.nanmean(val_acc))}
             row |= {f"val_acc_{n}": float(a) for n, a in zip(ACTION_NAMES, val_acc, strict=True)}

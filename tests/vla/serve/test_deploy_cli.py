@@ -4,14 +4,14 @@ import json
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_module
 
+from vla.cli.app import compose_config
 from vla.robot import deploy
+from vla.robot.config import DeployConfig
 
 
 def config(overrides):
-    with initialize_config_module("configs", version_base="1.3"):
-        return compose("deploy", overrides=overrides)
+    return compose_config("deploy", DeployConfig, overrides)
 
 
 def test_deploy_through_a_remote_policy_writes_the_report(serve, echo, tmp_path):

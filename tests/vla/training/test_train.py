@@ -1,6 +1,7 @@
 """vla-train on a tiny recorded dataset: learning, checkpoints, exact resume, kill -9, errors."""
 
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -12,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from vla.checkpoint import load_checkpoint
-from vla.data.recording import record
+from vla.data.recording import RecordConfig, record
+from vla.options import build
 from vla.policies import load_policy
 from vla.policies.rt1.model import RT1, RT1Config
-from vla.policies.rt1.scenes import record_scenes
+from vla.policies.rt1.scenes import RecordScenesConfig, record_scenes
+from vla.training.config import TrainConfig
 from vla.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,23 +47,19 @@ def dataset(tmp_path_factory) -> Path:
     """Four real expert demos of the `single` suite at 32 px (a few seconds)."""
     path = tmp_path_factory.mktemp("demos")
     record(
-        OmegaConf.create(
-            {
-                "suites": ["single"],
-                "episodes_per_suite": 4,
-                "split": "train",
-                "image_size": 32,
-                "output_dir": str(path),
-            }
+        RecordConfig(
+            suites=["single"],
+            episodes_per_suite=4,
+            split="train",
+            image_size=32,
+            output_dir=str(path),
         )
     )
     return path
 
 
-def make_cfg(data: Path, out: Path, **overrides) -> OmegaConf:
-    cfg = OmegaConf.load(ROOT / "configs" / "train.yaml")
-    del cfg["hydra"]
-    return OmegaConf.merge(cfg, TINY, {"data": str(data), "output_dir": str(out)}, overrides)
+def make_cfg(data: Path, out: Path, **overrides) -> TrainConfig:
+    return build(TrainConfig, {**TINY, "data": str(data), "output_dir": str(out), **overrides})
 
 
 def read_metrics(out: Path) -> list[dict[str, str]]:
@@ -176,7 +174,7 @@ def test_kill_9_then_resume(dataset, tmp_path):
     assert steps == list(range(5, step + 11, 5))
 
 
-def test_bad_data_path_is_a_one_line_error(tmp_path, monkeypatch):
+def test_bad_data_path_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     from vla.cli.train import main
 
     out = tmp_path / "out"
@@ -184,9 +182,10 @@ def test_bad_data_path_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", argv)
     with pytest.raises(SystemExit) as exc:
         main()
-    message = str(exc.value.code)
+    message = capsys.readouterr().err
+    assert exc.value.code == 2
     assert message.startswith("vla-train: error:") and "missing" in message
-    assert "\n" not in message
+    assert message.count("\n") == 1
 
 
 def test_goal_head_trains_and_the_policy_acts(dataset, tmp_path):
@@ -206,7 +205,7 @@ def test_goal_head_trains_and_the_policy_acts(dataset, tmp_path):
 def tiny_scenes(folder: Path, n_scenes: int) -> Path:
     """Localisation scenes at 32 px, in shards of 4."""
     cfg = {"output_dir": str(folder), "n_scenes": n_scenes, "shard_size": 4, "image_size": 32}
-    return record_scenes(OmegaConf.create(cfg | {"num_workers": 0}))
+    return record_scenes(RecordScenesConfig(**cfg))
 
 
 def test_scenes_co_train_the_goal_head(dataset, tmp_path):
@@ -224,8 +223,11 @@ def test_scenes_co_train_the_goal_head(dataset, tmp_path):
     with pytest.raises(ValueError, match="goal_head"):
         train(make_cfg(dataset, tmp_path / "x", steps=1, scenes=str(scenes)))
     with pytest.raises(ValueError, match="image_size=64"):
-        cfg = make_cfg(dataset, tmp_path / "y", steps=1, scenes=str(scenes), image_size=64)
-        train(OmegaConf.merge(cfg, {"model": model}))
+        train(
+            make_cfg(
+                dataset, tmp_path / "y", steps=1, scenes=str(scenes), image_size=64, model=model
+            )
+        )
 
 
 def test_init_from_starts_from_a_checkpoint_and_scenes_take_a_list(dataset, tmp_path):
@@ -236,8 +238,9 @@ def test_init_from_starts_from_a_checkpoint_and_scenes_take_a_list(dataset, tmp_
     base = tmp_path / "base" / "checkpoints" / "last"
     train(make_cfg(dataset, tmp_path / "base", steps=20, checkpoint_every=20, model=model))
     tuned = tmp_path / "tuned"
+    scene_list = [str(scenes), str(scenes)]
     cfg = make_cfg(dataset, tuned, steps=10, checkpoint_every=10, model=model, lr=1e-12)
-    train(OmegaConf.merge(cfg, {"init_from": str(base), "scenes": [str(scenes), str(scenes)]}))
+    train(dataclasses.replace(cfg, init_from=str(base), scenes=scene_list))
     start, end = load_checkpoint(base), load_checkpoint(tuned / "checkpoints" / "last")
     assert end.norm_stats == start.norm_stats
     for name, tensor in start.model_state.items():  # lr ~0: still the weights it started from

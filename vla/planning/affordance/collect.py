@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -40,6 +39,7 @@ from sim.tasks import (
 )
 from vla.data.writer_lock import acquire_lock, release_lock
 from vla.durable import append_line
+from vla.options import at_least, one_of
 from vla.parallel import worker_map
 from vla.planning.affordance.dataset import (
     COMMANDS_FILE,
@@ -54,17 +54,33 @@ DONE = "done"
 LOCK_FILE = ".writer.lock"
 
 
-@dataclass(frozen=True)
+@dataclass
 class CollectConfig:
-    """What one labelling worker needs (picklable, for spawn workers)."""
+    """Options of ``vla-collect-affordance`` (configs/collect_affordance.yaml); also what each
+    labelling worker gets (picklable, for spawn workers)."""
 
-    suites: tuple[str, ...]
-    policy: str = "rt1"
-    max_steps: int = 80  # labelling step cap per skill
-    oracle_skills: int = 1  # the oracle's next skill, labelled this many times (0 or 1)
-    random_skills: int = 3  # random other candidates per state
-    image_size: int = 64
-    threads: int = 1
+    output_dir: str = "data/affordance"
+    episodes: int = 100  # episodes (states) to label: seeds seed_start .. seed_start+episodes-1
+    seed_start: int = 0  # training seeds only (< 1,000,000; test seeds start there)
+    suites: list[str] = field(default_factory=lambda: list(BUILTIN_SUITES))  # built-in suites
+    policy: str = "rt1"  # the labelling policy: name, checkpoint folder, ws:// URL, or expert
+    max_steps: int = 80  # labelling step cap per skill (expert skills take <= 40 steps)
+    oracle_skills: int = 1  # label the oracle planner's next skill (a feasible one): 1 or 0
+    random_skills: int = 3  # other random candidate skills of the scene per state
+    image_size: int = 64  # camera resolution (pixels)
+    shard_episodes: int = 10  # episodes per shard (a crash loses at most the unwritten ones)
+    num_workers: int = 0  # spawn worker processes; 0 labels in this process
+    threads: int = 1  # torch CPU threads per labelling process
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.suites if s not in BUILTIN_SUITES]
+        if not self.suites or unknown:
+            raise ValueError(
+                f"suites={self.suites}: choose built-in suites of {list(BUILTIN_SUITES)}"
+            )
+        one_of(self, "oracle_skills", (0, 1))
+        at_least(self, 1, "episodes", "max_steps", "image_size", "shard_episodes", "threads")
+        at_least(self, 0, "seed_start", "random_skills", "num_workers")
 
 
 @dataclass
@@ -191,30 +207,10 @@ def run_jobs(seeds: list[int], cfg: CollectConfig, num_workers: int) -> Iterator
     return worker_map(Labeller, cfg, seeds, num_workers)
 
 
-def collect_config(cfg: Any) -> CollectConfig:
-    """The worker config from the app config, validated (one-line ValueError)."""
-    suites = tuple(cfg.suites)
-    unknown = [s for s in suites if s not in BUILTIN_SUITES]
-    if not suites or unknown:
-        raise ValueError(f"suites must be built-in suites {list(BUILTIN_SUITES)}, got {unknown}")
-    if cfg.max_steps < 1 or cfg.random_skills < 0 or cfg.oracle_skills not in (0, 1):
-        raise ValueError("need max_steps >= 1, random_skills >= 0 and oracle_skills 0 or 1")
-    return CollectConfig(
-        suites=suites,
-        policy=str(cfg.policy),
-        max_steps=int(cfg.max_steps),
-        oracle_skills=int(cfg.oracle_skills),
-        random_skills=int(cfg.random_skills),
-        image_size=int(cfg.image_size),
-        threads=int(cfg.threads),
-    )
-
-
-def collect_dataset(cfg: Any) -> str:
+def collect_dataset(cfg: CollectConfig) -> str:
     """Collect what ``cfg`` asks for (``vla-collect-affordance``); returns the summary."""
-    worker_cfg = collect_config(cfg)
     directory = Path(cfg.output_dir).expanduser()
-    seeds = list(range(int(cfg.seed_start), int(cfg.seed_start) + int(cfg.episodes)))
+    seeds = list(range(cfg.seed_start, cfg.seed_start + cfg.episodes))
     check_seeds(seeds)
     directory.mkdir(parents=True, exist_ok=True)
     acquire_lock(directory / LOCK_FILE)
@@ -223,7 +219,7 @@ def collect_dataset(cfg: Any) -> str:
         pending = [s for s in seeds if s not in done]
         command = " ".join(["vla-collect-affordance", *sys.argv[1:]])
         append_line(directory / COMMANDS_FILE, f"{command}\n".encode())
-        _collect(pending, worker_cfg, directory, int(cfg.num_workers), int(cfg.shard_episodes))
+        _collect(pending, cfg, directory, cfg.num_workers, cfg.shard_episodes)
     finally:
         release_lock(directory / LOCK_FILE, os.getpid())
     summary = f"dataset {directory}: {summarize(load_dataset(directory))}"
