@@ -16,6 +16,7 @@ rank 0 evaluates, logs and saves.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import time
@@ -38,6 +39,7 @@ from vla.tokenizer import ACTION_NAMES, NormStats
 from vla.training.checks import sim_success, validate
 from vla.training.config import TrainConfig
 from vla.training.data import train_actions, train_batches
+from vla.training.output import data_record, locked_output, run_record
 from vla.training.setup import (
     Dist,
     lr_factor,
@@ -85,9 +87,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     Raises:
         ValueError: bad data path, bad config, or a resume that does not match the run.
     """
+    check_config(cfg)
     ddp, device = setup_distributed()
     try:
-        return Run(cfg, ddp, device).loop()
+        with locked_output(cfg.output_dir) if ddp.main else contextlib.nullcontext():
+            return Run(cfg, ddp, device).loop()
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
@@ -137,7 +141,6 @@ class Run:
     """One training run: the trainer, optimiser, logs and checkpoints of ``cfg``."""
 
     def __init__(self, cfg: TrainConfig, ddp: Dist, device: torch.device) -> None:
-        check_config(cfg)
         self.cfg, self.ddp, self.device = cfg, ddp, device
         self.out = Path(cfg.output_dir)
         self.ckpt_dir = self.out / "checkpoints"
@@ -154,6 +157,7 @@ class Run:
         trainer_class = TRAINERS.get(cfg.policy)
         self.trainer = trainer_class(cfg, store, (train_ids, val_ids), self.norm, device)
         self.model = self.raw_model = self.trainer.model
+        self.data = data_record(cfg, store, train_ids, val_ids, self.trainer)
         self.optimizer = make_optimizer(self.raw_model, cfg.lr, cfg.weight_decay)
         decay_steps = cfg.lr_decay_steps or cfg.steps
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -201,6 +205,7 @@ class Run:
             norm_stats=self.norm.to_dict(),
             model_card=self.trainer.model_card(self.cfg, self.step, val_loss),
             training_state=training_state,
+            train_config=run_record(self.cfg, self.data) | {"step": self.step},
         )
 
     def batches(self) -> Any:

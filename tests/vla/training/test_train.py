@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -249,3 +250,49 @@ def test_init_from_starts_from_a_checkpoint_and_scenes_take_a_list(dataset, tmp_
         train(make_cfg(dataset, tmp_path / "x", steps=1, init_from=str(base)))
     with pytest.raises(ValueError, match="init_from='nowhere' is not a folder"):
         train(make_cfg(dataset, tmp_path / "y", steps=1, init_from="nowhere"))
+
+
+def test_the_app_leaves_its_config_in_every_checkpoint_and_hydra_record(
+    dataset, tmp_path, monkeypatch
+):
+    from vla.cli.train import main
+
+    out = tmp_path / "cli"
+    args = [f"{k}={v}" for k, v in TINY.items() if k != "model"]
+    args += [f"model.{k}={v}".replace(" ", "") for k, v in TINY_MODEL.items()]
+    args += [f"data={dataset}", f"output_dir={out}", "steps=4", "checkpoint_every=4"]
+    monkeypatch.setattr(sys, "argv", ["vla-train", *args])
+    main()
+    for name in ("last", "best"):
+        record = json.loads((out / "checkpoints" / name / "train_config.json").read_text())
+        config, data = record["config"], record["data"]
+        assert config["steps"] == 4 and config["model"]["d_model"] == 32
+        assert config["cache_episodes"] == 20_000 and config["policy"] == "rt1"  # defaults too
+        assert record["step"] == 4 and "steps=4" in record["command"]
+        assert data["dataset"] == str(dataset.resolve()) and data["dataset_episodes"] == 4
+        assert data["train_episodes"] + data["val_episodes"] == 4 and data["train_samples"] > 0
+    (overrides,) = out.glob(".hydra_runs/*/.hydra/overrides.yaml")
+    assert "steps=4" in overrides.read_text()
+    assert (overrides.parent / "config.yaml").is_file()
+
+
+def test_one_run_per_output_dir_and_stale_leftovers_are_cleaned(dataset, tmp_path):
+    out = tmp_path / "busy"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = {"pid": holder.pid, "host": socket.gethostname()}
+        (out / ".train.lock").write_text(json.dumps(lock))
+        with pytest.raises(ValueError, match=f"being written by pid {holder.pid}"):
+            train(make_cfg(dataset, out, steps=1))
+        assert not (out / "checkpoints").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # its holder is dead: the lock is stale and taken over; a crash's temp checkpoint goes
+    stale = out / "checkpoints" / ".last.tmp-1-deadbeef"
+    stale.mkdir(parents=True)
+    (stale / "model.safetensors").write_bytes(b"half")
+    train(make_cfg(dataset, out, steps=2, checkpoint_every=2))
+    assert not stale.exists() and (out / "checkpoints" / "last" / "train_config.json").is_file()
+    assert not (out / ".train.lock").exists()
