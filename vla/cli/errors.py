@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from hydra.errors import HydraException, MissingConfigException
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
@@ -56,12 +56,17 @@ def config_error(error: Exception) -> str:
     cause = error.__cause__
     if isinstance(error, MissingConfigException) and error.options:  # planner=bogus
         return f"{first_line(error)}; choose one of {', '.join(sorted(error.options))}"
+    if isinstance(error, OverrideParseException):  # n_episodes=[1,2
+        return f"{error.override}: {first_line(error)}"
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):  # foo=1, planner.foo=1
         kind = getattr(cause, "object_type", None)
         known = ", ".join(getattr(kind, "__dataclass_fields__", {}))
         where = f"; {kind.__name__}'s options: {known}" if known else ""
         return f"unknown option {cause.full_key!r}{where}"
     if isinstance(cause, OmegaConfBaseException):  # n_episodes=two
+        override = first_line(error).removeprefix("Error merging override ")
+        if override != first_line(error):
+            return f"{override}: {first_line(cause)}"
         return config_error_line(cause)
     return first_line(error)
 

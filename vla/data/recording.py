@@ -211,13 +211,17 @@ def suite_block(suite: str, position: int) -> int:
     return len(BUILTIN_SUITES) + position
 
 
-def pending_jobs(cfg: RecordConfig, store: EpisodeStore) -> list[Job]:
+def pending_jobs(
+    cfg: RecordConfig,
+    store: EpisodeStore,
+    suite_tasks: dict[str, list[TaskSpec]],
+    learner_args: tuple[str | None, float],
+) -> list[Job]:
     """The task episodes ``cfg`` asks for that ``store`` does not have yet."""
     noise, jitter = cfg.action_noise, cfg.start_jitter
-    learner_args = learner_settings(cfg)
     jobs = []
     for s, suite in enumerate(cfg.suites):
-        tasks = load_tasks(suite)
+        tasks = suite_tasks[suite]
         for i in range(cfg.episodes_per_suite):
             key = f"{cfg.split}/{suite}/{i}"
             if not store.has(key):
@@ -239,9 +243,11 @@ def learner_settings(cfg: RecordConfig) -> tuple[str | None, float]:
 
 def record(cfg: RecordConfig) -> EpisodeStore:
     """Record what ``cfg`` asks for; returns the dataset, open for reading."""
+    suite_tasks = {suite: load_tasks(suite) for suite in cfg.suites}  # bad input: fail before
+    learner_args = learner_settings(cfg)  # anything is written
     size = (cfg.image_size, cfg.image_size)
     with EpisodeStore.open_or_create(cfg.output_dir, image_size=size) as store:
-        jobs = pending_jobs(cfg, store)
+        jobs = pending_jobs(cfg, store, suite_tasks, learner_args)
         bar = tqdm(total=len(jobs), desc="recording", unit="task", disable=None)
         for rec in run_jobs(jobs, cfg.num_workers):
             store_recorded(store, rec, cfg.split)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from sim.contract import CAMERA_NAMES
+from sim.tasks import load_tasks
 from vla.robot.base import Robot, register_robot
 from vla.robot.cameras import SimCamera
 from vla.robot.safety import SafetyLimits, as_limits
@@ -38,6 +39,10 @@ class PyBulletRobot(Robot):
         watchdog_s: float | None = None,
     ) -> None:
         super().__init__(as_limits(safety), watchdog_s)
+        if isinstance(tasks, str) and task_index is not None:  # a bad index: fail before connect
+            count = len(load_tasks(tasks))
+            if not 0 <= task_index < count:
+                raise ValueError(f"task_index={task_index} is out of range: {tasks} has {count}")
         self.scene, self.tasks, self.task_index = scene, tasks, task_index
         self.seed, self.size = seed, image_size
         self.env: Any = None
