@@ -27,6 +27,7 @@ from omegaconf import DictConfig
 from vla.cli.errors import CONFIG_ERRORS, config_error, fail, os_error_line, run_app
 from vla.options import to_object
 from vla.planning.config import PlannerConfig, SayCanOptions
+from vla.quiet import quiet_libraries
 from vla.robot.config import PyBulletRobotConfig, XArmRobotConfig
 
 GROUPS = {
@@ -61,9 +62,11 @@ def hydra_app(
 
     @hydra.main(config_path="../../configs", config_name=config_name, version_base="1.3")
     def task(cfg: DictConfig) -> None:
+        quiet_libraries()  # here too: a sweep's launcher may run jobs in other processes
         run_app(app, lambda config: job(in_sweep_folder(config)), cfg, on_interrupt)
 
     def main() -> None:
+        quiet_libraries()
         with hydra_raises():
             try:
                 task()
