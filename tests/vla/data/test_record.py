@@ -53,6 +53,7 @@ def test_the_last_seeds_of_each_split_stay_inside_it():
     assert task_seed("test", 9, 99_999) == 1_999_999
 
 
+@pytest.mark.slow
 def test_killed_recording_resumes_without_losing_episodes(tmp_path):
     out = tmp_path / "demos"
     args = ["output_dir=" + str(out), "suites=[single]", "episodes_per_suite=12", "image_size=32"]
@@ -90,6 +91,7 @@ def test_killed_recording_resumes_without_losing_episodes(tmp_path):
     assert not list((out / "episodes").glob("*.tmp*"))
 
 
+@pytest.mark.slow
 def test_worker_processes_record_the_same_episodes(tmp_path):
     inline = record(build(RecordConfig, {**CONFIG, "output_dir": str(tmp_path / "a")}))
     pooled = record(

@@ -9,9 +9,9 @@ import pytest
 from sim.env import VLAEnv
 from sim.tasks import all_hold, apply_skill, load_tasks, oracle_plan, symbolic_world
 from sim.tasks.chain import chain_scene_ok, next_chain_task
-from vla.cli.aggregate import aggregate_dir
 from vla.cli.aggregate import main as aggregate_main
 from vla.evaluation import evaluate
+from vla.evaluation.aggregate import aggregate_dir
 from vla.evaluation.chain import chain_aggregate, evaluate_chains
 from vla.planning import OracleAffordance, SayCanOptions
 

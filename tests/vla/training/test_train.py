@@ -142,6 +142,7 @@ def test_resume_equals_uninterrupted_run(dataset, tmp_path, capsys):
     assert [r["val_loss"] for r in rows_full] == [r["val_loss"] for r in rows_split]
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume(dataset, tmp_path):
     out = tmp_path / "killed"
     args = [f"{k}={v}" for k, v in TINY.items() if k != "model"]
