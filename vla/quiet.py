@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 
 CACHE_DEPRECATION = "`past_key_values`"
@@ -25,7 +26,12 @@ class _DropCacheDeprecation(logging.Filter):
 
 def quiet_libraries() -> None:
     """Silence the messages above in this process (and its spawn children); idempotent."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when transformers loads
+    if os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS") is None:  # the user's choice wins
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # read when transformers loads
+        if "transformers" in sys.modules:  # loaded already: tell it directly
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
     warnings.filterwarnings(
         "ignore", message=f"{CACHE_DEPRECATION} is deprecated", category=FutureWarning
     )

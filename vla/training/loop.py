@@ -205,7 +205,7 @@ class Run:
             norm_stats=self.norm.to_dict(),
             model_card=self.trainer.model_card(self.cfg, self.step, val_loss),
             training_state=training_state,
-            train_config=run_record(self.cfg, self.data) | {"step": self.step},
+            train_config=run_record(self.cfg, self.data, self.step),
         )
 
     def batches(self) -> Any:

@@ -43,13 +43,14 @@ def locked_output(output_dir: str | Path, checkpoints: str = "checkpoints") -> I
         release_lock(lock, pid)
 
 
-def run_record(cfg: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """What a checkpoint records about its run: the resolved configuration (every option,
-    defaults included), the command line and the data it trained on."""
+def run_record(cfg: Any, data: dict[str, Any], step: int) -> dict[str, Any]:
+    """What a checkpoint saved at ``step`` records about its run: the resolved configuration
+    (every option, defaults included), the command line and the data it trained on."""
     return {
         "config": dataclasses.asdict(cfg),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "data": data,
+        "step": step,
     }
 
 
