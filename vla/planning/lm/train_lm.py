@@ -30,7 +30,7 @@ SPECIAL = "<|endoftext|>"
 
 @dataclass
 class LMTrainConfig:
-    """Everything ``vla-train-lm`` takes (configs/train_lm.yaml mirrors it)."""
+    """Options of ``vla-train-lm`` (configs/train_lm.yaml extends this schema)."""
 
     output_dir: str = "outputs/saycan_lm"
     steps: int = 1500  # optimizer steps
