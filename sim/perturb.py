@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.robot import ARM, MODE_INDEX
+from sim.contract import ARM, MODE_INDEX
 
 
 def jitter_start(env, observation: dict, rng: np.random.Generator, max_steps: int) -> dict:

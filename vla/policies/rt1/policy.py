@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from sim.contract import CAMERA_NAMES
 from vla.checkpoint import load_checkpoint, save_checkpoint
 from vla.language import DEFAULT_ENCODER, SentenceEncoder
 from vla.policies.base import Policy, register_policy
@@ -18,8 +19,6 @@ from vla.policies.rt1.goals import GOAL_SCALE
 from vla.policies.rt1.model import RT1, RT1Config
 from vla.policies.stall_toggle import StallToggle
 from vla.tokenizer import N_CONTINUOUS, ActionTokenizer, NormStats
-
-CAMERA_NAMES = ("front", "wrist")
 
 
 def _untrained_stats() -> NormStats:
