@@ -4,7 +4,7 @@
     python benchmarks/vla_benchmark.py --policy outputs/train/checkpoints/best
 
 Latency and the closed loop run on one core (one torch thread), as a robot's small computer
-would; training throughput uses every core. Prints a markdown table for the README.
+would; training throughput uses every core. Prints a markdown table for the RT-1 model card.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.robot import ARM, MODE_INDEX, TERMINATE
+from sim.contract import ARM, MODE_INDEX, TERMINATE
 from sim.skills import make_skill
 
 

@@ -7,12 +7,14 @@ Layout of a checkpoint folder::
     norm_stats.json     action normalisation (``vla.tokenizer.NormStats.to_dict``)
     README.md           model card
     training_state.pt   optional: optimizer/scheduler/step etc. (``torch.save``, pickle)
+    train_config.json   optional: the resolved training configuration and the data it saw
 
 ``save_checkpoint`` writes everything into a sibling temp folder, fsyncs it, then swaps it
 in: the old folder is renamed aside to ``.<name>.old``, the new one renamed into place and
 the old one deleted. A crash at any moment therefore leaves the old or the new complete
 checkpoint; if it strikes between the two renames, the next save or load renames the old
-folder back.
+folder back. A crash while writing leaves a ``.<name>.tmp-*`` folder behind, which the next
+writer of the parent folder removes (:func:`remove_stale_temps`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ WEIGHTS_FILE = "model.safetensors"
 NORM_STATS_FILE = "norm_stats.json"
 MODEL_CARD_FILE = "README.md"
 TRAINING_STATE_FILE = "training_state.pt"
+TRAIN_CONFIG_FILE = "train_config.json"
+TEMP_PATTERN = ".*.tmp-*"  # save_checkpoint's temporary folders
 BUNDLED_DIR = pathlib.Path(__file__).resolve().parent / "assets"  # vla/assets/<name>/
 _CORRUPT = "is corrupt or truncated: re-save or re-train it"
 
@@ -80,8 +84,12 @@ def save_checkpoint(
     norm_stats: dict,
     model_card: str,
     training_state: dict | None = None,
+    train_config: dict | None = None,
 ) -> pathlib.Path:
-    """Atomically write (or replace) the checkpoint folder ``directory``; returns its path."""
+    """Atomically write (or replace) the checkpoint folder ``directory``; returns its path.
+
+    ``train_config`` (JSON-serialisable) is saved as ``train_config.json`` with the rest.
+    """
     directory = pathlib.Path(directory).expanduser().absolute()
     directory.parent.mkdir(parents=True, exist_ok=True)
     _recover(directory)
@@ -95,6 +103,8 @@ def save_checkpoint(
         (tmp / MODEL_CARD_FILE).write_text(model_card)
         if training_state is not None:
             torch.save(training_state, tmp / TRAINING_STATE_FILE)
+        if train_config is not None:
+            (tmp / TRAIN_CONFIG_FILE).write_text(json.dumps(train_config, indent=2) + "\n")
         for file in tmp.iterdir():
             fsync_path(file)
         fsync_path(tmp)
@@ -117,6 +127,15 @@ def save_checkpoint(
     fsync_path(directory.parent)
     shutil.rmtree(aside, ignore_errors=True)
     return directory
+
+
+def remove_stale_temps(parent: str | os.PathLike) -> list[pathlib.Path]:
+    """Delete the temporary folders a crashed :func:`save_checkpoint` left in ``parent``;
+    returns them. Call it only while no other process can be saving there (hold a lock)."""
+    stale = [p for p in pathlib.Path(parent).glob(TEMP_PATTERN) if p.is_dir()]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return stale
 
 
 def _read_json(path: pathlib.Path) -> Any:

@@ -18,17 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.contract import ARM, BASE, MAX_BASE_STEP, MAX_BASE_TURN, MAX_STEP, MAX_TURN, TERMINATE
 from sim.geometry import WorldState
-from sim.robot import (
-    ARM,
-    BASE,
-    MAX_BASE_STEP,
-    MAX_BASE_TURN,
-    MAX_STEP,
-    MAX_TURN,
-    TERMINATE,
-    orientation_error,
-)
+from sim.registry import Registry
+from sim.robot import orientation_error
 from sim.skill_text import SkillCall, parse_skill
 from sim.tasks.predicates import Predicate, evaluate
 
@@ -159,16 +152,15 @@ def move_base(world, dock: tuple[float, float, float], close: bool) -> tuple[np.
     return act, float(np.hypot(dx, dy) + abs(dyaw) * 0.1)
 
 
-SKILLS: dict[str, type[Skill]] = {}
+SKILLS: Registry[type[Skill]] = Registry("skill")
 
 
 def register_skill(cls: type[Skill]) -> type[Skill]:
     """Class decorator adding a skill under the template name ``cls.name``."""
-    SKILLS[cls.name] = cls
-    return cls
+    return SKILLS.add(cls.name, cls)
 
 
 def make_skill(text: str) -> Skill:
     """The skill for a skill text (ValueError if no template matches)."""
     call = parse_skill(text)
-    return SKILLS[call.name](call)
+    return SKILLS.get(call.name)(call)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pybullet as p
 
+from sim.bullet import p
 from sim.geometry import TABLE_TOP_Z
 from sim.skills.base import Skill, approach, move_arm, register_skill
 from sim.tasks.predicates import Predicate

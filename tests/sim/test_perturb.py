@@ -4,15 +4,15 @@ learner mixed in, only the expert's skills are recorded."""
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
+from sim.contract import MAX_STEP
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
 from sim.perturb import NoisyExpert, SkillMix, jitter_start
-from sim.robot import MAX_STEP
 from sim.rollout import run_skill
 from sim.tasks import parse_tasks
-from vla.cli.record import record
+from vla.data.recording import RecordConfig, record
+from vla.options import build
 from vla.policies import load_policy
 
 PICK = {"instruction": "pick up the red block", "goal": ["holding(red block)"]}
@@ -79,8 +79,8 @@ def test_noisy_expert_leaves_the_clean_path_and_still_picks():
 def test_perturbed_recording_is_reproducible_and_labelled_by_the_expert(tmp_path):
     cfg = {"suites": ["single"], "episodes_per_suite": 2, "split": "train", "image_size": 32}
     noisy = {**cfg, "action_noise": 0.3, "start_jitter": 10}
-    runs = [record(OmegaConf.create({**noisy, "output_dir": str(tmp_path / k)})) for k in "ab"]
-    clean = record(OmegaConf.create({**cfg, "output_dir": str(tmp_path / "clean")}))
+    runs = [record(build(RecordConfig, {**noisy, "output_dir": str(tmp_path / k)})) for k in "ab"]
+    clean = record(build(RecordConfig, {**cfg, "output_dir": str(tmp_path / "clean")}))
     a, b = (run.load_episode(0) for run in runs)
     assert all(np.array_equal(a[k], b[k]) for k in a)  # seeded: the same episode twice
     assert runs[0].record(0)["meta"] == {"suite": "single", "action_noise": 0.3, "start_jitter": 10}
@@ -89,7 +89,7 @@ def test_perturbed_recording_is_reproducible_and_labelled_by_the_expert(tmp_path
     # the labels are the expert's, not what ran: the hand's motion follows them worse
     assert tracking_error(a) > 1.5 * tracking_error(first_clean), (a, first_clean)
     with pytest.raises(ValueError, match="action_noise"):
-        record(OmegaConf.create({**cfg, "action_noise": -1, "output_dir": str(tmp_path / "x")}))
+        record(build(RecordConfig, {**cfg, "action_noise": -1, "output_dir": str(tmp_path / "x")}))
 
 
 def test_skill_mix_hands_whole_skills_to_the_learner():
@@ -118,8 +118,9 @@ def test_skill_mix_hands_whole_skills_to_the_learner():
 def test_recording_keeps_only_the_experts_skills(tmp_path):
     cfg = {"suites": ["single"], "episodes_per_suite": 1, "split": "train", "image_size": 32}
     by_learner = record(
-        OmegaConf.create(
-            {**cfg, "learner": "rt1", "learner_prob": 1.0, "output_dir": str(tmp_path / "l")}
+        build(
+            RecordConfig,
+            {**cfg, "learner": "rt1", "learner_prob": 1.0, "output_dir": str(tmp_path / "l")},
         )
     )
     assert len(by_learner) == 0 and by_learner.summary()["markers"] == 1  # ran, kept nothing
@@ -129,4 +130,4 @@ def test_recording_keeps_only_the_experts_skills(tmp_path):
         ({"learner": str(tmp_path / "none"), "learner_prob": 0.5}, "none"),
     ):
         with pytest.raises(ValueError, match=match):
-            record(OmegaConf.create({**cfg, **bad, "output_dir": str(tmp_path / "x")}))
+            record(build(RecordConfig, {**cfg, **bad, "output_dir": str(tmp_path / "x")}))

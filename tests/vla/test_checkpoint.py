@@ -99,3 +99,22 @@ def test_config_must_be_json_object(tmp_path):
     (path / "config.json").write_text(json.dumps([1, 2]))
     with pytest.raises(ValueError, match="config.json is corrupt"):
         load_checkpoint(path)
+
+
+def test_train_config_is_saved_with_the_checkpoint(tmp_path):
+    record = {"config": {"steps": 4, "model": {"d_model": 32}}, "data": {"episodes": 3}}
+    path = save(tmp_path / "ck", train_config=record)
+    assert json.loads((path / ckpt_mod.TRAIN_CONFIG_FILE).read_text()) == record
+    assert [p.name for p in tmp_path.iterdir()] == ["ck"]
+
+
+def test_stale_temporary_folders_are_removed_and_checkpoints_kept(tmp_path):
+    save(tmp_path / "last")
+    stale = [tmp_path / ".last.tmp-123-abcdef01", tmp_path / ".best.tmp-9-00000000"]
+    for folder in stale:
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"half")
+    assert sorted(ckpt_mod.remove_stale_temps(tmp_path)) == sorted(stale)
+    assert [p.name for p in tmp_path.iterdir()] == ["last"]
+    assert load_checkpoint(tmp_path / "last").config["value"] == 1.0
+    assert ckpt_mod.remove_stale_temps(tmp_path / "missing") == []

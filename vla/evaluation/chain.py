@@ -18,11 +18,12 @@ from typing import Any
 
 from sim.tasks import TaskSpec, all_hold, load_tasks
 from sim.tasks.chain import chain_scene_ok, next_chain_task
-from vla.evaluation.episode import planner_runner, run_planned, skill_rows
+from vla.evaluation.episode import run_planned, skill_rows
 from vla.evaluation.provenance import provenance, seed_ranges
 from vla.evaluation.report import write_report
 from vla.evaluation.runner import EvalSettings, Worker, collect
 from vla.evaluation.stats import rate
+from vla.planning.runners import planner_runner
 
 
 @dataclass

@@ -24,11 +24,12 @@ from tqdm import tqdm
 
 from sim.env import VLAEnv
 from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
-from vla.evaluation.episode import EpisodeResult, make_policy, planner_runner, run_episode
+from vla.evaluation.episode import EpisodeResult, make_policy, run_episode
 from vla.evaluation.provenance import provenance, seed_ranges
 from vla.evaluation.report import write_report
 from vla.evaluation.stats import aggregate
 from vla.parallel import worker_map
+from vla.planning.runners import planner_runner
 from vla.video import compose_frame, write_video
 
 

@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.robot import MAX_STEP
-from vla.tokenizer import ARM_MODE, GRIPPER_INDEX, MODE_INDEX
+from sim.contract import ARM, GRIPPER_INDEX, MAX_STEP, MODE_INDEX
 
 STILL = 0.05  # largest |translation| (normalised action units) counted as not moving
 GOAL_SETTLE = 0.015  # a goal estimate this close (m) ends homing
@@ -74,7 +73,7 @@ class StallToggle:
         if self.steps == 0:
             return action
         if self._gripper is None:
-            moving = np.abs(action[:3]).max() >= STILL or int(action[MODE_INDEX]) != ARM_MODE
+            moving = np.abs(action[:3]).max() >= STILL or int(action[MODE_INDEX]) != ARM
             self._still = 0 if moving else self._still + 1
             if moving:
                 self._homing = 0

@@ -20,10 +20,10 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from vla.robot.safety import ACTION_DIM, SafetyLayer, SafetyLimits, hold_action
+from sim.contract import ACTION_DIM, STATE_DIM
+from sim.registry import Registry
+from vla.robot.safety import SafetyLayer, SafetyLimits, hold_action
 from vla.robot.watchdog import Watchdog
-
-STATE_DIM = 10
 
 
 class Robot(abc.ABC):
@@ -196,7 +196,7 @@ class Robot(abc.ABC):
         return counts
 
 
-ROBOTS: dict[str, type[Robot]] = {}
+ROBOTS: Registry[type[Robot]] = Registry("robot")
 R = TypeVar("R", bound=type[Robot])
 
 
@@ -204,9 +204,7 @@ def register_robot(name: str) -> Callable[[R], R]:
     """Class decorator: make ``make_robot(name, ...)`` build this class."""
 
     def decorator(cls: R) -> R:
-        if name in ROBOTS and ROBOTS[name] is not cls:
-            raise ValueError(f"robot name {name!r} is already registered to {ROBOTS[name]}")
-        ROBOTS[name] = cls
+        ROBOTS.add(name, cls)
         cls.robot_name = name
         return cls
 
@@ -217,6 +215,4 @@ def make_robot(name: str, **kwargs: Any) -> Robot:
     """Build the registered backend ``name`` (not yet connected)."""
     import vla.robot  # noqa: F401  (registers the built-in backends)
 
-    if name not in ROBOTS:
-        raise ValueError(f"unknown robot {name!r}; choose one of {sorted(ROBOTS)}")
-    return ROBOTS[name](**kwargs)
+    return ROBOTS.get(name)(**kwargs)

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from sim.contract import CAMERA_NAMES
+from sim.tasks import load_tasks
 from vla.robot.base import Robot, register_robot
 from vla.robot.cameras import SimCamera
 from vla.robot.safety import SafetyLimits, as_limits
@@ -37,12 +39,16 @@ class PyBulletRobot(Robot):
         watchdog_s: float | None = None,
     ) -> None:
         super().__init__(as_limits(safety), watchdog_s)
+        if isinstance(tasks, str) and task_index is not None:  # a bad index: fail before connect
+            count = len(load_tasks(tasks))
+            if not 0 <= task_index < count:
+                raise ValueError(f"task_index={task_index} is out of range: {tasks} has {count}")
         self.scene, self.tasks, self.task_index = scene, tasks, task_index
         self.seed, self.size = seed, image_size
         self.env: Any = None
         self.last_info: dict = {}
         self._obs: dict[str, Any] = {}
-        self.cameras = {n: SimCamera(lambda: self._obs["images"], n) for n in ("front", "wrist")}
+        self.cameras = {n: SimCamera(lambda: self._obs["images"], n) for n in CAMERA_NAMES}
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

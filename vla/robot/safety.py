@@ -30,16 +30,24 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from sim.contract import (
+    ACTION_DIM,
+    CONTROL_HZ,
+    GRIPPER_INDEX,
+    MAX_BASE_STEP,
+    MAX_BASE_TURN,
+    MAX_STEP,
+    MAX_TURN,
+)
 
-ACTION_DIM = 11
+log = logging.getLogger(__name__)
 MOTION_DIMS = np.array([0, 1, 2, 3, 4, 5, 7, 8, 9])
 
 
 def hold_action(gripper: float = -1.0) -> np.ndarray:
     """The action that moves nothing: zero deltas, arm mode, gripper kept at ``gripper``."""
     action = np.zeros(ACTION_DIM, np.float32)
-    action[6] = gripper
+    action[GRIPPER_INDEX] = gripper
     return action
 
 
@@ -50,11 +58,11 @@ class SafetyLimits:
     Lengths in metres and angles in radians, in the robot base frame.
     """
 
-    step_m: float = 0.03  # metres per unit of action[0:3] (the robot's action scale)
-    turn_rad: float = 0.15  # radians per unit of action[3:6]
-    base_step_m: float = 0.05  # metres per unit of action[7:9]
-    base_turn_rad: float = 0.15  # radians per unit of action[9]
-    control_hz: float = 20.0
+    step_m: float = MAX_STEP  # metres per unit of action[0:3] (the robot's action scale)
+    turn_rad: float = MAX_TURN  # radians per unit of action[3:6]
+    base_step_m: float = MAX_BASE_STEP  # metres per unit of action[7:9]
+    base_turn_rad: float = MAX_BASE_TURN  # radians per unit of action[9]
+    control_hz: float = float(CONTROL_HZ)
     workspace_low: tuple[float, float, float] = (0.15, -0.5, 0.003)
     workspace_high: tuple[float, float, float] = (0.85, 0.5, 0.5)
     max_translation_m: float = 0.03  # end-effector translation per step (norm)

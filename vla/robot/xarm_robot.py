@@ -12,7 +12,7 @@ RT-1 action -> SDK calls (arm in position mode 0, non-blocking):
 - hold -> ``set_state(4)`` (stop, clears queued motions) then ``set_state(0)`` (ready);
   emergency stop -> ``emergency_stop()``.
 
-Nothing here has run on a real xArm (see README): tests drive it against a fake SDK object.
+Nothing here has run on a real xArm (see docs/robot.md): tests drive it against a fake SDK object.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.contract import CAMERA_NAMES
 from vla.robot.base import Robot, register_robot
 from vla.robot.cameras import Camera, OpenCVCamera
 from vla.robot.safety import SafetyLimits, as_limits
@@ -170,9 +171,7 @@ class XArmRobot(Robot):
         position, rpy = self._pose()
         state = np.concatenate([position, rpy, [self._gripper_opening()], np.zeros(3)])
         blank = np.zeros(self.image_shape, np.uint8)
-        images = {
-            n: self.cameras[n].read() if n in self.cameras else blank for n in ("front", "wrist")
-        }
+        images = {n: self.cameras[n].read() if n in self.cameras else blank for n in CAMERA_NAMES}
         return {"images": images, "state": state.astype(np.float32)}
 
     def _ee_position(self) -> np.ndarray:

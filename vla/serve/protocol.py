@@ -2,7 +2,7 @@
 
 A numpy array travels as the map ``{"__ndarray__": true, "dtype": "<f4", "shape": [n, ...],
 "data": <bin: C-order bytes>}`` (dtype in numpy's ``dtype.str`` form, numeric kinds
-only). Messages (README "Remote policy server" has the full schema):
+only). Messages (docs/serve.md has the full schema):
 
 - server -> client on connect: ``{"type": "metadata", "protocol": 1, ...}``
 - client -> server: ``{"type": "infer", "seq": int, "observation": {...}, "chunk": int}``
@@ -18,14 +18,14 @@ from typing import Any
 import msgpack
 import numpy as np
 
+from sim.contract import ACTION_DIM, CAMERA_NAMES, STATE_DIM  # noqa: F401  (ACTION_DIM: server)
+
 PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024  # a 2-camera 512x512 observation is 1.5 MiB
 MAX_INSTRUCTION_CHARS = 512
 MAX_CHUNK = 64
 ALLOWED_KINDS = "biuf"  # bool, signed/unsigned int, float: no objects, no strings, no voids
-IMAGE_NAMES = ("front", "wrist")
-STATE_DIM = 10
-ACTION_DIM = 11
+IMAGE_NAMES = CAMERA_NAMES
 
 
 class ProtocolError(ValueError):

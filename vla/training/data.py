@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from vla.data.episode_store import EpisodeStore
@@ -147,14 +146,6 @@ def to_model_inputs(
         batch["state"].to(device, non_blocking=True),
         tokens.to(device),
     )
-
-
-def config_dict(node: Any) -> dict[str, Any]:
-    """A config node (OmegaConf or dict, may be None) as a plain dict without null entries."""
-    if node is None:
-        return {}
-    data = OmegaConf.to_container(node) if OmegaConf.is_config(node) else dict(node)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def val_batches(dataset: Any, batch_size: int) -> list[list[Any]]:

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sim.contract import ACTION_DIM, CAMERA_NAMES, STATE_DIM
 from vla.policies.rt1.film_cnn import FiLMCNN
 from vla.policies.rt1.token_learner import TokenLearner
 
@@ -35,7 +36,7 @@ class RT1Config:
     """Hyper-parameters (JSON round-trip via ``to_dict``/``from_dict``); ~1.1 M params."""
 
     image_size: int = 64  # square input, pixels
-    n_cameras: int = 2  # front, wrist
+    n_cameras: int = len(CAMERA_NAMES)  # front, wrist
     history: int = 2  # frames of context, oldest first
     text_dim: int = 384  # instruction embedding width (MiniLM)
     cnn_channels: tuple[int, ...] = (24, 48, 96)  # stem, then one stride-2 stage each
@@ -49,13 +50,13 @@ class RT1Config:
     mlp_ratio: int = 4
     dropout: float = 0.1
     n_bins: int = 256  # action token vocabulary per continuous dimension
-    n_action_dims: int = 11  # last one is the discrete mode
+    n_action_dims: int = ACTION_DIM  # last one is the discrete mode
     mode_vocab: int = 3  # arm, base, terminate
-    state_dim: int = 10  # proprioception vector; 0 disables the state tokens
+    state_dim: int = STATE_DIM  # proprioception vector; 0 disables the state tokens
     # x/y coordinate channels appended to the CNN features before TokenLearner, so each
     # pooled token carries where it looked (a spatial soft-argmax). Without them the pooled
-    # tokens of a translation-equivariant CNN barely say *where* a block is. Off by default:
-    # the bundled checkpoint is built without them and no run with them has done better yet.
+    # tokens of a translation-equivariant CNN barely say *where* a block is. Off by default
+    # (configs saved before it load without it); the bundled checkpoint is built with it.
     spatial_coords: bool = False
     # One more query token whose output regresses the hand's offset (decimetres) to the
     # point where the skill grasps or releases (vla.policies.rt1.goals): an auxiliary loss that

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from sim.contract import CAMERA_NAMES
 from vla.checkpoint import load_checkpoint, save_checkpoint
 from vla.language import DEFAULT_ENCODER, SentenceEncoder
 from vla.policies.base import Policy, register_policy
@@ -25,7 +26,6 @@ from vla.policies.rt1.model import RT1, RT1Config
 from vla.policies.rt1.temporal_ensemble import TemporalEnsembler
 from vla.tokenizer import N_CONTINUOUS, ActionTokenizer, NormStats
 
-CAMERA_NAMES = ("front", "wrist")
 CHUNK_EXECUTION = ("ensemble", "receding")
 RULE_KEYS = ("stall_toggle_steps", "stall_goal_reach")  # moved out of the policy
 

@@ -16,7 +16,7 @@ from collections import deque
 
 import numpy as np
 
-from vla.tokenizer import GRIPPER_INDEX, MODE_INDEX, N_MODES
+from sim.contract import GRIPPER_INDEX, MODE_INDEX, N_MODES
 
 
 class TemporalEnsembler:

@@ -17,14 +17,11 @@ from vla.policies.rt1.model import RT1, RT1Config
 from vla.policies.rt1.scene_cotrain import CachedWithScenes, load_scenes
 from vla.tokenizer import ActionTokenizer, NormStats
 from vla.training.cached_batches import CachedBatches
-from vla.training.data import (
-    config_dict,
-    embed_instructions,
-    embed_texts,
-    to_model_inputs,
-)
+from vla.training.data import embed_instructions, embed_texts, to_model_inputs
+from vla.training.trainer import register_trainer
 
 
+@register_trainer("rt1")
 class RT1Trainer:
     """Behaviour cloning of ``RT1``: frame history + MiniLM instruction + state -> 11 tokens.
 
@@ -48,7 +45,7 @@ class RT1Trainer:
                 "history": cfg.history,
                 "n_cameras": len(store.cameras),
                 "state_dim": store.state_dim,
-                **config_dict(cfg.get("model")),  # null entries: RT1Config default
+                **cfg.model.for_policy("rt1"),  # options left at None: RT1Config default
             }
         )
         # every step decoded once into a memory-mapped cache; batches gathered whole
@@ -56,11 +53,10 @@ class RT1Trainer:
         chunk = self.config.chunk
         self.train_set: Any = CachedBatches(frames, split[0], cfg.history, chunk, augment=True)
         self.val_set: Any = CachedBatches(frames, split[1], cfg.history, chunk, augment=False)
-        scenes = cfg.get("scenes")
         self.tokenizer = ActionTokenizer(norm, n_bins=self.config.n_bins)
         self.text = embed_instructions(store, device)
-        if scenes:
-            self._add_scenes(scenes, cfg, store, device)
+        if cfg.scene_folders:
+            self._add_scenes(cfg.scene_folders, cfg, store, device)
         self.device = device
         self.model: nn.Module = RT1(self.config).to(device)
         self.checkpoint_config = {
@@ -70,11 +66,11 @@ class RT1Trainer:
             "camera_names": list(store.cameras),
         }
 
-    def _add_scenes(self, folder: Any, cfg: Any, store: EpisodeStore, device) -> None:
+    def _add_scenes(self, folders: list[str], cfg: Any, store: EpisodeStore, device) -> None:
         """Pair every training item with a localisation scene for the goal head."""
         if not self.config.goal_head:
             raise ValueError("scenes= trains the goal head: add model.goal_head=true")
-        scenes = load_scenes(folder, cfg.image_size, store.cameras)
+        scenes = load_scenes(folders, cfg.image_size, store.cameras)
         self.train_set = CachedWithScenes(self.train_set, scenes, store.cameras)
         self.text.update(embed_texts(sorted(set(scenes.instruction.tolist())), device))
 

@@ -130,16 +130,16 @@ def pretrained_backbone(path: str) -> tuple[nn.Module, PreTrainedTokenizerFast, 
     """
     folder = Path(path).expanduser()
     if not (folder / "config.json").is_file():
-        raise ValueError(f"policy.backbone {path!r} is not a Hugging Face model folder")
+        raise ValueError(f"model.backbone {path!r} is not a Hugging Face model folder")
     model_type = AutoConfig.from_pretrained(folder, local_files_only=True).model_type
     if model_type not in SUPPORTED_BACKBONES:
         raise ValueError(
-            f"policy.backbone {path!r} is a {model_type!r} model; supported VLMs: "
+            f"model.backbone {path!r} is a {model_type!r} model; supported VLMs: "
             f"{', '.join(SUPPORTED_BACKBONES)} (vision tower + causal LM)"
         )
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     if not isinstance(tokenizer, PreTrainedTokenizerFast):
-        raise ValueError(f"policy.backbone {path!r} has no fast tokenizer (tokenizer.json)")
+        raise ValueError(f"model.backbone {path!r} has no fast tokenizer (tokenizer.json)")
     vlm = LlavaForConditionalGeneration.from_pretrained(folder, local_files_only=True)
     return vlm.float(), tokenizer, _image_preprocessing(folder)
 

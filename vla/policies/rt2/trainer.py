@@ -2,7 +2,7 @@
 
 The robot items are single frames (RT-2 conditions on the current image only; no state) of
 both cameras; the co-training items are question/answer pairs about recorded frames
-(``vla.policies.rt2.scene_vqa``), mixed in at ``policy.cotrain_ratio`` of all training samples.
+(``vla.policies.rt2.scene_vqa``), mixed in at ``cotrain_ratio`` of all training samples.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from vla.data.torch_dataset import FrameDataset
 from vla.policies.rt2.model import RT2, RT2Config
 from vla.policies.rt2.scene_vqa import VQAPair, scene_vqa_pairs
 from vla.tokenizer import N_ACTION_DIMS, ActionTokenizer, NormStats
-from vla.training.data import AugmentedFrames, config_dict
-
-NOT_MODEL_FIELDS = ("name", "cotrain_ratio")  # policy.* keys that are not RT2Config fields
+from vla.training.data import AugmentedFrames
+from vla.training.trainer import register_trainer
 
 
 class CoTrainingSet(Dataset):
@@ -64,11 +63,13 @@ def collate_rt2(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def rt2_config(cfg: Any, n_cameras: int) -> RT2Config:
-    """``RT2Config`` from ``cfg.policy`` (null entries: defaults) and the data's image size."""
-    fields = {k: v for k, v in config_dict(cfg.get("policy")).items() if k not in NOT_MODEL_FIELDS}
+    """``RT2Config`` from ``cfg.model`` (options left at None: defaults) and the data's image
+    size."""
+    fields = cfg.model.for_policy("rt2")
     return RT2Config.from_dict({"image_size": cfg.image_size, "n_cameras": n_cameras, **fields})
 
 
+@register_trainer("rt2")
 class RT2Trainer:
     """Next-token cross-entropy on the answer tokens (11 action tokens, or a text answer)."""
 
@@ -82,11 +83,9 @@ class RT2Trainer:
         norm: NormStats,
         device: torch.device,
     ) -> None:
-        ratio = float(cfg.policy.get("cotrain_ratio") or 0.0)
-        if not 0.0 <= ratio < 1.0:
-            raise ValueError(f"policy.cotrain_ratio must be in [0, 1), got {ratio}")
+        ratio = cfg.cotrain_ratio
         size = (cfg.image_size, cfg.image_size)
-        kwargs = dict(history=1, image_size=size, cache_episodes=int(cfg.get("cache_episodes", 8)))
+        kwargs = dict(history=1, image_size=size, cache_episodes=cfg.cache_episodes)
         robot = FrameDataset(store, split[0], **kwargs)
         pairs = scene_vqa_pairs(store, split[0])
         n_vqa = round(len(robot) * ratio / (1.0 - ratio))

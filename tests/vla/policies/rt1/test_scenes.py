@@ -3,18 +3,18 @@
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from sim.expert import ScriptedExpert
 from sim.skill_text import parse_skill
-from vla.cli.record_scenes import record_scenes
 from vla.policies.rt1.goals import goal_offsets
 from vla.policies.rt1.scene_cotrain import WithScenes
 from vla.policies.rt1.scenes import (
     HOVER_Z,
     SEED_START,
+    RecordScenesConfig,
     SceneMaker,
     SceneSet,
+    record_scenes,
     scene_task,
     shard_path,
 )
@@ -23,7 +23,7 @@ from vla.policies.rt1.scenes import (
 def record(folder, n_scenes=6, shard_size=3, image_size=32, start="home"):
     cfg = {"output_dir": str(folder), "n_scenes": n_scenes, "shard_size": shard_size}
     cfg |= {"image_size": image_size, "num_workers": 0, "start": start}
-    return record_scenes(OmegaConf.create(cfg))
+    return record_scenes(RecordScenesConfig(**cfg))
 
 
 @pytest.mark.parametrize("start", ["home", "hover"])

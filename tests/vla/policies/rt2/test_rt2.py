@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
-from vla.cli.record import record
+from vla.data.recording import RecordConfig, record
+from vla.options import build
 from vla.policies import RT2Policy, load_policy
 from vla.policies.rt2.model import RT2, RT2Config
 from vla.policies.rt2.scene_vqa import episode_pairs
@@ -20,9 +20,8 @@ from vla.policies.rt2.vocab import (
     add_action_tokens,
 )
 from vla.tokenizer import NormStats
+from vla.training.config import TrainConfig
 from vla.training.loop import train
-
-ROOT = Path(__file__).resolve().parents[4]
 
 TINY = dict(image_size=32, patch_size=16, vision_dim=32, vision_layers=1, text_dim=32)
 TINY |= dict(text_layers=1, n_heads=2)
@@ -154,21 +153,18 @@ def rt2_dataset(tmp_path_factory) -> Path:
     """Four real expert demos of the `single` suite at 32 px (a few seconds)."""
     path = tmp_path_factory.mktemp("demos")
     spec = {"suites": ["single"], "episodes_per_suite": 4, "split": "train"}
-    record(OmegaConf.create(spec | {"image_size": 32, "output_dir": str(path)}))
+    record(RecordConfig(**spec, image_size=32, output_dir=str(path)))
     return path
 
 
 def test_train_app_lowers_the_loss_and_checkpoints_load(tmp_path, rt2_dataset):
-    cfg = OmegaConf.load(ROOT / "configs" / "train.yaml")
-    del cfg["hydra"]
-    policy = OmegaConf.load(ROOT / "configs" / "train_policies" / "policy" / "rt2.yaml")
     sizes = {k: v for k, v in TINY.items() if k != "image_size"}
-    policy = OmegaConf.merge(policy, sizes, {"cotrain_ratio": 0.2})
-    cfg = OmegaConf.merge(
-        cfg,
-        {"policy": policy, "data": str(rt2_dataset), "output_dir": str(tmp_path / "run")},
-        {"steps": 30, "batch_size": 8, "lr": 3e-3, "warmup_steps": 3, "image_size": 32},
-        {"log_every": 5, "checkpoint_every": 15, "val_fraction": 0.25},
+    cfg = build(
+        TrainConfig,
+        {"policy": "rt2", "model": sizes, "cotrain_ratio": 0.2}
+        | {"data": str(rt2_dataset), "output_dir": str(tmp_path / "run")}
+        | {"steps": 30, "batch_size": 8, "lr": 3e-3, "warmup_steps": 3, "image_size": 32}
+        | {"log_every": 5, "checkpoint_every": 15, "val_fraction": 0.25},
     )
     torch.set_num_threads(1)
     result = train(cfg)
