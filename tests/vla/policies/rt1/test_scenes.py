@@ -6,6 +6,7 @@ import torch
 
 from sim.expert import ScriptedExpert
 from sim.skill_text import parse_skill
+from sim.skills.pick import GRASP_TOLERANCE
 from vla.policies.rt1.goals import goal_offsets
 from vla.policies.rt1.scene_cotrain import WithScenes
 from vla.policies.rt1.scenes import (
@@ -42,7 +43,9 @@ def test_goal_label_is_where_the_expert_grasps_or_releases(seed, start):
             break
     recorded, valid = goal_offsets(np.array(states[:-1]), np.array(actions))
     assert valid[0], scene["instruction"]
-    np.testing.assert_allclose(scene["goal"], recorded[0], atol=0.005)
+    # the expert closes anywhere within GRASP_TOLERANCE (xy, z) of the exact grasp point
+    gap = np.abs(scene["goal"] - recorded[0])
+    assert gap[:2].max() < GRASP_TOLERANCE[0] and gap[2] < GRASP_TOLERANCE[1], gap
     assert np.linalg.norm(scene["goal"][:2]) > 0.02  # a real offset, not the hand's own place
     maker.close()
 
