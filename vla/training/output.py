@@ -57,10 +57,20 @@ def run_record(cfg: Any, data: dict[str, Any], step: int) -> dict[str, Any]:
 def data_record(
     cfg: Any, store: Any, train_ids: list[int], val_ids: list[int], trainer: Any
 ) -> dict[str, Any]:
-    """The data a run trains on, for ``train_config.json``: paths and counts."""
+    """The data a run trains on, for ``train_config.json``: paths and counts, and the train
+    episodes by where their states came from (``expert``, or the learner checkpoint that
+    visited them: one entry per DAgger round)."""
+    sources: dict[str, int] = {}
+    for episode_id in train_ids:
+        meta = store.record(episode_id).get("meta") or {}
+        source = meta.get("learner") or "expert"
+        if meta.get("dagger_beta") is not None:
+            source = f"dagger {source} (beta {meta['dagger_beta']})"
+        sources[source] = sources.get(source, 0) + 1
     return {
         "dataset": str(Path(cfg.data).resolve()),
         "dataset_episodes": len(store),
+        "train_episodes_by_source": sources,
         "train_episodes": len(train_ids),
         "val_episodes": len(val_ids),
         "train_samples": len(trainer.train_set),
