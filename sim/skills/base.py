@@ -28,7 +28,8 @@ from sim.tasks.predicates import Predicate, evaluate
 DEFAULT_MAX_STEPS = 120
 FUNNEL_SLOPE = 3.0  # height allowed above the target per metre of horizontal distance
 FUNNEL_RADIUS = 0.006  # horizontal distance (m) within which the hand may go all the way down
-CLIMB_MARGIN = 0.03  # a hand this far below its funnel climbs straight up first (m)
+CLIMB_MARGIN = 0.03  # a hand this far below its funnel climbs straight up first (m) ...
+NEAR_XY = 0.06  # ... unless it is this close to the target horizontally: then it aligns first
 
 
 def action(
@@ -122,16 +123,19 @@ def funnel_height(distance_xy: float, target_z: float, travel_z: float) -> float
 def approach(
     world, target: np.ndarray, travel_z: float, close: bool, yaw: float = 0.0
 ) -> tuple[np.ndarray, float]:
-    """Arm action bringing the hand to world ``target`` from above: along the funnel, or
-    straight up first when the hand is well below it (so nothing is dragged sideways
-    through objects). Returns the action and the remaining distance to ``target`` (m)."""
+    """Arm action bringing the hand to world ``target`` from above: down the funnel; a hand
+    below the funnel near the target moves level until it is above the target (the action
+    changes smoothly with the state, so a learner that copies it has no knife edges to
+    copy); one below the funnel far from the target climbs straight up first (so nothing
+    is dragged sideways through objects). Returns the action and the remaining distance to
+    ``target`` (m)."""
     ee = world.robot.ee_pose()[0]
     distance_xy = float(np.linalg.norm(target[:2] - ee[:2]))
     z = funnel_height(distance_xy, float(target[2]), travel_z)
-    if ee[2] < z - CLIMB_MARGIN:
+    if ee[2] < z - CLIMB_MARGIN and distance_xy > NEAR_XY:
         waypoint = np.array([ee[0], ee[1], z])
     else:
-        waypoint = np.array([target[0], target[1], z])
+        waypoint = np.array([target[0], target[1], min(z, max(ee[2], target[2]))])
     act, _ = move_arm(world, waypoint, close, yaw)
     return act, float(np.linalg.norm(target - ee))
 
