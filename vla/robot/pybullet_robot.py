@@ -7,9 +7,40 @@ from typing import Any
 
 import numpy as np
 
-from vla.robot.base import Robot, register_robot
+from vla.robot.base import Robot, refuse_nonfinite, register_robot
 from vla.robot.cameras import SimCamera
-from vla.robot.safety import SafetyLimits, as_limits
+from vla.robot.safety import PosePredictor, SafetyLimits, as_limits
+
+
+class ArmShadow:
+    """The simulated arm again, alone in its own physics client, for forward kinematics: the
+    safety layer's pose prediction must never touch the simulated world itself."""
+
+    def __init__(self) -> None:
+        import pybullet as p
+        from pybullet_utils import bullet_client
+
+        from sim.assets import panda_lite_urdf
+        from sim.geometry import TABLE_TOP_Z
+
+        self.client = bullet_client.BulletClient(connection_mode=p.DIRECT)
+        # Placed like the real arm's base frame: origin at table height, yaw 0.
+        self.origin = np.array([0.0, 0.0, TABLE_TOP_Z])
+        self.body = self.client.loadURDF(panda_lite_urdf(), self.origin, useFixedBase=True)
+        # As MobilePanda.set_base_pose places it (that call sets the base's inertial frame).
+        self.client.resetBasePositionAndOrientation(self.body, self.origin, (0, 0, 0, 1))
+
+    def grasp_point(self, joints: list[float]) -> np.ndarray:
+        """The grasp point (m, base frame) with the arm at ``joints`` (7 angles, rad)."""
+        from sim.robot import ARM_JOINTS, EE_LINK
+
+        for joint, angle in zip(ARM_JOINTS, joints):
+            self.client.resetJointState(self.body, joint, angle, 0.0)
+        state = self.client.getLinkState(self.body, EE_LINK, computeForwardKinematics=True)
+        return np.asarray(state[4], np.float64) - self.origin
+
+    def close(self) -> None:
+        self.client.disconnect()
 
 
 @register_robot("pybullet")
@@ -40,6 +71,7 @@ class PyBulletRobot(Robot):
         self.scene, self.tasks, self.task_index = scene, tasks, task_index
         self.seed, self.size = seed, image_size
         self.env: Any = None
+        self._shadow: ArmShadow | None = None
         self.last_info: dict = {}
         self._obs: dict[str, Any] = {}
         self.cameras = {n: SimCamera(lambda: self._obs["images"], n) for n in ("front", "wrist")}
@@ -56,6 +88,8 @@ class PyBulletRobot(Robot):
         from sim.env import VLAEnv
 
         self.env = VLAEnv(self.scene, tasks=self.tasks, image_size=self.size)
+        if self.safety is not None:
+            self._shadow = ArmShadow()
         self.reset_episode(self.seed)
 
     def reset_episode(self, seed: int | None = None) -> dict[str, Any]:
@@ -69,6 +103,9 @@ class PyBulletRobot(Robot):
     def _disconnect(self) -> None:
         self.env.close()
         self.env = None
+        if self._shadow is not None:
+            self._shadow.close()
+            self._shadow = None
 
     def _observe(self) -> dict[str, Any]:
         images = {name: cam.read() for name, cam in self.cameras.items()}
@@ -79,10 +116,24 @@ class PyBulletRobot(Robot):
         }
 
     def _apply(self, action: np.ndarray) -> None:
+        refuse_nonfinite("a pybullet command", action)
         self._obs, _, _, _, self.last_info = self.env.step(action)
 
     def _ee_position(self) -> np.ndarray:
         return np.asarray(self._obs["state"][:3], np.float64)
+
+    def pose_predictor(self) -> PosePredictor | None:
+        """The grasp point after the step: the joint targets the simulator's IK will give for
+        the action (its own solver, from the current joints), through forward kinematics.
+        An IK solution that cannot turn the hand as asked swings the arm; this sees it."""
+        if self._shadow is None:
+            return None
+        panda, shadow = self.env.unwrapped.world.robot, self._shadow
+
+        def predict(action: np.ndarray) -> np.ndarray:
+            return shadow.grasp_point(panda._arm_targets(action[0:3], action[3:6]))
+
+        return predict
 
     def is_success(self) -> bool:
         """Whether the episode's task goal holds."""
