@@ -9,7 +9,9 @@ import numpy as np
 
 from vla.robot.base import Robot, refuse_nonfinite, register_robot
 from vla.robot.cameras import SimCamera
-from vla.robot.safety import PosePredictor, SafetyLimits, as_limits
+from vla.robot.safety import PosePredictor, SafetyLimits, as_limits, hold_action
+
+PATH_SAMPLES = 4  # grasp points checked along each step's joint-space path
 
 
 class ArmShadow:
@@ -29,15 +31,27 @@ class ArmShadow:
         self.body = self.client.loadURDF(panda_lite_urdf(), self.origin, useFixedBase=True)
         # As MobilePanda.set_base_pose places it (that call sets the base's inertial frame).
         self.client.resetBasePositionAndOrientation(self.body, self.origin, (0, 0, 0, 1))
+        from sim.robot import ARM_JOINTS
 
-    def grasp_point(self, joints: list[float]) -> np.ndarray:
-        """The grasp point (m, base frame) with the arm at ``joints`` (7 angles, rad)."""
+        # The joints stop at the URDF's limits whatever IK asks (its limits are only a hint).
+        info = [self.client.getJointInfo(self.body, j) for j in ARM_JOINTS]
+        self.lower, self.upper = np.array([i[8] for i in info]), np.array([i[9] for i in info])
+
+    def grasp_points(self, start: list[float], end: list[float], samples: int) -> np.ndarray:
+        """(samples, 3) grasp points (m, base frame) along the straight joint-space path from
+        ``start`` to ``end`` (7 angles each, rad), ``end`` last: a position-controlled arm
+        moves roughly along it, and its middle can swing wide of both ends."""
         from sim.robot import ARM_JOINTS, EE_LINK
 
-        for joint, angle in zip(ARM_JOINTS, joints):
-            self.client.resetJointState(self.body, joint, angle, 0.0)
-        state = self.client.getLinkState(self.body, EE_LINK, computeForwardKinematics=True)
-        return np.asarray(state[4], np.float64) - self.origin
+        start = np.asarray(start, np.float64)
+        end = np.clip(np.asarray(end, np.float64), self.lower, self.upper)
+        points = []
+        for fraction in np.arange(1, samples + 1) / samples:
+            for joint, angle in zip(ARM_JOINTS, start + fraction * (end - start)):
+                self.client.resetJointState(self.body, joint, angle, 0.0)
+            state = self.client.getLinkState(self.body, EE_LINK, computeForwardKinematics=True)
+            points.append(np.asarray(state[4], np.float64) - self.origin)
+        return np.stack(points)
 
     def close(self) -> None:
         self.client.disconnect()
@@ -117,23 +131,49 @@ class PyBulletRobot(Robot):
 
     def _apply(self, action: np.ndarray) -> None:
         refuse_nonfinite("a pybullet command", action)
+        if action[10] == 0 and not np.any(action[0:6]):
+            self._hold_joints(action)
+            return
         self._obs, _, _, _, self.last_info = self.env.step(action)
 
     def _ee_position(self) -> np.ndarray:
         return np.asarray(self._obs["state"][:3], np.float64)
 
+    def _joints(self) -> list[float]:
+        from sim.robot import ARM_JOINTS
+
+        panda = self.env.unwrapped.world.robot
+        return [panda.client.getJointState(panda.body, j)[0] for j in ARM_JOINTS]
+
     def pose_predictor(self) -> PosePredictor | None:
-        """The grasp point after the step: the joint targets the simulator's IK will give for
-        the action (its own solver, from the current joints), through forward kinematics.
-        An IK solution that cannot turn the hand as asked swings the arm; this sees it."""
+        """The grasp point along the step: from the joints now to the targets the simulator's
+        own IK will give for the action, through forward kinematics. An IK solution that
+        cannot turn the hand as asked swings the arm; this sees it before it is sent."""
         if self._shadow is None:
             return None
-        panda, shadow = self.env.unwrapped.world.robot, self._shadow
+        panda, shadow, now = self.env.unwrapped.world.robot, self._shadow, self._joints()
 
         def predict(action: np.ndarray) -> np.ndarray:
-            return shadow.grasp_point(panda._arm_targets(action[0:3], action[3:6]))
+            targets = panda._arm_targets(action[0:3], action[3:6])
+            return shadow.grasp_points(now, targets, PATH_SAMPLES)
 
         return predict
+
+    def _halt(self) -> None:
+        self._apply(hold_action(self._gripper))
+
+    def _hold_joints(self, action: np.ndarray) -> None:
+        """An arm command without motion: keep the joints where they are. (The simulator
+        would solve IK for the pose again, and near a joint limit that solution wanders.)"""
+        from sim.robot import TERMINATE
+
+        panda = self.env.unwrapped.world.robot
+        panda.drive_arm(self._joints())
+        panda.command_gripper(bool(action[6] > 0.0))
+        still = np.array(action, np.float32)
+        still[10] = TERMINATE  # the simulator's "nothing moves" for one control period
+        self._obs, _, _, _, self.last_info = self.env.step(still)
+        self.last_info["terminate"] = False
 
     def is_success(self) -> bool:
         """Whether the episode's task goal holds."""

@@ -52,7 +52,9 @@ MOTION_DIMS = np.array([0, 1, 2, 3, 4, 5, 7, 8, 9])
 
 __all__ = ["SafetyLayer", "SafetyLimits", "as_limits", "check_action", "hold_action"]
 
-# (grasp point in the base frame after the step, m) = predict(11-dim action)
+# predict(11-dim action) -> grasp point(s) in the base frame (m): (3,), or (k, 3) along the
+# step with the last where it ends
+
 PosePredictor = Callable[[np.ndarray], np.ndarray]
 # (rotation, translation) factors tried in turn until the predicted pose is safe.
 POSE_SCALES = ((1.0, 1.0), (0.5, 1.0), (0.25, 1.0), (0.0, 1.0), (0.0, 0.5), (0.0, 0.25))
@@ -173,9 +175,9 @@ class SafetyLayer:
             self._clamp("workspace", f"target {np.round(target, 3)} outside the box")
             a[0:3] = (inside - ee) / step
             # From outside the box the way back may be longer than one step, and turn the
-            # translation round: keep both the jump limit and the step limit on the way back.
+            # translation round: keep the range, jump and step limits on the way back.
             jump_low, jump_high = self._jump_bounds()
-            a[0:3] = np.clip(a[0:3], jump_low[:3], jump_high[:3])
+            a[0:3] = np.clip(a[0:3], np.maximum(jump_low[:3], -1), np.minimum(jump_high[:3], 1))
             self._norm(a, slice(0, 3), self.limits.max_translation_m / step, "translation")
 
     def _pose(self, a: np.ndarray, ee: np.ndarray, predict: PosePredictor) -> None:
@@ -198,13 +200,14 @@ class SafetyLayer:
         a[0:6] = trial[0:6]
 
     def pose_problem(self, predicted: object, ee: np.ndarray) -> str | None:
-        """Why the predicted grasp point is unsafe (None when it is safe)."""
-        p = np.asarray(predicted, np.float64).reshape(-1)
-        if p.shape != (3,) or not np.all(np.isfinite(p)):
-            return f"predicted grasp point {p} is not 3 finite numbers"
-        if not inside_or_closer(p, ee, self.limits):
-            return f"predicted grasp point {np.round(p, 3)} leaves the box"
-        moved = float(np.linalg.norm(p - ee))
+        """Why the predicted grasp point(s) are unsafe (None when they are safe)."""
+        points = np.asarray(predicted, np.float64).reshape(-1, 3)
+        if points.size == 0 or not np.all(np.isfinite(points)):
+            return f"predicted grasp points {points.tolist()} are not finite"
+        for p in points:
+            if not inside_or_closer(p, ee, self.limits):
+                return f"predicted grasp point {np.round(p, 3)} leaves the box"
+        moved = float(np.max(np.linalg.norm(points - ee, axis=1)))
         if moved > self.limits.max_translation_m + POSE_TOL_M:
             return f"predicted grasp point moves {moved:.3f} m in one step"
         return None
@@ -239,8 +242,8 @@ def check_action(
             may only come closer along every axis (a pull-back).
         requested: the action asked for; a safe action never reverses a motion it asked for,
             except translation axes along which the hand is outside the box (the pull-back).
-        predicted: the backend's grasp point after the step: inside the box (or closer) and
-            at most ``max_translation_m`` from ``ee``.
+        predicted: the backend's grasp point(s) over the step: inside the box (or closer)
+            and at most ``max_translation_m`` from ``ee``.
     """
     a, prev = np.asarray(action, np.float64), np.asarray(previous, np.float64)
     ee = np.asarray(ee, np.float64)
@@ -270,9 +273,10 @@ def check_action(
     if requested is not None and _reverses(a, np.asarray(requested, np.float64), ee, limits):
         broken.append("reversed")
     if predicted is not None and a[10] == 0:
-        p = np.asarray(predicted, np.float64)
-        too_far = np.linalg.norm(p - ee) > limits.max_translation_m + POSE_TOL_M
-        if too_far or not inside_or_closer(p, ee, limits, tol):
+        points = np.asarray(predicted, np.float64).reshape(-1, 3)
+        moved = np.max(np.linalg.norm(points - ee, axis=1))
+        inside = all(inside_or_closer(p, ee, limits, tol) for p in points)
+        if moved > limits.max_translation_m + POSE_TOL_M or not inside:
             broken.append("pose")
     return broken
 
