@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import time
 from typing import Any
 
@@ -125,6 +126,17 @@ class ConnectionGuard:
             elif not connection.busy and now - connection.last_active > self.idle_timeout_s:
                 self.stats["timeouts"] += 1
                 asyncio.ensure_future(connection.close(1000, "idle timeout"))
+
+
+def raise_fd_limit(wanted: int = 4096) -> int:
+    """Raise this process's soft limit on open files towards ``wanted`` (never above the hard
+    limit), so refused connections have room to be accepted and closed; returns the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return soft
 
 
 def _refuse(connection: GuardedConnection, reason: str) -> None:

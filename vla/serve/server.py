@@ -37,7 +37,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from vla.serve.auth import API_KEY_HEADER, security_warnings
-from vla.serve.guard import ConnectionGuard, GuardedConnection, RateLimitedLog
+from vla.serve.guard import ConnectionGuard, GuardedConnection, RateLimitedLog, raise_fd_limit
 from vla.serve.protocol import (
     ACTION_DIM,
     IMAGE_NAMES,
@@ -262,6 +262,7 @@ class PolicyServer:
         """Start listening on the running loop; returns the bound port."""
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self.errors_log.loop_exception_handler)
+        raise_fd_limit()
         for warning in security_warnings(self.host, self.api_key):
             log.warning("%s", warning)
         server = await serve(
