@@ -1,14 +1,19 @@
 """What one client can take from ``vla-serve``: connections, time, memory and log lines.
 
-- **Connections.** At most ``max_connections`` TCP connections are open at once, handshakes
-  included. A connection over the cap first evicts the least recently active one that has
-  not finished its handshake, or an established one that has been idle for a second and
-  does not control the policy; if there is none it is refused at once with an HTTP 503.
+- **Connections.** At most ``max_connections`` websocket sessions, and as many again
+  connections still in their handshake, are open at once. A connection over the cap evicts
+  the oldest unfinished handshake, or is refused at once with an HTTP 503; an upgrade over
+  the session cap evicts a session that has been idle for a second and does not control the
+  policy, or is refused with an HTTP 503. ``GET /healthz`` needs no session slot.
 - **Time.** A handshake or a message must arrive whole within ``read_timeout_s`` of its first
   byte, and a connection with no message for ``idle_timeout_s`` is closed.
-- **Memory.** Each connection buffers at most one message of ``max_message_bytes`` beyond the
-  one being handled (websockets' queue of one frame), so the server's own buffers stay under
-  ``max_connections`` x (3 ``max_message_bytes`` + 1 MiB of handshake headers).
+- **Memory and work.** Each connection buffers at most one message beyond the one being
+  handled (websockets' queue of one frame). While one connection controls the policy, every
+  other connection's frames are capped at ``GUEST_MAX_BYTES`` (refused by websockets from the
+  frame header, close code 1009): they could only be refused anyway, and full-size frames
+  from many of them would cost the controller's requests time and the server memory. All
+  connections that do not control the policy share ``GUEST_BYTES_PER_S`` of reading (each
+  frame also costs ``FRAME_COST_BYTES``): a flood of them cannot starve the event loop.
 - **Logs.** Errors the event loop reports (``accept()`` failing at the file-descriptor limit
   repeats forever) are logged one line each, at most ``burst`` per key per ``interval_s``.
 """
@@ -16,6 +21,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import resource
 import time
@@ -26,6 +32,10 @@ from websockets.protocol import CONNECTING, OPEN
 
 log = logging.getLogger("vla.serve")
 EVICTABLE_IDLE_S = 1.0  # an established non-controller idle this long may make room
+GUEST_MAX_BYTES = 256 * 1024  # frames of connections that do not control the policy
+GUEST_BYTES_PER_S = 16 * 2**20  # what all of them together may make the server read
+FRAME_COST_BYTES = 4096  # a frame's fixed cost, in bytes of that budget
+MAX_GUEST_WAIT_S = 2.0
 
 
 class GuardedConnection(ServerConnection):
@@ -69,43 +79,92 @@ class ConnectionGuard:
     """Admission, eviction and timeouts for every connection of one server."""
 
     def __init__(
-        self, max_connections: int, read_timeout_s: float, idle_timeout_s: float, stats: dict
+        self,
+        max_connections: int,
+        read_timeout_s: float,
+        idle_timeout_s: float,
+        max_message_bytes: int,
+        stats: dict,
     ) -> None:
         self.max_connections = max_connections
         self.read_timeout_s, self.idle_timeout_s = read_timeout_s, idle_timeout_s
+        self.max_message_bytes = max_message_bytes
         self.stats = stats
         self.open: dict[GuardedConnection, float] = {}  # connection -> time it connected
+        self.controller: GuardedConnection | None = None
+        self._guest_debt_until = 0.0  # when the guests' reading budget is paid off
+
+    async def throttle(self, connection: GuardedConnection, size: int) -> None:
+        """Called after each frame: a connection that does not control the policy waits until
+        the guests' shared budget is paid off (at most ``MAX_GUEST_WAIT_S``), or until it takes
+        control or is closed."""
+        if connection.controller:
+            return
+        now = time.monotonic()
+        cost = (size + FRAME_COST_BYTES) / GUEST_BYTES_PER_S
+        self._guest_debt_until = min(
+            max(self._guest_debt_until, now) + cost, now + MAX_GUEST_WAIT_S
+        )
+        while not connection.controller and connection.protocol.state is OPEN:
+            remaining = self._guest_debt_until - time.monotonic()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(remaining, 0.05))
+
+    def take_control(self, connection: GuardedConnection) -> None:
+        """``connection`` now controls the policy: the others become guests."""
+        self.controller, connection.controller = connection, True
+        _frame_limit(connection, self.max_message_bytes)
+        for other in self.open:
+            if other is not connection:
+                _frame_limit(other, min(GUEST_MAX_BYTES, self.max_message_bytes))
+
+    def release_control(self, connection: GuardedConnection) -> None:
+        """``connection`` (closing) gives control up: everyone may send full-size frames."""
+        if self.controller is connection:
+            self.controller, connection.controller = None, False
+            for other in self.open:
+                _frame_limit(other, self.max_message_bytes)
 
     def admit(self, connection: GuardedConnection) -> None:
-        """Called on connect: make room or refuse with an HTTP 503 and close."""
-        if len(self.open) >= self.max_connections:
-            victim = self._evictable()
-            if victim is None:
+        """On connect: up to twice ``max_connections`` may be open (sessions and handshakes);
+        over that the oldest handshake makes room, or the newcomer gets an HTTP 503."""
+        if len(self.open) >= 2 * self.max_connections:
+            handshakes = [c for c in self.open if c.protocol.state is CONNECTING]
+            if not handshakes:
                 self.stats["refused"] += 1
-                _refuse(connection, f"server busy: all {self.max_connections} connections in use")
+                _refuse(connection, f"server busy: {len(self.open)} connections open")
                 return
-            self.stats["evicted"] += 1
-            del self.open[victim]
-            victim.transport.abort()
+            self._evict(min(handshakes, key=lambda c: self.open[c]))
         self.open[connection] = time.monotonic()
+        if self.controller is not None:
+            _frame_limit(connection, min(GUEST_MAX_BYTES, self.max_message_bytes))
+
+    def admit_session(self) -> bool:
+        """Before a websocket upgrade: whether a session slot is free (an established guest
+        idle for ``EVICTABLE_IDLE_S`` makes room; the controller never does)."""
+        sessions = [c for c in self.open if c.protocol.state is OPEN]
+        if len(sessions) < self.max_connections:
+            return True
+        now = time.monotonic()
+        idle = [
+            c
+            for c in sessions
+            if not c.controller and not c.busy and now - c.last_active >= EVICTABLE_IDLE_S
+        ]
+        if not idle:
+            self.stats["refused"] += 1
+            return False
+        self._evict(min(idle, key=lambda c: c.last_active))
+        return True
+
+    def _evict(self, victim: GuardedConnection) -> None:
+        self.stats["evicted"] += 1
+        del self.open[victim]
+        victim.transport.abort()
 
     def forget(self, connection: GuardedConnection) -> None:
         self.open.pop(connection, None)
-
-    def _evictable(self) -> GuardedConnection | None:
-        now = time.monotonic()
-        candidates = [
-            c
-            for c in self.open
-            if c.protocol.state is CONNECTING
-            or (
-                c.protocol.state is OPEN
-                and not c.controller
-                and not c.busy
-                and now - c.last_active >= EVICTABLE_IDLE_S
-            )
-        ]
-        return min(candidates, key=lambda c: c.last_active, default=None)
 
     async def sweep_forever(self) -> None:
         """Close connections that send a message too slowly or nothing for too long."""
@@ -128,6 +187,15 @@ class ConnectionGuard:
                 asyncio.ensure_future(connection.close(1000, "idle timeout"))
 
 
+def _frame_limit(connection: GuardedConnection, limit: int) -> None:
+    """Change the largest frame websockets accepts on ``connection`` from the next frame on."""
+    protocol = connection.protocol
+    if hasattr(protocol, "max_message_size"):  # websockets >= 15
+        protocol.max_message_size = limit
+    else:
+        protocol.max_size = limit
+
+
 def raise_fd_limit(wanted: int = 4096) -> int:
     """Raise this process's soft limit on open files towards ``wanted`` (never above the hard
     limit), so refused connections have room to be accepted and closed; returns the limit."""
@@ -137,6 +205,16 @@ def raise_fd_limit(wanted: int = 4096) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         return target
     return soft
+
+
+def return_large_buffers_to_the_os(threshold: int = 1 << 20) -> None:
+    """Pin glibc's mmap threshold: it rises after large frees, so later multi-MiB messages
+    land in the heap, which never shrinks, and a flood leaves the process twice its live
+    size. A no-op where the C library is not glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-3, threshold)  # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 def _refuse(connection: GuardedConnection, reason: str) -> None:

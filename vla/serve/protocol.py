@@ -101,6 +101,8 @@ def unpack(data: bytes | str, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, A
         raise ProtocolError("send binary msgpack frames, not text")
     if len(data) > max_bytes:
         raise ProtocolError(f"message of {len(data)} bytes exceeds the {max_bytes}-byte limit")
+    if not data or not (0x80 <= data[0] <= 0x8F or data[0] in (0xDE, 0xDF)):  # fixmap, map16/32
+        raise ProtocolError("not valid msgpack for a message: a message must be a map")
     try:
         message = msgpack.unpackb(data, object_hook=_decode, raw=False, strict_map_key=True)
     except ProtocolError:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import http
 import json
 import logging
@@ -37,7 +38,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from vla.serve.auth import API_KEY_HEADER, security_warnings
-from vla.serve.guard import ConnectionGuard, GuardedConnection, RateLimitedLog, raise_fd_limit
+from vla.serve.guard import (
+    ConnectionGuard,
+    GuardedConnection,
+    RateLimitedLog,
+    raise_fd_limit,
+    return_large_buffers_to_the_os,
+)
 from vla.serve.protocol import (
     ACTION_DIM,
     IMAGE_NAMES,
@@ -56,6 +63,9 @@ from vla.serve.protocol import (
 )
 
 log = logging.getLogger(__name__)
+# Connections the kernel queues for accept(): asyncio accepts up to this many in one go, so a
+# burst of connects stalls the event loop for less; beyond it clients retry their SYN.
+LISTEN_BACKLOG = 32
 BUSY_AFTER_S = 1.0  # /healthz says "busy" while one inference has run longer than this
 __all__ = ["API_KEY_HEADER", "PolicyServer"]
 
@@ -69,7 +79,7 @@ class PolicyServer:
         api_key: when set, the websocket handshake must carry header ``x-api-key: <key>``,
             and ``/healthz`` shows its counters only to requests that carry it.
         max_message_bytes: largest request accepted.
-        max_connections: open connections at most (handshakes included); see guard.py.
+        max_connections: websocket sessions at most (and as many handshakes); see guard.py.
         read_timeout_s: a handshake or message must arrive whole this soon after it starts.
         idle_timeout_s: a connection with no message for this long is closed.
         max_image_side: largest camera image side; default 16 x the policy's image size.
@@ -102,9 +112,10 @@ class PolicyServer:
             getattr(policy, "image_size", None)
         )
         self.stats: Counter = Counter(requests=0, errors=0, connections=0, rejected=0)
-        self.guard = ConnectionGuard(max_connections, read_timeout_s, idle_timeout_s, self.stats)
+        self.guard = ConnectionGuard(
+            max_connections, read_timeout_s, idle_timeout_s, max_message_bytes, self.stats
+        )
         self.errors_log = RateLimitedLog()
-        self._controller: GuardedConnection | None = None
         self._inference_started: float | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policy")
         self._server: Server | None = None
@@ -137,6 +148,9 @@ class PolicyServer:
         if not authorized:
             self.stats["rejected"] += 1
             return connection.respond(http.HTTPStatus.UNAUTHORIZED, "missing or wrong x-api-key\n")
+        if not self.guard.admit_session():
+            busy = f"server busy: all {self.guard.max_connections} sessions in use\n"
+            return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, busy)
         return None
 
     def _health(self, connection: Any, authorized: bool) -> Response:
@@ -145,7 +159,9 @@ class PolicyServer:
         body: dict[str, Any] = {"status": "busy" if busy else "ok"}
         if authorized:  # policy name and counters only for whoever holds the key
             body.update(policy=self.metadata()["policy"], **self.stats)
-            body.update(open_connections=len(self.guard.open), controlled=bool(self._controller))
+            body.update(
+                open_connections=len(self.guard.open), controlled=bool(self.guard.controller)
+            )
         response = connection.respond(http.HTTPStatus.OK, json.dumps(body) + "\n")
         response.headers["Content-Type"] = "application/json"
         return response
@@ -162,15 +178,15 @@ class PolicyServer:
                     in_flight.cancel()  # superseded: its client has given up on it
                     self.stats["cancelled"] += 1
                 in_flight = asyncio.ensure_future(self._serve(connection, frame))
+                size, frame = len(frame), None  # the task holds it; a throttled loop must not
+                await self.guard.throttle(connection, size)
         except ConnectionClosed:
             pass
         finally:
             if in_flight is not None and not in_flight.done():
                 in_flight.cancel()  # the client is gone: nobody would read the answer
                 self.stats["cancelled"] += 1
-            if self._controller is connection:
-                self._controller = None
-                connection.controller = False
+            self.guard.release_control(connection)
 
     async def _serve(self, connection: GuardedConnection, frame: bytes | str) -> None:
         connection.busy = True
@@ -209,7 +225,7 @@ class PolicyServer:
         kind = message.get("type")
         if kind not in ("infer", "reset"):
             raise ProtocolError(f"unknown message type {brief(kind)}; use 'infer' or 'reset'")
-        if self._controller not in (None, connection):
+        if self.guard.controller not in (None, connection):
             raise ProtocolError(
                 "another connection controls this policy (one robot per server); it is "
                 "released when that connection closes"
@@ -221,8 +237,8 @@ class PolicyServer:
                 raise ProtocolError(
                     f"'chunk' must be an integer in [1, {MAX_CHUNK}], got {brief(chunk)}"
                 )
-        if self._controller is None:  # the first valid request takes control
-            self._controller, connection.controller = connection, True
+        if self.guard.controller is None:  # the first valid request takes control
+            self.guard.take_control(connection)
         start = time.perf_counter()
         if kind == "reset":
             await self._run(self.policy.reset)
@@ -263,6 +279,11 @@ class PolicyServer:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self.errors_log.loop_exception_handler)
         raise_fd_limit()
+        return_large_buffers_to_the_os()
+        # The policy, torch and friends are millions of long-lived objects: keep the cyclic
+        # garbage collector off them, or a burst of connections triggers full collections
+        # that stall the event loop for half a second.
+        gc.freeze()
         for warning in security_warnings(self.host, self.api_key):
             log.warning("%s", warning)
         server = await serve(
@@ -278,6 +299,7 @@ class PolicyServer:
             ping_interval=None,  # the client's request timeouts detect a dead peer
             compression=None,  # images do not compress; deflate costs milliseconds
             logger=log,
+            backlog=LISTEN_BACKLOG,
         )
         self._sweeper = loop.create_task(self.guard.sweep_forever())
         # The port first: start_in_thread polls ``_server`` from another thread and then

@@ -144,7 +144,7 @@ def test_connection_cap_refuses_cleanly_and_makes_room_from_idle_connections(ser
 
 def test_half_open_handshakes_make_room_for_a_real_client(serve, echo, make_obs):
     server, port = serve(echo(), max_connections=2)
-    squatters = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+    squatters = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]  # 2 x 2
     time.sleep(0.2)
     client = RemotePolicy(f"ws://127.0.0.1:{port}", timeout_s=2.0)
     assert client.select_action(make_obs(0.25))[0] == 0.25
