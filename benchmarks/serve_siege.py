@@ -4,10 +4,12 @@ robot's latency and missed deadlines, and whether /healthz and a newcomer still 
 
 python benchmarks/serve_siege.py --connections 1000 --seconds 20 --seed 0
 
-The server runs in its own process (its memory is read from /proc); the attackers share this
-one. Hostile kinds, held in equal turns and reopened whenever the server closes them: idle
+The server runs in its own process (its memory is read from /proc); the attackers run in a
+third one, at nice 10 (real attackers bring their own CPUs; here they share the server's).
+Hostile kinds, held in equal turns and reopened a second after the server closes them: idle
 TCP, slow HTTP handshakes (a byte every 0.5 s), idle websockets, half-sent 8 MiB frames, and
-floods of full-size frames whose replies are never read.
+floods of full-size frames whose replies are never read. ``--no-robot`` leaves the policy
+uncontrolled (the worst case for memory: guests may then send full-size frames).
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ async def hostile(kind: str, port: int, key: str | None, stop: asyncio.Event, co
 def siege(port: int, kinds: tuple, n: int, stop, counts) -> None:
     """The attackers (in their own process): ``n`` hostile connections until ``stop`` is set."""
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # writes to refused sockets
+    os.nice(10)  # real attackers bring their own CPUs; here they share the server's cores
     tally = {"opened": 0, "refused_or_closed": 0}
 
     async def run() -> None:

@@ -269,3 +269,57 @@ def test_accept_errors_at_the_file_descriptor_limit_are_logged_at_a_bounded_rate
     lines = [x for x in log_path.read_text().splitlines() if "pybullet build time" not in x]
     assert any("out of system resource" in x for x in lines)
     assert len(lines) <= 12 and "Traceback" not in "\n".join(lines)
+
+
+def test_a_small_siege_leaves_the_robot_served_and_the_server_bounded(serve, make_obs):
+    """benchmarks/serve_siege.py in small: 100 hostile connections held for a few seconds."""
+    import asyncio
+    import threading
+
+    from websockets.asyncio.client import connect as aconnect
+
+    server, port = serve(HistoryPolicy(), max_connections=4, read_timeout_s=1.0)
+    robot = RemotePolicy(f"ws://127.0.0.1:{port}", timeout_s=2.0)
+    robot.reset()  # in control before the siege
+    stop, seen = threading.Event(), {"open": 0, "closed_1009": 0}
+
+    async def hostile(kind: int) -> None:
+        while not stop.is_set():
+            try:
+                if kind < 2:  # idle TCP, or a handshake that never ends
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    writer.write(b"GET / HTTP/1.1\r\n" if kind else b"")
+                    await asyncio.wait_for(reader.read(), 5)
+                    writer.close()
+                else:  # an idle websocket, or one flooding 1 MiB frames
+                    async with aconnect(f"ws://127.0.0.1:{port}", open_timeout=5) as ws:
+                        while not stop.is_set():
+                            if kind == 3:
+                                await ws.send(bytes(1 << 20))
+                            await asyncio.sleep(0.05)
+            except ConnectionClosed as err:
+                seen["closed_1009"] += err.rcvd is not None and err.rcvd.code == 1009
+            except Exception:
+                pass
+            await asyncio.sleep(0.2)
+
+    async def siege() -> None:
+        tasks = [asyncio.ensure_future(hostile(i % 4)) for i in range(100)]
+        while not stop.is_set():
+            seen["open"] = max(seen["open"], len(server.guard.open))
+            await asyncio.sleep(0.01)
+        await asyncio.wait(tasks, timeout=10)
+
+    attacker = threading.Thread(target=asyncio.run, args=(siege(),))
+    attacker.start()
+    try:
+        time.sleep(1.0)
+        actions = [robot.select_action(make_obs(1.0)) for _ in range(40)]  # none may time out
+    finally:
+        stop.set()
+        attacker.join(15)
+    assert [a[0] for a in actions] == list(range(1, 41))  # every request, in order, answered
+    assert seen["open"] <= 2 * 4  # sessions plus handshakes, never more
+    assert seen["closed_1009"] > 0  # guests' full-size frames refused from their header
+    assert server.stats["refused"] + server.stats["evicted"] > 0
+    robot.close()
