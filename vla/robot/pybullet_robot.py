@@ -1,5 +1,8 @@
 """``robot=pybullet``: the simulator behind the robot interface, so one loop runs in sim and
-on hardware. Each ``send_action`` is one control step (1/20 s of simulated time)."""
+on hardware. Each ``send_action`` is one control step (1/20 s of simulated time). An arm
+command without motion (a hold) keeps the joints where they are. With the safety layer, the
+layer sees the grasp point along each step's joint path (the simulator's own IK through
+:class:`~vla.robot.arm_shadow.ArmShadow`)."""
 
 from __future__ import annotations
 
@@ -9,52 +12,9 @@ import numpy as np
 
 from vla.robot.base import Robot, refuse_nonfinite, register_robot
 from vla.robot.cameras import SimCamera
-from vla.robot.safety import PosePredictor, SafetyLimits, as_limits, hold_action
+from vla.robot.safety import PosePredictor, SafetyLimits, as_limits
 
 PATH_SAMPLES = 4  # grasp points checked along each step's joint-space path
-
-
-class ArmShadow:
-    """The simulated arm again, alone in its own physics client, for forward kinematics: the
-    safety layer's pose prediction must never touch the simulated world itself."""
-
-    def __init__(self) -> None:
-        import pybullet as p
-        from pybullet_utils import bullet_client
-
-        from sim.assets import panda_lite_urdf
-        from sim.geometry import TABLE_TOP_Z
-
-        self.client = bullet_client.BulletClient(connection_mode=p.DIRECT)
-        # Placed like the real arm's base frame: origin at table height, yaw 0.
-        self.origin = np.array([0.0, 0.0, TABLE_TOP_Z])
-        self.body = self.client.loadURDF(panda_lite_urdf(), self.origin, useFixedBase=True)
-        # As MobilePanda.set_base_pose places it (that call sets the base's inertial frame).
-        self.client.resetBasePositionAndOrientation(self.body, self.origin, (0, 0, 0, 1))
-        from sim.robot import ARM_JOINTS
-
-        # The joints stop at the URDF's limits whatever IK asks (its limits are only a hint).
-        info = [self.client.getJointInfo(self.body, j) for j in ARM_JOINTS]
-        self.lower, self.upper = np.array([i[8] for i in info]), np.array([i[9] for i in info])
-
-    def grasp_points(self, start: list[float], end: list[float], samples: int) -> np.ndarray:
-        """(samples, 3) grasp points (m, base frame) along the straight joint-space path from
-        ``start`` to ``end`` (7 angles each, rad), ``end`` last: a position-controlled arm
-        moves roughly along it, and its middle can swing wide of both ends."""
-        from sim.robot import ARM_JOINTS, EE_LINK
-
-        start = np.asarray(start, np.float64)
-        end = np.clip(np.asarray(end, np.float64), self.lower, self.upper)
-        points = []
-        for fraction in np.arange(1, samples + 1) / samples:
-            for joint, angle in zip(ARM_JOINTS, start + fraction * (end - start)):
-                self.client.resetJointState(self.body, joint, angle, 0.0)
-            state = self.client.getLinkState(self.body, EE_LINK, computeForwardKinematics=True)
-            points.append(np.asarray(state[4], np.float64) - self.origin)
-        return np.stack(points)
-
-    def close(self) -> None:
-        self.client.disconnect()
 
 
 @register_robot("pybullet")
@@ -85,7 +45,7 @@ class PyBulletRobot(Robot):
         self.scene, self.tasks, self.task_index = scene, tasks, task_index
         self.seed, self.size = seed, image_size
         self.env: Any = None
-        self._shadow: ArmShadow | None = None
+        self._shadow: Any = None  # an ArmShadow while connected with the safety layer
         self.last_info: dict = {}
         self._obs: dict[str, Any] = {}
         self.cameras = {n: SimCamera(lambda: self._obs["images"], n) for n in ("front", "wrist")}
@@ -103,6 +63,8 @@ class PyBulletRobot(Robot):
 
         self.env = VLAEnv(self.scene, tasks=self.tasks, image_size=self.size)
         if self.safety is not None:
+            from vla.robot.arm_shadow import ArmShadow
+
             self._shadow = ArmShadow()
         self.reset_episode(self.seed)
 
@@ -158,9 +120,6 @@ class PyBulletRobot(Robot):
             return shadow.grasp_points(now, targets, PATH_SAMPLES)
 
         return predict
-
-    def _halt(self) -> None:
-        self._apply(hold_action(self._gripper))
 
     def _hold_joints(self, action: np.ndarray) -> None:
         """An arm command without motion: keep the joints where they are. (The simulator

@@ -93,8 +93,9 @@ class SafetyLayer:
         """The safe version of ``action`` given the grasp point at ``ee_position`` (m).
 
         ``predict(action)`` (optional, from the robot backend) gives the grasp point (m, base
-        frame) after the arm executes ``action``: with it the box and the displacement limit
-        cover what rotation does to the grasp point, not only the translation target.
+        frame) after the arm executes ``action``, or (k, 3) points along the step: with it the
+        box and the displacement limit cover what a rotation (or the arm's IK) does to the
+        grasp point, not only the translation target.
         """
         try:
             a = np.array(action, dtype=np.float64, copy=True).reshape(-1)

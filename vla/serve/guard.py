@@ -14,6 +14,8 @@
   from many of them would cost the controller's requests time and the server memory. All
   connections that do not control the policy share ``GUEST_BYTES_PER_S`` of reading (each
   frame also costs ``FRAME_COST_BYTES``): a flood of them cannot starve the event loop.
+  While nobody controls the policy the server holds at most about ``max_connections`` x 8 x
+  ``max_message_bytes`` of messages (docs/experiments/2026-12-05-hardening.md).
 - **Logs.** Errors the event loop reports (``accept()`` failing at the file-descriptor limit
   repeats forever) are logged one line each, at most ``burst`` per key per ``interval_s``.
 """
@@ -235,8 +237,8 @@ class RateLimitedLog:
         self.burst, self.interval_s = burst, interval_s
         self._windows: dict[str, list] = {}  # key -> [window start, lines logged, dropped]
 
-    def warning(self, key: str, message: str) -> bool:
-        """Log ``message`` unless ``key`` is over its rate; returns whether it was logged."""
+    def allow(self, key: str) -> bool:
+        """Whether one more line for ``key`` may be logged now (counts the ones dropped)."""
         now = time.monotonic()
         window = self._windows.setdefault(key, [now, 0, 0])
         if now - window[0] >= self.interval_s:
@@ -247,8 +249,14 @@ class RateLimitedLog:
             window[2] += 1
             return False
         window[1] += 1
-        log.warning("%s", message)
         return True
+
+    def warning(self, key: str, message: str) -> bool:
+        """Log ``message`` unless ``key`` is over its rate; returns whether it was logged."""
+        if self.allow(key):
+            log.warning("%s", message)
+            return True
+        return False
 
     def loop_exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
         """For ``loop.set_exception_handler``: one line per error, rate-limited, no traceback."""

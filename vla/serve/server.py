@@ -210,7 +210,8 @@ class PolicyServer:
         except asyncio.CancelledError:
             raise
         except Exception as err:  # the policy failed: tell the client, keep serving
-            self.errors_log.warning("policy error", f"policy error: {type(err).__name__}: {err}")
+            if self.errors_log.allow("policy error"):
+                log.exception("policy error")
             reply = error_message(seq, f"policy failed: {type(err).__name__}: {err}")
         if reply["type"] == "error":
             self.stats["errors"] += 1
@@ -280,7 +281,7 @@ class PolicyServer:
         loop.set_exception_handler(self.errors_log.loop_exception_handler)
         raise_fd_limit()
         return_large_buffers_to_the_os()
-        # The policy, torch and friends are millions of long-lived objects: keep the cyclic
+        # The policy, torch and friends are ~400,000 long-lived objects: keep the cyclic
         # garbage collector off them, or a burst of connections triggers full collections
         # that stall the event loop for half a second.
         gc.freeze()
