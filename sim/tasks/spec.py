@@ -183,7 +183,7 @@ def parse_task(item: Any) -> TaskSpec:
     if unknown:
         raise ValueError(f"unknown key {brief(unknown[0])} (keys: {', '.join(TASK_KEYS)})")
     for key in ("instruction", "goal"):
-        if any(item.get(key) is empty or item.get(key) == empty for empty in (None, "", [])):
+        if item.get(key) in (None, "", []):
             raise ValueError(f"missing {key!r}")
     scene = _parse_scene(item.get("scene", DEFAULT_SCENE))
     task = TaskSpec(
