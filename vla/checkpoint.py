@@ -6,7 +6,9 @@ Layout of a checkpoint folder::
     model.safetensors   model weights (safetensors, CPU tensors)
     norm_stats.json     action normalisation (``vla.tokenizer.NormStats.to_dict``)
     README.md           model card
-    training_state.pt   optional: optimizer/scheduler/step etc. (``torch.save``, pickle)
+    training_state.pt   optional: optimizer/scheduler/step etc. (``torch.save``; read back
+                        with ``weights_only=True``: tensors and plain values only, so a
+                        crafted file cannot run code)
     train_config.json   optional: the resolved training configuration and the data it saw
 
 ``save_checkpoint`` writes everything into a sibling temp folder, fsyncs it, then swaps it
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import pickle
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -52,7 +55,8 @@ class Checkpoint:
         config: parsed config.json.
         model_state: parameter name -> CPU tensor, from model.safetensors.
         norm_stats: parsed norm_stats.json (``NormStats.from_dict`` input).
-        training_state: the unpickled training_state.pt, or None if not asked for / absent.
+        training_state: training_state.pt (tensors and plain values), or None if not asked
+            for / absent.
         model_card: README.md text ("" if absent).
     """
 
@@ -165,7 +169,8 @@ def load_checkpoint(
 ) -> Checkpoint:
     """Read a folder written by ``save_checkpoint``.
 
-    ``with_training_state`` unpickles training_state.pt (trusted files only) if present.
+    ``with_training_state`` also reads training_state.pt if present, with torch's
+    ``weights_only`` unpickler: anything but tensors and plain values is refused, never run.
 
     Raises:
         ValueError: one line naming the missing folder/file or the corrupt file.
@@ -184,7 +189,12 @@ def load_checkpoint(
     state_path = directory / TRAINING_STATE_FILE
     if with_training_state and state_path.is_file():
         try:
-            training_state = torch.load(state_path, map_location="cpu", weights_only=False)
+            training_state = torch.load(state_path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:  # torch's multi-page explanation: one line instead
+            raise ValueError(
+                f"{state_path} holds objects other than tensors and plain values; refusing to "
+                "unpickle it (it could run code): use a training state this project wrote"
+            ) from None
         except Exception:
             raise ValueError(f"{state_path} {_CORRUPT}") from None
     card = directory / MODEL_CARD_FILE

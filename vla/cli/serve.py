@@ -1,7 +1,8 @@
 """``vla-serve``: a policy behind ``ws://host:port`` (msgpack frames), ``GET /healthz`` too.
 
 vla-serve                                              # bundled RT-1 on ws://127.0.0.1:8765
-vla-serve policy=outputs/train/checkpoints/best host=0.0.0.0 port=9000 api_key=secret
+VLA_SERVE_API_KEY=... vla-serve policy=outputs/train/checkpoints/best host=0.0.0.0 port=9000
+vla-serve host=0.0.0.0 api_key_file=~/.config/vla/serve.key     # the key from a file
 
 Options: :class:`vla.serve.launch.ServeConfig`; ``policy`` is a registered name or a
 checkpoint folder. Bad input ends in one line with exit code 2.

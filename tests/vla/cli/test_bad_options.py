@@ -91,6 +91,10 @@ CASES = [
     ("vla-serve", ["port=70000"], "port=70000"),
     ("vla-serve", ["port=abc"], "port"),
     ("vla-serve", [f"policy={MISSING}"], MISSING),
+    ("vla-serve", ["max_connections=0"], "max_connections=0"),
+    ("vla-serve", ["read_timeout_s=-1"], "read_timeout_s=-1.0"),
+    ("vla-serve", ["idle_timeout_s=inf"], "idle_timeout_s=inf"),
+    ("vla-serve", [f"api_key_file={MISSING}"], MISSING),
     # vla-deploy
     ("vla-deploy", ["policy=ws://127.0.0.1:1"], "policy=ws://127.0.0.1:1"),
     ("vla-deploy", ["robot.task_index=100000"], "task_index=100000"),
