@@ -16,11 +16,14 @@ Layout, under ``DATASET/cache/`` (derived data: deleting it only costs a rebuild
 The JSON is the source of truth and is replaced atomically after the rows it names are
 fsync'd; bytes past ``rows`` (a crash mid-append) are cut off at the next update. Updating
 appends only the episodes the cache lacks, so a dataset that grows between training rounds
-(DAgger) costs only its new episodes.
+(DAgger) costs only its new episodes. Updates hold an exclusive ``flock`` on
+``frames-<H>x<W>.lock``, so two training runs on one dataset take turns (the lock goes with
+the process that held it, however it ends).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from typing import Any
@@ -62,10 +65,15 @@ class FrameCache:
         cls, store: EpisodeStore, image_size: tuple[int, int], progress: bool = True
     ) -> FrameCache:
         """The cache of ``store`` at ``image_size``, after appending the episodes it lacks."""
-        cache = cls(store, image_size)
-        missing = [i for i in store.episode_ids(None) if i not in cache.rows_of]
-        if missing:
-            cache._append(missing, progress)
+        h, w = (int(s) for s in image_size)
+        lock_file = store.path / CACHE_DIR / f"frames-{h}x{w}.lock"
+        lock_file.parent.mkdir(exist_ok=True)
+        with open(lock_file, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another run building it: wait for it
+            cache = cls(store, image_size)
+            missing = [i for i in store.episode_ids(None) if i not in cache.rows_of]
+            if missing:
+                cache._append(missing, progress)
         return cache
 
     # ----------------------------------------------------------------- reading

@@ -80,3 +80,26 @@ def test_resized_cache_and_pickled_copies_map_the_file_again(dataset):
     copy = pickle.loads(pickle.dumps(cache))
     assert len(pickle.dumps(cache)) < 8 * 2 * 3 * 4 * 6 + 20000  # the frames are not pickled
     assert np.array_equal(copy.frames, cache.frames)
+
+
+def test_two_runs_building_one_cache_at_once_take_turns(dataset):
+    import threading
+
+    for i in range(2, 8):
+        add(dataset, i, 6)
+    caches = []
+    builders = [
+        threading.Thread(
+            target=lambda: caches.append(
+                FrameCache.build(EpisodeStore.open(dataset), (H, W), progress=False)
+            )
+        )
+        for _ in range(2)
+    ]
+    for builder in builders:
+        builder.start()
+    for builder in builders:
+        builder.join()
+    for cache in caches:
+        assert cache.frames.shape[0] == 3 + 5 + 6 * 6  # every step once, not twice
+        check_rows(cache, 7, 7, 6)
