@@ -11,6 +11,12 @@ with ``model``, ``train_set`` (items keyed by ``(index, aug_seed)``), ``val_set`
 ``collate``, ``checkpoint_config`` (config.json), ``loss(batch, model) -> (loss, accuracy
 per action dimension (11,), batch size)`` and ``model_card(cfg, step, val_loss)``.
 
+``precision: bf16`` runs forward and loss under ``torch.autocast`` (bfloat16, fp32 master
+weights; CPU with AMX or GPU); ``grad_accum_steps: N`` sums gradients of N batches of
+``batch_size`` per optimizer step. A trainer may export its own checkpoint contents
+(``export() -> save_checkpoint arguments``, ``load_weights(state)``; RT-2 LoRA keeps only
+its adapters); otherwise the whole ``model.state_dict()`` is saved.
+
 Resuming is exact on CPU (same seed): the batch order and the augmentation of every sample
 are pure functions of (seed, epoch, position) rather than of an RNG stream, and the only
 stream left, torch's global RNG (dropout), is saved in the checkpoint. Under ``torchrun``
@@ -20,6 +26,7 @@ rank 0 evaluates, logs and saves.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import time
@@ -59,6 +66,7 @@ CSV_FIELDS = (
     + ["sim_success"]
 )
 TRAINERS: dict[str, type] = {"rt1": RT1Trainer, "rt2": RT2Trainer}
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
 
 def policy_name(cfg: Any) -> str:
@@ -111,6 +119,10 @@ def check_config(cfg: Any) -> None:
         raise ValueError(f"dataset {cfg.data!r} does not exist")
     if cfg.steps < 1 or cfg.batch_size < 1 or cfg.checkpoint_every < 1:
         raise ValueError("steps, batch_size and checkpoint_every must be >= 1")
+    if int(cfg.get("grad_accum_steps", 1)) < 1:
+        raise ValueError(f"grad_accum_steps must be >= 1, got {cfg.grad_accum_steps}")
+    if cfg.get("precision", "fp32") not in PRECISIONS:
+        raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {cfg.precision!r}")
 
 
 def open_store(cfg: Any) -> tuple[EpisodeStore, list[int], list[int]]:
@@ -152,6 +164,8 @@ class Run:
     def __init__(self, cfg: Any, ddp: Dist, device: torch.device) -> None:
         check_config(cfg)
         self.cfg, self.ddp, self.device = cfg, ddp, device
+        self.accum = int(cfg.get("grad_accum_steps", 1))
+        self.amp_dtype = PRECISIONS[cfg.get("precision", "fp32")]
         self.out = Path(cfg.output_dir)
         self.ckpt_dir = self.out / "checkpoints"
         resume = find_resume(cfg, self.ckpt_dir)
@@ -178,7 +192,7 @@ class Run:
             self.load_resume(resume)
         elif init is not None:
             self.check_model(init, "init_from")
-            self.raw_model.load_state_dict(init.model_state)
+            self.load_weights(init.model_state)
         if ddp.world_size > 1:
             ids = [device.index] if device.type == "cuda" else None
             self.model = torch.nn.parallel.DistributedDataParallel(self.raw_model, ids)
@@ -190,9 +204,18 @@ class Run:
                 "(give the same policy, history, image_size and model.* options)"
             )
 
+    def load_weights(self, state: dict[str, torch.Tensor]) -> None:
+        load = getattr(self.trainer, "load_weights", None)
+        load(state) if load else self.raw_model.load_state_dict(state)
+
+    def autocast(self) -> Any:
+        """bfloat16 autocast with ``precision: bf16``, else nothing."""
+        enabled = self.amp_dtype is not None
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=enabled)
+
     def load_resume(self, resume: Checkpoint) -> None:
         self.check_model(resume, "resume")
-        self.raw_model.load_state_dict(resume.model_state)
+        self.load_weights(resume.model_state)
         state = resume.training_state
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -207,10 +230,11 @@ class Run:
             "best_val_loss": self.best_val,
             "rng": rng_states(),
         }
+        export = getattr(self.trainer, "export", None)
+        contents = export() if export else {"model_state": self.raw_model.state_dict()}
         return save_checkpoint(
             self.ckpt_dir / name,
-            model_state=self.raw_model.state_dict(),
-            config=self.trainer.checkpoint_config,
+            **{"config": self.trainer.checkpoint_config, **contents},
             norm_stats=self.norm.to_dict(),
             model_card=self.trainer.model_card(self.cfg, self.step, val_loss),
             training_state=training_state,
@@ -227,7 +251,7 @@ class Run:
             cfg.batch_size,
             cfg.seed,
             cfg.num_workers,
-            self.step,
+            self.step * self.accum,  # batches are counted per micro-batch
             self.trainer.collate,
         )
 
@@ -252,15 +276,26 @@ class Run:
             group = "acc_per_dim/" if "_acc_" in key else ""
             self.writer.add_scalar(group + key.replace("_", "/", 1), value, self.step)
 
-    def train_step(self, batch: Any) -> tuple[float, torch.Tensor, int]:
-        loss, accuracy, n = self.trainer.loss(batch, self.model)
+    def train_step(self, batches: Any) -> tuple[float, torch.Tensor, int]:
+        """One optimizer step over ``grad_accum_steps`` batches drawn from ``batches``;
+        returns (mean loss, mean accuracy (11,), samples)."""
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        losses, accuracies, samples = [], [], 0
+        for micro in range(self.accum):
+            last = micro == self.accum - 1
+            # DDP: all-reduce the gradients once, after the last micro-batch
+            sync = last or not isinstance(self.model, torch.nn.parallel.DistributedDataParallel)
+            with self.autocast(), contextlib.nullcontext() if sync else self.model.no_sync():
+                loss, accuracy, n = self.trainer.loss(next(batches), self.model)
+                (loss / self.accum).backward()
+            losses.append(loss.item())
+            accuracies.append(accuracy)
+            samples += n
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
         self.step += 1
-        return loss.item(), accuracy, n
+        return float(np.mean(losses)), torch.nanmean(torch.stack(accuracies), dim=0), samples
 
     def checkpoint(self) -> dict[str, float]:
         """Validate, then save best (if improved) and last; returns the validation row."""
@@ -274,7 +309,8 @@ class Run:
                 num_workers=self.cfg.num_workers,
             )
             max_batches = self.cfg.get("max_val_batches")
-            val_loss, val_acc = validate(self.trainer, self.raw_model, val_loader, max_batches)
+            with self.autocast():
+                val_loss, val_acc = validate(self.trainer, self.raw_model, val_loader, max_batches)
             row |= {"val_loss": val_loss, "val_acc": float(np.nanmean(val_acc))}
             row |= {f"val_acc_{n}": float(a) for n, a in zip(ACTION_NAMES, val_acc, strict=True)}
         # best before last: a kill in between only costs redoing this interval
@@ -303,7 +339,7 @@ class Run:
             disable=not ddp.main or None,
         )
         while self.step < cfg.steps:
-            loss, accuracy, n = self.train_step(next(batches))
+            loss, accuracy, n = self.train_step(batches)
             samples += n
             window.append((loss, accuracy))
             bar.update(1)
