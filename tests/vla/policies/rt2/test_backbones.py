@@ -11,8 +11,8 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForImageTextToText, GPT2Config
 
-from vla.policies import RT2Policy, load_policy
 from vla.checkpoint import read_config
+from vla.policies import RT2Policy, load_policy
 from vla.policies.rt2.backbones import SUPPORTED, load_processor
 from vla.policies.rt2.model import RT2, RT2Config
 from vla.policies.rt2.tiny import TINY_FAMILIES, write_backbone
