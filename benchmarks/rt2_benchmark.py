@@ -11,8 +11,10 @@ each) generated in batches of 100 on random camera images and suite instructions
 family (the tiny random models of ``vla.policies.rt2.tiny``, and the policy's own model), in
 both decoding modes, counting tokens that are not valid at their position; the same count
 without the logits processor shows what it prevents. Where CUDA is available the latency and
-throughput (batch 64) are measured there too. ``--vqa-data data/demos`` adds the exact-match
-rate on co-training questions about held-out episodes. Prints markdown tables.
+throughput (batch 64) are measured there too. ``--success-episodes N`` runs the first N
+episodes of the ``single`` suite on test seeds (as ``vla-eval tasks=single``) once per
+decoding mode with the same checkpoint. ``--vqa-data data/demos`` adds the exact-match rate
+on co-training questions about held-out episodes. Prints markdown tables.
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ def decodings(model: RT2) -> list[str]:
     )
 
 
-def latency_ms(policy: RT2Policy, n: int) -> tuple[float, float]:
-    """Median and 90th percentile of ``select_action`` on a real observation, ms."""
+def latency_ms(policy: RT2Policy, n: int) -> tuple[float, float, float]:
+    """Median and 90th percentile of ``select_action`` on a real observation, and the median
+    CPU time of the calling thread (what the wall time is on an idle core: on a shared
+    machine the wall time also counts the time other processes held the core), ms."""
     env = VLAEnv("tabletop", image_size=policy.image_size)
     try:
         obs, _ = env.reset(seed=TEST_SEED_START)
@@ -57,12 +61,13 @@ def latency_ms(policy: RT2Policy, n: int) -> tuple[float, float]:
     obs = {**obs, "instruction": "pick up the red block"}
     for _ in range(5):  # warm-up
         policy.select_action(obs)
-    times = []
+    wall, cpu = [], []
     for _ in range(n):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         policy.select_action(obs)
-        times.append(1000 * (time.perf_counter() - start))
-    return float(np.median(times)), float(np.percentile(times, 90))
+        wall.append(1000 * (time.perf_counter() - start))
+        cpu.append(1000 * (time.thread_time() - start_cpu))
+    return float(np.median(wall)), float(np.percentile(wall, 90)), float(np.median(cpu))
 
 
 def random_inputs(
@@ -103,10 +108,11 @@ def latency_rows(policy: RT2Policy, n: int, where: str) -> list[str]:
         policy.model.to(getattr(torch, dtype))
         for decoding in decodings(policy.model):
             policy.decoding = decoding
-            median, p90 = latency_ms(policy, n)
+            median, p90, cpu = latency_ms(policy, n)
             rows.append(
                 f"| {where} latency / action, batch 1, {decoding}, {dtype} | {median:.1f} ms "
-                f"(p90 {p90:.1f}); {1000 * N_ACTION_DIMS / median:.0f} action tokens/s |"
+                f"(p90 {p90:.1f}; CPU time {cpu:.1f}); "
+                f"{1000 * N_ACTION_DIMS / median:.0f} action tokens/s |"
             )
     policy.model.to(torch.float32)
     return rows
@@ -156,6 +162,30 @@ def family_rows(policy_model: RT2, steps: int) -> list[str]:
     return rows
 
 
+def success_rows(policy: RT2Policy, n: int) -> list[str]:
+    """Closed-loop success on ``n`` ``single``-suite episodes (test seeds) per decoding."""
+    from vla.evaluation.episode import run_episode
+    from vla.evaluation.runner import make_jobs, resolve_tasks
+
+    rows, envs = [], {}
+    jobs = make_jobs(resolve_tasks("single"), n, TEST_SEED_START, 0)
+    try:
+        for decoding in decodings(policy.model):
+            policy.decoding = decoding
+            wins = 0
+            for job in jobs:
+                scene = job.task.scene
+                envs.setdefault(scene, VLAEnv(scene, image_size=policy.image_size))
+                wins += run_episode(envs[scene], policy, job.task, job.seed).success
+            rows.append(
+                f"| sim success, single suite, {n} test episodes, {decoding} | {wins}/{n} |"
+            )
+    finally:
+        for env in envs.values():
+            env.close()
+    return rows
+
+
 def vqa_exact_match(model: RT2, data: str, n: int) -> float:
     """Exact-match rate of ``model.answer`` on ``n`` scene questions of held-out (val)
     episodes of ``data`` (the split ``vla-train`` uses with val_fraction 0.1, seed 0)."""
@@ -178,6 +208,7 @@ def main() -> None:
     parser.add_argument("--policy", default=None, help="rt2 checkpoint; default: small, untrained")
     parser.add_argument("--steps", type=int, default=10_000, help="constrained action steps")
     parser.add_argument("--latency-steps", type=int, default=100)
+    parser.add_argument("--success-episodes", type=int, default=0, help="sim episodes per mode")
     parser.add_argument("--vqa-data", default=None, help="EpisodeStore for the VQA check")
     parser.add_argument("--vqa-questions", type=int, default=100)
     args = parser.parse_args()
@@ -198,6 +229,8 @@ def main() -> None:
         rows += latency_rows(gpu, args.latency_steps, "GPU")
         rows += gpu_throughput(model)
         model.to("cpu")
+    if args.success_episodes:
+        rows += success_rows(policy, args.success_episodes)
     bad, n = unconstrained_invalid(model, 200)
     rows.append(f"| without the logits processor | {bad} of {n:,} invalid (200 action steps) |")
     if args.vqa_data:
