@@ -13,8 +13,10 @@ both decoding modes, counting tokens that are not valid at their position; the s
 without the logits processor shows what it prevents. Where CUDA is available the latency and
 throughput (batch 64) are measured there too. ``--success-episodes N`` runs the first N
 episodes of the ``single`` suite on test seeds (as ``vla-eval tasks=single``) once per
-decoding mode with the same checkpoint. ``--vqa-data data/demos`` adds the exact-match rate
-on co-training questions about held-out episodes. Prints markdown tables.
+decoding mode with the same checkpoint. ``--val-data data/demos`` adds, per decoding mode,
+the share of action tokens decoded exactly as recorded on frames of the held-out episodes
+(the split vla-train validates on), and the exact-match rate on co-training questions about
+them. Prints markdown tables.
 """
 
 from __future__ import annotations
@@ -186,11 +188,51 @@ def success_rows(policy: RT2Policy, n: int) -> list[str]:
     return rows
 
 
-def vqa_exact_match(model: RT2, data: str, n: int) -> float:
-    """Exact-match rate of ``model.answer`` on ``n`` scene questions of held-out (val)
-    episodes of ``data`` (the split ``vla-train`` uses with val_fraction 0.1, seed 0)."""
+def held_out(data: str) -> tuple[EpisodeStore, list[int]]:
+    """The dataset and the episodes ``vla-train`` validates on (val_fraction 0.1, seed 0)."""
     store = EpisodeStore.open(data)
-    _, val_ids = split_episodes(store, 0.1, 0, split="train", group_field="seed")
+    return store, split_episodes(store, 0.1, 0, split="train", group_field="seed")[1]
+
+
+@torch.no_grad()
+def token_accuracy_rows(policy: RT2Policy, data: str, n: int) -> list[str]:
+    """Per decoding: share of the 11 action tokens (and of the mode token) decoded exactly as
+    recorded, over ``n`` frames of the held-out episodes (batches of 32)."""
+    store, episodes = held_out(data)
+    frames, instructions, actions = [], [], []
+    for episode_id in episodes:
+        episode = store.load_episode(episode_id)
+        instruction = store.record(episode_id)["instruction"]
+        for step in range(len(episode["action"])):
+            pair = [torch.from_numpy(episode[c][step]).permute(2, 0, 1) for c in ("front", "wrist")]
+            frames.append(torch.stack(pair))
+            instructions.append(instruction)
+            actions.append(episode["action"][step])
+    keep = np.random.default_rng(0).permutation(len(frames))[:n]
+    targets = torch.from_numpy(policy.tokenizer.encode(np.stack([actions[i] for i in keep])))
+    rows = []
+    for decoding in decodings(policy.model):
+        ids = torch.cat(
+            [
+                policy.model.generate_action_ids(
+                    torch.stack([frames[i] for i in chunk]),
+                    [instructions[i] for i in chunk],
+                    decoding,
+                )
+                for chunk in np.array_split(keep, max(1, len(keep) // 32))
+            ]
+        )
+        correct = policy.model.vocab.from_ids(ids) == targets
+        rows.append(
+            f"| held-out action tokens decoded exactly, {len(keep)} frames, {decoding} | "
+            f"{correct.float().mean():.1%} (mode token {correct[:, -1].float().mean():.1%}) |"
+        )
+    return rows
+
+
+def vqa_exact_match(model: RT2, data: str, n: int) -> float:
+    """Exact-match rate of ``model.answer`` on ``n`` scene questions of held-out episodes."""
+    store, val_ids = held_out(data)
     pairs = scene_vqa_pairs(store, val_ids)
     correct = 0
     for i in np.random.default_rng(0).choice(len(pairs), n, replace=False):
@@ -209,7 +251,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10_000, help="constrained action steps")
     parser.add_argument("--latency-steps", type=int, default=100)
     parser.add_argument("--success-episodes", type=int, default=0, help="sim episodes per mode")
-    parser.add_argument("--vqa-data", default=None, help="EpisodeStore for the VQA check")
+    parser.add_argument("--val-data", default=None, help="EpisodeStore the policy trained on")
+    parser.add_argument("--val-frames", type=int, default=500)
     parser.add_argument("--vqa-questions", type=int, default=100)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -233,8 +276,9 @@ def main() -> None:
         rows += success_rows(policy, args.success_episodes)
     bad, n = unconstrained_invalid(model, 200)
     rows.append(f"| without the logits processor | {bad} of {n:,} invalid (200 action steps) |")
-    if args.vqa_data:
-        rate = vqa_exact_match(model, args.vqa_data, args.vqa_questions)
+    if args.val_data:
+        rows += token_accuracy_rows(policy, args.val_data, args.val_frames)
+        rate = vqa_exact_match(model, args.val_data, args.vqa_questions)
         rows.append(
             f"| scene VQA exact match, {args.vqa_questions} held-out questions | {rate:.0%} |"
         )

@@ -133,12 +133,3 @@ def check_base(base: dict[str, str], override: str | None, checkpoint: Path) -> 
             f"trained on (config sha256 {base.get('config_sha256')}): pass base_model=<that folder>"
         )
     return folder
-
-
-def dtype_of(name: str) -> torch.dtype:
-    """``"float32"``/``"fp32"`` or ``"bfloat16"``/``"bf16"`` as a torch dtype."""
-    dtypes = {"float32": torch.float32, "fp32": torch.float32}
-    dtypes |= {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
-    if name not in dtypes:
-        raise ValueError(f"dtype must be one of {sorted(dtypes)}, got {name!r}")
-    return dtypes[name]

@@ -12,7 +12,7 @@ import torch
 from vla.checkpoint import load_checkpoint, save_checkpoint
 from vla.policies.base import Policy, register_policy
 from vla.policies.rt1.policy import CAMERA_NAMES, _untrained_stats
-from vla.policies.rt2.checkpoint import dtype_of, export, restore
+from vla.policies.rt2.checkpoint import export, restore
 from vla.policies.rt2.model import RT2, RT2Config
 from vla.tokenizer import ActionTokenizer, NormStats
 
@@ -21,6 +21,15 @@ NO_MODEL = (
     "trained RT-2 checkpoint folder (policy=<output_dir>/checkpoints/best of `vla-train "
     "policy=rt2`), or in Python RT2Policy(backbone=<local VLM folder>) or RT2Policy(RT2Config(...))"
 )
+
+
+def dtype_of(name: str) -> torch.dtype:
+    """``"float32"``/``"fp32"`` or ``"bfloat16"``/``"bf16"`` as a torch dtype."""
+    dtypes = {"float32": torch.float32, "fp32": torch.float32}
+    dtypes |= {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+    if name not in dtypes:
+        raise ValueError(f"dtype must be one of {sorted(dtypes)}, got {name!r}")
+    return dtypes[name]
 
 
 @register_policy("rt2")

@@ -9,6 +9,7 @@ same layout a pretrained VLM has on disk; ``small_llava(...)`` is the from-scrat
 configuration ``RT2Config.backbone = None`` trains.
 
     python -m vla.policies.rt2.tiny qwen2_vl /tmp/tiny_qwen2_vl      # write one folder
+    python -m vla.policies.rt2.tiny small_llava /tmp/small_llava      # the small configuration
 """
 
 from __future__ import annotations
@@ -276,11 +277,13 @@ TINY_FAMILIES: dict[str, Callable[[], tuple[torch.nn.Module, ProcessorMixin]]] =
 
 
 def write_backbone(family: str, folder: str | Path, seed: int = 0) -> Path:
-    """Save the tiny ``family`` model and processor as a Hugging Face folder; returns it."""
-    if family not in TINY_FAMILIES:
-        raise ValueError(f"unknown family {family!r}; choose one of {sorted(TINY_FAMILIES)}")
+    """Save the tiny ``family`` model (or ``small_llava``, the small configuration at its
+    default sizes) and its processor as a Hugging Face folder; returns it."""
+    builders = TINY_FAMILIES | {"small_llava": small_llava}
+    if family not in builders:
+        raise ValueError(f"unknown family {family!r}; choose one of {sorted(builders)}")
     torch.manual_seed(seed)
-    model, processor = TINY_FAMILIES[family]()
+    model, processor = builders[family]()
     folder = Path(folder)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
@@ -289,7 +292,7 @@ def write_backbone(family: str, folder: str | Path, seed: int = 0) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Write a tiny random VLM folder (tests only).")
-    parser.add_argument("family", choices=sorted(TINY_FAMILIES))
+    parser.add_argument("family", choices=sorted(TINY_FAMILIES) + ["small_llava"])
     parser.add_argument("folder")
     args = parser.parse_args()
     print(write_backbone(args.family, args.folder))
