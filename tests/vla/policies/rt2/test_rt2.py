@@ -9,11 +9,13 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from vla.checkpoint import load_checkpoint, read_config
 from vla.cli.record import record
 from vla.policies import RT2Policy, load_policy
 from vla.policies.rt2.model import RT2, RT2Config
 from vla.policies.rt2.scene_vqa import episode_pairs
 from vla.policies.rt2.text import build_word_tokenizer
+from vla.policies.rt2.tiny import write_backbone
 from vla.policies.rt2.vocab import (
     MODE_TOKENS,
     ActionLogitsProcessor,
@@ -164,20 +166,24 @@ def rt2_dataset(tmp_path_factory) -> Path:
     return path
 
 
-def test_train_app_lowers_the_loss_and_checkpoints_load(tmp_path, rt2_dataset, one_thread):
+def train_cfg(data: Path, out: Path, policy: dict, **overrides) -> OmegaConf:
     cfg = OmegaConf.load(ROOT / "configs" / "train.yaml")
     del cfg["hydra"]
-    policy = OmegaConf.load(ROOT / "configs" / "train_policies" / "policy" / "rt2.yaml")
-    sizes = {k: v for k, v in TINY.items() if k != "image_size"}
-    policy = OmegaConf.merge(policy, sizes, {"cotrain_ratio": 0.2})
-    cfg = OmegaConf.merge(
+    defaults = OmegaConf.load(ROOT / "configs" / "train_policies" / "policy" / "rt2.yaml")
+    return OmegaConf.merge(
         cfg,
-        {"policy": policy, "data": str(rt2_dataset), "output_dir": str(tmp_path / "run")},
-        {"steps": 30, "batch_size": 4, "lr": 3e-3, "warmup_steps": 3, "image_size": 32},
-        {"log_every": 5, "checkpoint_every": 15, "val_fraction": 0.25},
-        {"grad_accum_steps": 2, "precision": "bf16"},
+        {"policy": OmegaConf.merge(defaults, policy), "data": str(data), "output_dir": str(out)},
+        {"batch_size": 4, "lr": 3e-3, "warmup_steps": 3, "image_size": 32},
+        {"log_every": 5, "val_fraction": 0.25, "max_val_batches": 2},
+        overrides,
     )
-    result = train(cfg)
+
+
+def test_train_app_lowers_the_loss_and_checkpoints_load(tmp_path, rt2_dataset, one_thread):
+    sizes = {k: v for k, v in TINY.items() if k != "image_size"}
+    policy = sizes | {"cotrain_ratio": 0.2}
+    overrides = {"steps": 30, "checkpoint_every": 15, "grad_accum_steps": 2, "precision": "bf16"}
+    result = train(train_cfg(rt2_dataset, tmp_path / "run", policy, **overrides))
     with (tmp_path / "run" / "metrics.csv").open() as f:
         losses = {
             int(r["step"]): float(r["train_loss"]) for r in csv.DictReader(f) if r["train_loss"]
@@ -189,3 +195,18 @@ def test_train_app_lowers_the_loss_and_checkpoints_load(tmp_path, rt2_dataset, o
     for decoding in ("parallel", "autoregressive"):
         policy.decoding = decoding
         assert policy.select_action(observation(0)).shape == (11,)
+
+
+def test_train_app_lora_keeps_adapters_only_and_resumes(tmp_path, rt2_dataset, one_thread):
+    base = write_backbone("llava", tmp_path / "base")
+    policy = {"backbone": str(base), "lora": True, "lora_rank": 4}
+    out = tmp_path / "run"
+    train(train_cfg(rt2_dataset, out, policy, steps=4, lr_decay_steps=6, checkpoint_every=2))
+    train(train_cfg(rt2_dataset, out, policy, steps=6, checkpoint_every=2, resume=True))
+    last = out / "checkpoints" / "last"
+    assert (last / "adapter_model.safetensors").is_file()
+    assert not (last / "model.safetensors").exists()
+    assert read_config(last)["base_model"]["path"] == str(base)
+    assert load_checkpoint(last, with_training_state=True).training_state["step"] == 6
+    loaded = load_policy(last)
+    assert loaded.model.config.lora and loaded.select_action(observation(0)).shape == (11,)
