@@ -177,7 +177,8 @@ def success_rows(policy: RT2Policy, n: int) -> list[str]:
             wins = 0
             for job in jobs:
                 scene = job.task.scene
-                envs.setdefault(scene, VLAEnv(scene, image_size=policy.image_size))
+                if scene not in envs:
+                    envs[scene] = VLAEnv(scene, image_size=policy.image_size)
                 wins += run_episode(envs[scene], policy, job.task, job.seed).success
             rows.append(
                 f"| sim success, single suite, {n} test episodes, {decoding} | {wins}/{n} |"
