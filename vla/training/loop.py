@@ -119,10 +119,18 @@ def check_config(cfg: Any) -> None:
         raise ValueError(f"dataset {cfg.data!r} does not exist")
     if cfg.steps < 1 or cfg.batch_size < 1 or cfg.checkpoint_every < 1:
         raise ValueError("steps, batch_size and checkpoint_every must be >= 1")
-    if int(cfg.get("grad_accum_steps", 1)) < 1:
-        raise ValueError(f"grad_accum_steps must be >= 1, got {cfg.grad_accum_steps}")
-    if cfg.get("precision", "fp32") not in PRECISIONS:
-        raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {cfg.precision!r}")
+    if grad_accum_steps(cfg) < 1:
+        raise ValueError(f"grad_accum_steps must be >= 1, got {grad_accum_steps(cfg)}")
+    if precision(cfg) not in PRECISIONS:
+        raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision(cfg)!r}")
+
+
+def grad_accum_steps(cfg: Any) -> int:
+    return int(getattr(cfg, "grad_accum_steps", 1))
+
+
+def precision(cfg: Any) -> str:
+    return str(getattr(cfg, "precision", "fp32"))
 
 
 def open_store(cfg: Any) -> tuple[EpisodeStore, list[int], list[int]]:
@@ -164,8 +172,8 @@ class Run:
     def __init__(self, cfg: Any, ddp: Dist, device: torch.device) -> None:
         check_config(cfg)
         self.cfg, self.ddp, self.device = cfg, ddp, device
-        self.accum = int(cfg.get("grad_accum_steps", 1))
-        self.amp_dtype = PRECISIONS[cfg.get("precision", "fp32")]
+        self.accum = grad_accum_steps(cfg)
+        self.amp_dtype = PRECISIONS[precision(cfg)]
         self.out = Path(cfg.output_dir)
         self.ckpt_dir = self.out / "checkpoints"
         resume = find_resume(cfg, self.ckpt_dir)

@@ -64,7 +64,9 @@ class RT2Config:
     n_bins: int = 256
     lora: bool = False  # adapter-only LoRA on the language model (needs a backbone)
     lora_rank: int = 16
-    decoding: str = "autoregressive"  # "parallel": also train 11 slots decoded in one pass
+    # "parallel": also learn 11 slots decoded in one pass (and still decode autoregressively);
+    # "autoregressive": RT-2's 11 cached steps only
+    decoding: str = "parallel"
 
     def __post_init__(self) -> None:
         positive = ("image_size", "n_cameras", "patch_size", "vision_dim", "vision_layers")

@@ -161,7 +161,7 @@ class RT2Trainer:
         return (
             f"# RT-2 policy\n\nFine-tuned from {backbone} ({method}, {self.rt2.family.name} "
             f"family) on `{cfg.data}` for {step} steps (batch {cfg.batch_size}, lr {cfg.lr}, "
-            f"seed {cfg.seed}, precision {cfg.get('precision', 'fp32')}), co-trained with "
+            f"seed {cfg.seed}, precision {getattr(cfg, 'precision', 'fp32')}), co-trained with "
             f"{self.cotrain[1]} scene question/answer pairs at ratio {self.cotrain[0]}; "
             f"{self.rt2.num_params():,} parameters ({self.rt2.num_params(True):,} trained); "
             f"validation loss {val}.\n\nPrompt: both cameras at {c.image_size}px as two "
