@@ -231,11 +231,12 @@ def token_accuracy_rows(policy: RT2Policy, data: str, n: int) -> list[str]:
     return rows
 
 
-def vqa_exact_match(model: RT2, data: str, n: int) -> float:
-    """Exact-match rate of ``model.answer`` on ``n`` scene questions of held-out episodes."""
+def vqa_exact_match(model: RT2, data: str, n: int) -> tuple[float, int]:
+    """Exact-match rate of ``model.answer`` on (up to) ``n`` scene questions of held-out
+    episodes, and how many were asked."""
     store, val_ids = held_out(data)
     pairs = scene_vqa_pairs(store, val_ids)
-    correct = 0
+    correct, n = 0, min(n, len(pairs))
     for i in np.random.default_rng(0).choice(len(pairs), n, replace=False):
         pair = pairs[i]
         episode = store.load_episode(pair.episode_id)
@@ -243,7 +244,7 @@ def vqa_exact_match(model: RT2, data: str, n: int) -> float:
             torch.from_numpy(episode[c][pair.step]).permute(2, 0, 1) for c in ("front", "wrist")
         ]
         correct += model.answer(torch.stack(frames)[None], pair.question) == pair.answer
-    return correct / n
+    return correct / n, n
 
 
 def main() -> None:
@@ -265,29 +266,32 @@ def main() -> None:
     )
     model = policy.model
     name = args.policy or "rt2 small config (untrained)"
-    rows = [f"| policy | {name} ({model.num_params():,} parameters) |", "|---|---|"]
-    rows += latency_rows(policy, args.latency_steps, "CPU (1 thread)")
+    emit([f"| policy | {name} ({model.num_params():,} parameters) |", "|---|---|"])
+    emit(latency_rows(policy, args.latency_steps, "CPU (1 thread)"))
     if torch.cuda.is_available():
         gpu = RT2Policy(norm_stats=policy.norm_stats, device="cuda", model=model)
-        rows.append(f"| GPU | {torch.cuda.get_device_name()} |")
-        rows += latency_rows(gpu, args.latency_steps, "GPU")
-        rows += gpu_throughput(model)
+        emit([f"| GPU | {torch.cuda.get_device_name()} |"])
+        emit(latency_rows(gpu, args.latency_steps, "GPU"))
+        emit(gpu_throughput(model))
         model.to("cpu")
     if args.success_episodes:
-        rows += success_rows(policy, args.success_episodes)
+        emit(success_rows(policy, args.success_episodes))
     bad, n = unconstrained_invalid(model, 200)
-    rows.append(f"| without the logits processor | {bad} of {n:,} invalid (200 action steps) |")
+    emit([f"| without the logits processor | {bad} of {n:,} invalid (200 action steps) |"])
     if args.val_data:
-        rows += token_accuracy_rows(policy, args.val_data, args.val_frames)
-        rate = vqa_exact_match(model, args.val_data, args.vqa_questions)
-        rows.append(
-            f"| scene VQA exact match, {args.vqa_questions} held-out questions | {rate:.0%} |"
-        )
+        emit(token_accuracy_rows(policy, args.val_data, args.val_frames))
+        rate, asked = vqa_exact_match(model, args.val_data, args.vqa_questions)
+        emit([f"| scene VQA exact match, {asked} held-out questions | {rate:.0%} |"])
+    if args.steps:
+        families = family_rows(model, args.steps)
+        emit(families)
+        if any(" 0 of " not in row for row in families[3:]):
+            raise SystemExit("invalid tokens under constrained decoding")
+
+
+def emit(rows: list[str]) -> None:
+    """Print table rows as soon as they are measured."""
     print("\n".join(rows), flush=True)
-    families = family_rows(model, args.steps)
-    print("\n".join(families))
-    if any(" 0 of " not in row for row in families[3:]):
-        raise SystemExit("invalid tokens under constrained decoding")
 
 
 if __name__ == "__main__":
