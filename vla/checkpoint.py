@@ -11,6 +11,10 @@ Layout of a checkpoint folder::
                         crafted file cannot run code)
     train_config.json   optional: the resolved training configuration and the data it saw
 
+A policy may keep its weights under another name (config.json ``"weights_file"``, e.g. an
+RT-2 LoRA checkpoint's ``adapter_model.safetensors``, peft's name) and add files of its own
+(``extra_files``: a processor's tokenizer and chat template, an adapter config).
+
 ``save_checkpoint`` writes everything into a sibling temp folder, fsyncs it, then swaps it
 in: the old folder is renamed aside to ``.<name>.old``, the new one renamed into place and
 the old one deleted. A crash at any moment therefore leaves the old or the new complete
@@ -89,11 +93,22 @@ def save_checkpoint(
     model_card: str,
     training_state: dict | None = None,
     train_config: dict | None = None,
+    extra_files: dict[str, bytes] | None = None,
 ) -> pathlib.Path:
     """Atomically write (or replace) the checkpoint folder ``directory``; returns its path.
 
     ``train_config`` (JSON-serialisable) is saved as ``train_config.json`` with the rest.
+    The weights go to ``config["weights_file"]`` when the config names one; ``extra_files``
+    (file name -> bytes) are written beside them.
     """
+    weights_file = _weights_file(config)
+    reserved = {CONFIG_FILE, weights_file, NORM_STATS_FILE, MODEL_CARD_FILE}
+    reserved |= {TRAINING_STATE_FILE, TRAIN_CONFIG_FILE}
+    extra_files = extra_files or {}
+    if reserved & set(extra_files) or any(_bad_name(name) for name in extra_files):
+        raise ValueError(
+            f"extra checkpoint files must be plain new names, got {sorted(extra_files)}"
+        )
     directory = pathlib.Path(directory).expanduser().absolute()
     directory.parent.mkdir(parents=True, exist_ok=True)
     _recover(directory)
@@ -101,7 +116,9 @@ def save_checkpoint(
     tmp.mkdir()
     try:
         tensors = {k: v.detach().cpu().contiguous() for k, v in model_state.items()}
-        save_file(tensors, str(tmp / WEIGHTS_FILE))
+        save_file(tensors, str(tmp / weights_file))
+        for name, data in extra_files.items():
+            (tmp / name).write_bytes(data)
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
         (tmp / NORM_STATS_FILE).write_text(json.dumps(norm_stats, indent=2) + "\n")
         (tmp / MODEL_CARD_FILE).write_text(model_card)
@@ -142,6 +159,19 @@ def remove_stale_temps(parent: str | os.PathLike) -> list[pathlib.Path]:
     return stale
 
 
+def _bad_name(name: str) -> bool:
+    """A file name that could leave the folder or hide (path separators, dot files)."""
+    return not name or name.startswith(".") or "/" in name or "\\" in name
+
+
+def _weights_file(config: dict) -> str:
+    """The weights file a checkpoint's config names (default model.safetensors)."""
+    name = config.get("weights_file", WEIGHTS_FILE)
+    if not isinstance(name, str) or _bad_name(name) or not name.endswith(".safetensors"):
+        raise ValueError(f"config.json names weights_file {name!r}: expected a .safetensors name")
+    return name
+
+
 def _read_json(path: pathlib.Path) -> Any:
     """Parse a JSON file; a missing or unparsable file is a one-line ValueError."""
     if not path.is_file():
@@ -178,9 +208,9 @@ def load_checkpoint(
     directory = pathlib.Path(directory).expanduser()
     config = read_config(directory)
     norm_stats = _read_json(directory / NORM_STATS_FILE)
-    weights = directory / WEIGHTS_FILE
+    weights = directory / _weights_file(config)
     if not weights.is_file():
-        raise ValueError(f"checkpoint {directory} is missing {WEIGHTS_FILE}")
+        raise ValueError(f"checkpoint {directory} is missing {weights.name}")
     try:
         model_state = load_file(str(weights))
     except Exception:  # safetensors raises SafetensorError/OSError on bad headers or sizes

@@ -78,7 +78,8 @@ def load_policy(
     """Load a registered policy by name, a policy from a checkpoint folder, or a remote one.
 
     By name, the package's bundled checkpoint for it (``vla/assets/<name>``) is loaded when
-    one ships and ``pretrained`` is true; otherwise a fresh (untrained) policy is built.
+    one ships and ``pretrained`` is true; otherwise the class is built from ``kwargs`` (a
+    class may refuse to build an untrained model silently: ``rt2`` without a backbone).
     ``kwargs`` go to the constructor (fresh) or to ``from_pretrained`` (checkpoints). A
     ``ws://`` / ``wss://`` URL gives a :class:`vla.serve.client.RemotePolicy` for it.
 

@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from vla.options import at_least, in_range, positive
+from vla.options import at_least, in_range, one_of, positive
 
 RT1_OPTIONS = (
     "cnn_channels",
@@ -35,6 +35,7 @@ RT2_OPTIONS = (
     "backbone",
     "lora",
     "lora_rank",
+    "decoding",
     "patch_size",
     "vision_dim",
     "vision_layers",
@@ -42,6 +43,7 @@ RT2_OPTIONS = (
     "text_layers",
     "n_heads",
 )
+PRECISIONS = ("fp32", "bf16")  # TrainConfig.precision
 POLICY_OPTIONS = {"rt1": RT1_OPTIONS, "rt2": RT2_OPTIONS}  # a new policy adds its fields below
 
 
@@ -66,9 +68,10 @@ class ModelOptions:
     # both policies
     n_heads: int | None = None  # 4
     # policy=rt2 (vla.policies.rt2.model.RT2Config); the sizes are ignored with a backbone
-    backbone: str | None = None  # local LLaVA-format Hugging Face VLM folder; None: from scratch
-    lora: bool | None = None  # false; true: LoRA adapters (peft) on the language model
+    backbone: str | None = None  # local VLM folder (rt2.backbones' families); None: from scratch
+    lora: bool | None = None  # false; true: adapter-only LoRA (peft) on the LM (needs backbone)
     lora_rank: int | None = None  # 16
+    decoding: str | None = None  # parallel (one pass; decodes both ways) | autoregressive
     patch_size: int | None = None  # 16: (64 / 16) ** 2 = 16 image tokens per camera
     vision_dim: int | None = None  # 128
     vision_layers: int | None = None  # 2
@@ -106,6 +109,8 @@ class TrainConfig:
     warmup_steps: int = 500  # linear warmup, then cosine decay to 0.1 * lr
     lr_decay_steps: int | None = None  # end of the cosine (nanoGPT's lr_decay_iters); None: steps
     grad_clip: float = 1.0  # max global gradient norm
+    grad_accum_steps: int = 1  # batches of batch_size summed per optimizer step
+    precision: str = "fp32"  # fp32 | bf16: bfloat16 autocast, fp32 master weights (AMX CPU, GPU)
     history: int = 2  # frames of context per sample (rt2 reads the last frame only)
     image_size: int = 64  # pixels
     val_fraction: float = 0.1  # of recorded tasks (all skills of one task stay on one side)
@@ -132,7 +137,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         at_least(self, 1, "steps", "batch_size", "history", "image_size", "log_every")
         at_least(self, 1, "checkpoint_every", "max_val_batches", "eval_episodes")
-        at_least(self, 1, "cache_episodes", "lr_decay_steps")
+        at_least(self, 1, "cache_episodes", "lr_decay_steps", "grad_accum_steps")
+        one_of(self, "precision", PRECISIONS)
         at_least(self, 0, "weight_decay", "warmup_steps", "eval_every", "seed", "num_workers")
         positive(self, "lr", "grad_clip")
         in_range(self, "val_fraction", 0.0, 1.0)

@@ -7,6 +7,12 @@ datasets, then AdamW with linear warmup + cosine decay and gradient clipping. Me
 tqdm bar, TensorBoard and ``metrics.csv``; checkpoints go to
 ``output_dir/checkpoints/{last,best}`` through :mod:`vla.checkpoint`.
 
+``precision: bf16`` runs forward and loss under ``torch.autocast`` (bfloat16, fp32 master
+weights; CPU with AMX or GPU); ``grad_accum_steps: N`` sums gradients of N batches of
+``batch_size`` per optimizer step. A trainer may export its own checkpoint contents (the
+optional ``export``/``load_weights`` hooks of :mod:`vla.training.trainer`; RT-2 LoRA keeps
+only its adapters); otherwise the whole ``model.state_dict()`` is saved.
+
 Resuming is exact on CPU (same seed): the batch order and the augmentation of every sample
 are pure functions of (seed, epoch, position) rather than of an RNG stream, and the only
 stream left, torch's global RNG (dropout), is saved in the checkpoint. Under ``torchrun``
@@ -58,6 +64,7 @@ CSV_FIELDS = (
     + [f"val_acc_{name}" for name in ACTION_NAMES]
     + ["sim_success"]
 )
+AMP_DTYPES = {"fp32": None, "bf16": torch.bfloat16}  # precision -> autocast dtype
 
 
 # --- checkpoints and logs -----------------------------------------------------------------
@@ -142,6 +149,8 @@ class Run:
 
     def __init__(self, cfg: TrainConfig, ddp: Dist, device: torch.device) -> None:
         self.cfg, self.ddp, self.device = cfg, ddp, device
+        self.accum = cfg.grad_accum_steps
+        self.amp_dtype = AMP_DTYPES[cfg.precision]
         self.out = Path(cfg.output_dir)
         self.ckpt_dir = self.out / "checkpoints"
         resume = find_resume(cfg, self.ckpt_dir)
@@ -169,7 +178,7 @@ class Run:
             self.load_resume(resume)
         elif init is not None:
             self.check_model(init, "init_from")
-            self.raw_model.load_state_dict(init.model_state)
+            self.load_weights(init.model_state)
         if ddp.world_size > 1:
             ids = [device.index] if device.type == "cuda" else None
             self.model = torch.nn.parallel.DistributedDataParallel(self.raw_model, ids)
@@ -181,9 +190,18 @@ class Run:
                 "(give the same policy, history, image_size and model.* options)"
             )
 
+    def load_weights(self, state: dict[str, torch.Tensor]) -> None:
+        load = getattr(self.trainer, "load_weights", None)
+        load(state) if load else self.raw_model.load_state_dict(state)
+
+    def autocast(self) -> Any:
+        """bfloat16 autocast with ``precision: bf16``, else nothing."""
+        enabled = self.amp_dtype is not None
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=enabled)
+
     def load_resume(self, resume: Checkpoint) -> None:
         self.check_model(resume, "resume")
-        self.raw_model.load_state_dict(resume.model_state)
+        self.load_weights(resume.model_state)
         state = resume.training_state
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -198,10 +216,11 @@ class Run:
             "best_val_loss": self.best_val,
             "rng": rng_states(),
         }
+        export = getattr(self.trainer, "export", None)
+        contents = export() if export else {"model_state": self.raw_model.state_dict()}
         return save_checkpoint(
             self.ckpt_dir / name,
-            model_state=self.raw_model.state_dict(),
-            config=self.trainer.checkpoint_config,
+            **{"config": self.trainer.checkpoint_config, **contents},
             norm_stats=self.norm.to_dict(),
             model_card=self.trainer.model_card(self.cfg, self.step, val_loss),
             training_state=training_state,
@@ -219,7 +238,7 @@ class Run:
             cfg.batch_size,
             cfg.seed,
             cfg.num_workers,
-            self.step,
+            self.step * self.accum,  # batches are counted per micro-batch
             self.trainer.collate,
         )
 
@@ -244,15 +263,26 @@ class Run:
             group = "acc_per_dim/" if "_acc_" in key else ""
             self.writer.add_scalar(group + key.replace("_", "/", 1), value, self.step)
 
-    def train_step(self, batch: Any) -> tuple[float, torch.Tensor, int]:
-        loss, accuracy, n = self.trainer.loss(batch, self.model)
+    def train_step(self, batches: Any) -> tuple[float, torch.Tensor, int]:
+        """One optimizer step over ``grad_accum_steps`` batches drawn from ``batches``;
+        returns (mean loss, mean accuracy (11,), samples)."""
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        losses, accuracies, samples = [], [], 0
+        for micro in range(self.accum):
+            last = micro == self.accum - 1
+            # DDP: all-reduce the gradients once, after the last micro-batch
+            sync = last or not isinstance(self.model, torch.nn.parallel.DistributedDataParallel)
+            with self.autocast(), contextlib.nullcontext() if sync else self.model.no_sync():
+                loss, accuracy, n = self.trainer.loss(next(batches), self.model)
+                (loss / self.accum).backward()
+            losses.append(loss.item())
+            accuracies.append(accuracy)
+            samples += n
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
         self.step += 1
-        return loss.item(), accuracy, n
+        return float(np.mean(losses)), torch.nanmean(torch.stack(accuracies), dim=0), samples
 
     def checkpoint(self) -> dict[str, float]:
         """Validate, then save best (if improved) and last; returns the validation row."""
@@ -266,7 +296,8 @@ class Run:
                 self.cfg.num_workers,
             )
             max_batches = self.cfg.max_val_batches
-            val_loss, val_acc = validate(self.trainer, self.raw_model, val_loader, max_batches)
+            with self.autocast():
+                val_loss, val_acc = validate(self.trainer, self.raw_model, val_loader, max_batches)
             row |= {"val_loss": val_loss, "val_acc": float(np.nanmean(val_acc))}
             row |= {f"val_acc_{n}": float(a) for n, a in zip(ACTION_NAMES, val_acc, strict=True)}
         # best before last: a kill in between only costs redoing this interval
@@ -295,7 +326,7 @@ class Run:
             disable=not ddp.main or None,
         )
         while self.step < cfg.steps:
-            loss, accuracy, n = self.train_step(next(batches))
+            loss, accuracy, n = self.train_step(batches)
             samples += n
             window.append((loss, accuracy))
             bar.update(1)

@@ -62,6 +62,8 @@ CASES = [
     ("vla-train", ["lr=nan"], "lr=nan"),
     ("vla-train", ["scenes=[1,2]"], "scenes"),
     ("vla-train", ["cache_episodes=many"], "cache_episodes"),
+    ("vla-train", ["precision=fp8"], "precision='fp8'"),
+    ("vla-train", ["grad_accum_steps=0"], "grad_accum_steps=0"),
     # vla-record
     ("vla-record", ["output_dir=/proc/x"], "output_dir"),
     ("vla-record", ["episodes_per_suite=-1"], "episodes_per_suite=-1"),

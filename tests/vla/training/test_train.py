@@ -297,3 +297,33 @@ def test_one_run_per_output_dir_and_stale_leftovers_are_cleaned(dataset, tmp_pat
     train(make_cfg(dataset, out, steps=2, checkpoint_every=2))
     assert not stale.exists() and (out / "checkpoints" / "last" / "train_config.json").is_file()
     assert not (out / ".train.lock").exists()
+
+
+def test_gradient_accumulation_equals_the_larger_batch_and_resumes(dataset, tmp_path):
+    """grad_accum_steps=2 of batch 4 sees the samples of batch 8 (no dropout): same weights;
+    a run resumed between accumulated steps equals the uninterrupted one."""
+    model = {**TINY_MODEL, "dropout": 0.0}
+    common = {"checkpoint_every": 2, "model": model, "max_val_batches": 1}
+    train(make_cfg(dataset, tmp_path / "big", steps=4, batch_size=8, **common))
+    accumulated = {"batch_size": 4, "grad_accum_steps": 2, **common}
+    train(make_cfg(dataset, tmp_path / "acc", steps=4, **accumulated))
+    train(make_cfg(dataset, tmp_path / "split", steps=2, lr_decay_steps=4, **accumulated))
+    train(make_cfg(dataset, tmp_path / "split", steps=4, resume=True, **accumulated))
+    weights = {
+        name: load_checkpoint(tmp_path / name / "checkpoints" / "last").model_state
+        for name in ("big", "acc", "split")
+    }
+    for key, value in weights["big"].items():
+        torch.testing.assert_close(weights["acc"][key], value, rtol=1e-4, atol=1e-5)
+        assert torch.equal(weights["split"][key], weights["acc"][key])
+
+
+def test_bf16_precision_trains_with_fp32_weights(dataset, tmp_path):
+    out = tmp_path / "bf16"
+    train(make_cfg(dataset, out, steps=20, checkpoint_every=20, precision="bf16"))
+    losses = train_losses(read_metrics(out))
+    assert losses[20] < 0.9 * losses[5], losses
+    state = load_checkpoint(out / "checkpoints" / "last").model_state
+    assert all(t.dtype == torch.float32 for t in state.values() if t.is_floating_point())
+    with pytest.raises(ValueError, match="precision='fp8': choose one of"):
+        train(make_cfg(dataset, tmp_path / "bad", steps=1, precision="fp8"))
