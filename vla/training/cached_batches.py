@@ -6,9 +6,9 @@ the same as :class:`vla.data.torch_dataset.FrameDataset`'s (one step with its ``
 frames; steps before an episode's start repeat its first frame), and with ``chunk`` = k > 1
 the action is the next k actions of the episode (its last action repeated past its end).
 
-Keys are ``(index, aug_seed)`` as in :mod:`vla.training.data`; a batch's augmentation is
-drawn from a generator seeded by its first key, so a batch is a pure function of its keys
-and a resumed run sees exactly the batches it would have seen.
+Keys are ``(index, aug_seed)`` as in :mod:`vla.training.data`; each item's augmentation is
+drawn from its own seed, so an item is a pure function of its key: a resumed run sees exactly
+the batches it would have seen, and two half batches hold the items of the whole one.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class CachedBatches:
         frames = torch.from_numpy(self.cache.frames[past.ravel()])  # (B*T, N, 3, H, W)
         images = frames.view(len(keys), self.history, *frames.shape[1:])
         if self.augment:
-            images = augment_batch(images, torch.Generator().manual_seed(int(keys[0][1])))
+            images = augment_batch(images, [seed for _, seed in keys])
         future = np.minimum(rows[:, None] + np.arange(self.chunk), self.last[index, None])
         action = self.cache.action[future]  # (B, k, 11)
         return {
@@ -110,21 +110,29 @@ class CachedBatches:
         return [keys[i : i + batch_size] for i in range(0, len(keys), batch_size)]
 
 
-def augment_batch(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def augment_batch(images: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
     """Shift and colour-jitter uint8 frames (B, T, N, 3, H, W), one draw per (item, camera)
-    shared by its history frames (so motion between them stays real): a shift of up to
-    ``MAX_SHIFT`` pixels (edges replicated), contrast scaled by 1 +- ``CONTRAST`` around the
-    mean, brightness offset by up to +-``BRIGHTNESS`` * 255."""
+    from the item's seed, shared by its history frames (so motion between them stays real): a
+    shift of up to ``MAX_SHIFT`` pixels (edges replicated), contrast scaled by 1 +- ``CONTRAST``
+    around the mean, brightness offset by up to +-``BRIGHTNESS`` * 255."""
     b, t, n, c, h, w = images.shape
+    draws = torch.stack([item_draws(seed, n) for seed in seeds]).view(b * n, 4)
+    shifts = draws[:, :2].long()
+    gain = (1 + CONTRAST * (2 * draws[:, 2] - 1)).view(-1, 1, 1, 1)
+    offset = (255 * BRIGHTNESS * (2 * draws[:, 3] - 1)).view(-1, 1, 1, 1)
     flat = images.permute(0, 2, 1, 3, 4, 5).reshape(b * n, t * c, h, w).float()
     padded = F.pad(flat, (MAX_SHIFT,) * 4, mode="replicate")
-    shifts = torch.randint(0, 2 * MAX_SHIFT + 1, (b * n, 2), generator=generator)
     out = torch.empty_like(flat)
     for dy, dx in torch.unique(shifts, dim=0).tolist():  # at most 25 slices per batch
         pick = ((shifts[:, 0] == dy) & (shifts[:, 1] == dx)).nonzero().squeeze(1)
         out[pick] = padded[pick, :, dy : dy + h, dx : dx + w]
-    gain = 1 + CONTRAST * (2 * torch.rand(b * n, 1, 1, 1, generator=generator) - 1)
-    offset = 255 * BRIGHTNESS * (2 * torch.rand(b * n, 1, 1, 1, generator=generator) - 1)
     mean = out.mean(dim=(1, 2, 3), keepdim=True)
     out = ((out - mean) * gain + mean + offset).round_().clamp_(0, 255).to(torch.uint8)
     return out.view(b, n, t, c, h, w).permute(0, 2, 1, 3, 4, 5).contiguous()
+
+
+def item_draws(seed: int, cameras: int) -> torch.Tensor:
+    """(cameras, 4): pixel shifts dy, dx and uniform draws for gain and offset, from ``seed``."""
+    generator = torch.Generator().manual_seed(int(seed) % 2**63)
+    shifts = torch.randint(0, 2 * MAX_SHIFT + 1, (cameras, 2), generator=generator)
+    return torch.cat([shifts.float(), torch.rand(cameras, 2, generator=generator)], dim=1)

@@ -76,7 +76,7 @@ def test_shift_moves_content_and_keeps_history_frames_together():
     images = torch.zeros(1, 2, 1, 3, 9, 9, dtype=torch.uint8)
     images[..., 4, 4] = 255
     for seed in range(20):
-        out = augment_batch(images, torch.Generator().manual_seed(seed))
+        out = augment_batch(images, [seed])
         spots = [torch.nonzero(out[0, t, 0, 0] > 200).tolist() for t in range(2)]
         assert spots[0] == spots[1] and len(spots[0]) == 1  # one shift for both frames
         y, x = spots[0][0]
@@ -90,3 +90,12 @@ def test_a_loader_worker_gives_the_same_batches(store):
     worker = list(batch_loader(data, keys, collate, num_workers=1))
     for a, b in zip(inline, worker, strict=True):
         assert torch.equal(a["images"], b["images"]) and torch.equal(a["action"], b["action"])
+
+
+def test_an_item_is_augmented_by_its_own_seed_whatever_batch_it_is_in(store):
+    data = batches(store, augment=True)
+    keys = [(i, 1000 + 7 * i) for i in range(6)]
+    whole = data[keys]["images"]
+    halves = torch.cat([data[keys[:3]]["images"], data[keys[3:]]["images"]])
+    assert torch.equal(whole, halves)
+    assert not torch.equal(data[[(0, 1)]]["images"], data[[(0, 2)]]["images"])

@@ -89,8 +89,8 @@ def _load_one(folder: str, image_size: int, cameras: Sequence[str]) -> SceneSet:
 class CachedWithScenes:
     """Whole batches of a :class:`vla.training.cached_batches.CachedBatches` with one scene
     per item, as ``scene_*`` fields: the scene of item ``(index, aug_seed)`` is
-    ``aug_seed % len(scenes)``, its frame repeated over the history and augmented with a
-    generator of its own (seeded from the batch's first key)."""
+    ``aug_seed % len(scenes)``, its frame repeated over the history and augmented from the item's
+    seed + 1."""
 
     batched = True
 
@@ -106,8 +106,7 @@ class CachedWithScenes:
         frame = np.stack([getattr(self.scenes, cam)[j] for cam in self.cameras], axis=1)
         images = torch.from_numpy(frame).permute(0, 1, 4, 2, 3)[:, None]  # (B, 1, N, 3, H, W)
         images = images.expand(-1, self.frames.history, -1, -1, -1, -1)
-        generator = torch.Generator().manual_seed((int(keys[0][1]) + 1) % 2**63)
-        batch["scene_images"] = augment_batch(images, generator)
+        batch["scene_images"] = augment_batch(images, [seed + 1 for _, seed in keys])
         state = torch.from_numpy(self.scenes.state[j])[:, None]
         batch["scene_state"] = state.expand(-1, self.frames.history, -1).contiguous()
         batch["scene_goal"] = torch.from_numpy(self.scenes.goal[j])
