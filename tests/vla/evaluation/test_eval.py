@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from vla.evaluation import evaluate
-from vla.evaluation.stats import aggregate, wilson_interval  # the package name `aggregate` is
-# shadowed by the submodule vla.evaluation.aggregate once anything imports it
+
+# not `from vla.evaluation import aggregate`: the submodule vla.evaluation.aggregate shadows
+# that name once anything imports it
+from vla.evaluation.stats import aggregate, wilson_interval
 from vla.policies import RT1Policy
 from vla.policies.rt1.model import RT1Config
 
