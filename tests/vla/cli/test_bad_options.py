@@ -97,6 +97,8 @@ CASES = [
     ("vla-serve", ["read_timeout_s=-1"], "read_timeout_s=-1.0"),
     ("vla-serve", ["idle_timeout_s=inf"], "idle_timeout_s=inf"),
     ("vla-serve", [f"api_key_file={MISSING}"], MISSING),
+    ("vla-serve", ["protocol=grpc"], "unknown serve protocol 'grpc'"),
+    ("vla-serve", ["chunk=4"], "chunk= is for protocol=openpi"),
     # vla-deploy
     ("vla-deploy", ["policy=ws://127.0.0.1:1"], "policy=ws://127.0.0.1:1"),
     ("vla-deploy", ["robot.task_index=100000"], "task_index=100000"),
