@@ -23,6 +23,7 @@ MODULES = {
     "vla-train-lm": "vla.cli.train_lm",
     "vla-train-affordance": "vla.cli.train_affordance",
     "vla-serve": "vla.cli.serve",
+    "vla-export": "vla.cli.export",
     "vla-deploy": "vla.cli.deploy",
 }
 MISSING = "/nonexistent/vla-test"
@@ -98,6 +99,12 @@ CASES = [
     ("vla-serve", ["idle_timeout_s=inf"], "idle_timeout_s=inf"),
     ("vla-serve", [f"api_key_file={MISSING}"], MISSING),
     ("vla-serve", ["protocol=grpc"], "unknown serve protocol 'grpc'"),
+    # vla-export
+    ("vla-export", [f"data={MISSING}", f"output_dir={MISSING}-out"], MISSING),
+    ("vla-export", ["pix_fmt=rgb24"], "pix_fmt='rgb24'"),
+    ("vla-export", ["crf=60"], "crf=60"),
+    ("vla-export", ["format=zarr"], "unknown export format 'zarr'"),
+    ("vla-export", ["episodes_per_file=0"], "episodes_per_file=0"),
     ("vla-serve", ["chunk=4"], "chunk= is for protocol=openpi"),
     # vla-deploy
     ("vla-deploy", ["policy=ws://127.0.0.1:1"], "policy=ws://127.0.0.1:1"),
