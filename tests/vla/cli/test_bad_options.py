@@ -99,6 +99,8 @@ CASES = [
     ("vla-serve", ["idle_timeout_s=inf"], "idle_timeout_s=inf"),
     ("vla-serve", [f"api_key_file={MISSING}"], MISSING),
     ("vla-serve", ["protocol=grpc"], "unknown serve protocol 'grpc'"),
+    ("vla-record", ["teleop=gamepad"], "teleop='gamepad'"),
+    ("vla-record", ["teleop=keyboard", "teleop_episodes=0"], "teleop_episodes=0"),
     # vla-export
     ("vla-export", [f"data={MISSING}", f"output_dir={MISSING}-out"], MISSING),
     ("vla-export", ["pix_fmt=rgb24"], "pix_fmt='rgb24'"),
