@@ -50,16 +50,17 @@ def _skill_name(instruction: str) -> str:
         return ""
 
 
-def record_teleop(cfg: Any, keys: Any = None) -> EpisodeStore:
+def record_teleop(cfg: Any, keys: Any = None, robot: Any = None) -> EpisodeStore:
     """Record ``cfg.teleop_episodes`` teleoperated episodes into ``cfg.output_dir``.
 
     ``cfg`` is a :class:`vla.data.recording.RecordConfig`; ``keys`` (one string of key
     presses per step) replaces the terminal, e.g. :func:`vla.robot.teleop.scripted_keys`;
     without it, ``cfg.teleop_keys`` names a file of one line per step, else the terminal.
+    ``robot``: a built (not connected) robot to use instead of the one ``cfg.robot`` names.
     """
     options = cfg.robot.options()
     options["safety"] = options.get("safety") or True  # a person drives: never without it
-    robot = make_robot(cfg.robot.name, **options)
+    robot = robot or make_robot(cfg.robot.name, **options)
     source = contextlib.nullcontext(keys)
     if keys is None and cfg.teleop_keys:
         source = contextlib.nullcontext(scripted_keys(read_key_file(cfg.teleop_keys)))
