@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sim import seed_range
 from sim.rollout import run_policy
 from vla.data.episode_store import EpisodeStore
 from vla.policies import load_policy
@@ -50,15 +51,21 @@ def build_policy(cfg: DeployConfig, period_s: float) -> tuple[Any, Any]:
     return policy, queue
 
 
+SPLIT_OF_RANGE = {"train": "train", "test": "test", "validation": "val"}
+
+
 def make_recorder(cfg: DeployConfig, loop: ControlLoop, policy: Any) -> RecordingPolicy:
     """The recording wrapper around ``policy`` for ``record=true``."""
     size = int(getattr(cfg.robot, "image_size", 64))
     folder = cfg.record_dir or str(Path(cfg.output_dir) / "episodes")
     store = EpisodeStore.open_or_create(folder, image_size=(size, size))
+    seed = getattr(cfg.robot, "seed", None) if cfg.robot.name == "pybullet" else None
     fields = {
         "family": "deploy",
         "scene": str(getattr(cfg.robot, "scene", "")),
-        "seed": getattr(cfg.robot, "seed", None) if cfg.robot.name == "pybullet" else None,
+        "seed": seed,
+        # a sim episode's split is its seed's range (the default seed is a test seed)
+        "split": "train" if seed is None else SPLIT_OF_RANGE[seed_range(seed)],
         "meta": {"policy": cfg.policy, "robot": cfg.robot.name, "planner": cfg.planner.name},
     }
     return RecordingPolicy(policy, loop, store, "deploy", fields, loop.is_success)

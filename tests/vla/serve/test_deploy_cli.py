@@ -101,6 +101,7 @@ def test_record_true_writes_what_the_policy_did(monkeypatch, tmp_path):
     assert (first["key"], second["key"]) == ("deploy/0", "deploy/1")
     assert first["instruction"] == report["instruction"] and first["family"] == "deploy"
     assert first["success"] == report["success"] and first["meta"]["policy"] == "rt1"
+    assert first["split"] == "test" and first["seed"] == 1_000_000  # the default robot seed
     actions = store.load_episode(0)["action"]
     assert len(actions) == 6 and actions[-1, 10] == 2
     assert (actions[:5, 0] > 0).all() and (actions[:5, 0] <= 0.8).all()  # as sent (safety on)
