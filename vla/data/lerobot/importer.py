@@ -221,6 +221,7 @@ class _FrameReader:
         self.path: Path | None = None
         self.frames: Iterator[tuple[float, np.ndarray]] = iter(())
         self.pending: tuple[float, np.ndarray] | None = None
+        self.position = 0.0  # time (s) of the first frame not yet consumed from the file
 
     def episode(self, row: dict) -> np.ndarray:
         """(length, H, W, 3) uint8 frames of the episode ``row``."""
@@ -231,8 +232,9 @@ class _FrameReader:
             file_index=row[f"{prefix}/file_index"],
         )
         start, n = float(row[f"{prefix}/from_timestamp"]), int(row["length"])
-        if path != self.path or (self.pending is not None and self.pending[0] > start + 1e-4):
+        if path != self.path or self.position > start + 0.5 / self.fps:  # out of file order
             self.path, self.frames, self.pending = path, read_frames(path, self.size), None
+            self.position = 0.0
         out = []
         while True:
             item = self.pending if self.pending is not None else next(self.frames, None)
@@ -240,6 +242,7 @@ class _FrameReader:
             if item is None:
                 break
             t, image = item
+            self.position = t
             if t < start - 0.5 / self.fps:
                 continue  # an earlier episode's frame
             if t >= start + (n - 0.5) / self.fps:
