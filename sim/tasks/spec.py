@@ -52,6 +52,7 @@ BUILTIN_SUITES = (
     "embodiment",
     "long_horizon",
     "mobile",
+    "language",
 )
 
 
