@@ -132,6 +132,7 @@ PICK_AND_PLACE: tuple[str, ...] = (
     "grab the {obj} and place it {where}",
     "take the {obj}, then set it down {where}",
     "lift the {obj} and drop it {where}",
+    "scoop up the {obj} and put it {where}",
 )
 BUT_FIRST: tuple[str, ...] = (  # the later step said first: {1} before {0} in the text
     "{1}, but first {0}",
@@ -145,6 +146,7 @@ TOWER_UP: tuple[str, ...] = (  # {sequence}: bottom first
     "make a tower out of {sequence}, the first one at the bottom",
     "stack {sequence} on top of each other, bottom first",
     "build a stack from {sequence}, in that order from the bottom",
+    "erect a tower of {sequence}, lowest first",
 )
 TOWER_DOWN: tuple[str, ...] = (  # {sequence}: top first
     "stack {sequence} from top to bottom",

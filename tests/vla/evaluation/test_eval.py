@@ -89,9 +89,8 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
 
 def test_tasks_all_interleaves_every_builtin_suite():
     from sim.tasks import BUILTIN_SUITES
-    from vla.evaluation.runner import resolve_tasks
-
     from sim.tasks.generate import suite_size
+    from vla.evaluation.runner import resolve_tasks
 
     tasks = resolve_tasks("all")
     assert len(tasks) == sum(suite_size(name) for name in BUILTIN_SUITES)
