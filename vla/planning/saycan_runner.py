@@ -1,9 +1,12 @@
 """``planner=saycan``: the SayCan loop choosing skills that a policy executes in the simulator.
 
-The LM ("Say") is the bundled ``saycan_lm`` unless ``lm`` names another local causal LM; the
-affordance ("Can") is ``learned`` (the bundled value function), ``oracle`` (privileged
+The "Say" is the bundled MiniLM Say (:mod:`vla.planning.say`) unless ``lm`` names another
+folder: a Say checkpoint, or any local Hugging Face causal LM (scored by
+:class:`planners.hf_scorer.HFScorer`; ``vla/assets/saycan_lm`` is the previous bundled LM).
+The affordance ("Can") is ``learned`` (the bundled value function), ``oracle`` (privileged
 simulator state) or ``constant`` (no affordance: the LM alone). Each chosen skill runs with
-:func:`sim.rollout.run_skill`; its simulator success check is fed back into the prompt.
+:func:`sim.rollout.run_skill`; its simulator success check, and with ``feedback`` the scene
+facts it changed (:func:`sim.tasks.describe.scene_facts`), go back into the prompt.
 Scorers and affordances are built once per process (and per env for ``oracle``) and reused.
 """
 
@@ -27,8 +30,9 @@ from vla.planning import oracle_affordance  # noqa: F401  (registers affordance 
 class SayCanOptions:
     """The ``planner.*`` settings of ``planner=saycan`` (configs/planner/saycan.yaml)."""
 
-    lm: str | None = None  # local HF causal LM folder; None: the bundled saycan_lm
-    reduction: str = "sum"  # "sum" (log-prob of the option) or "mean" (per token)
+    lm: str | None = None  # a Say checkpoint or local HF causal LM folder; None: the bundled Say
+    reduction: str = "sum"  # causal LMs: "sum" (log-prob of the option) or "mean" (per token)
+    feedback: bool = True  # the scene facts each skill changed go into the prompt
     affordance: str = "learned"  # learned | oracle | constant
     affordance_checkpoint: str | None = None  # for learned; None: the bundled one
     done_affordance: float = 0.05  # fixed "Can" of done (SayCan learns no value for it)
@@ -48,9 +52,14 @@ class SayCanOptions:
 
 @functools.lru_cache(maxsize=4)
 def _scorer(lm: str | None, reduction: str):
-    from vla.planning.lm import BUNDLED_LM
+    """The MiniLM Say for no folder or a Say checkpoint, else a causal LM's scorer."""
+    from vla.planning.say.checkpoint import is_say_checkpoint
 
-    return make_scorer("hf", model=lm or BUNDLED_LM, reduction=reduction)
+    if lm is None or is_say_checkpoint(lm):
+        import vla.planning.say.scorer  # noqa: F401  (registers "minilm")
+
+        return make_scorer("minilm", model=lm)
+    return make_scorer("hf", model=lm, reduction=reduction)
 
 
 _AFFORDANCES: dict[tuple, Affordance] = {}
@@ -122,5 +131,14 @@ def run_saycan(
 
     world = getattr(env.unwrapped, "world", None)  # the facts as the episode starts
     scene = scene_of(task, world.snapshot() if world is not None else None)
-    planner.plan(task.instruction, scene, execute, lambda: latest["observation"], on_choice)
+    observe_facts = None
+    if options.feedback and world is not None:
+        from sim.tasks.describe import scene_facts
+
+        def observe_facts() -> tuple[str, ...]:
+            return scene_facts(world.snapshot())
+
+    planner.plan(
+        task.instruction, scene, execute, lambda: latest["observation"], on_choice, observe_facts
+    )
     return results
