@@ -9,6 +9,7 @@ texts, so a later training stage encodes only its new texts.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Sequence
@@ -61,6 +62,11 @@ class StepArrays:
 
     def __len__(self) -> int:
         return len(self.target)
+
+    @functools.cached_property
+    def word_sets(self) -> list[set[str]]:
+        """The words of each text (for choosing hard negatives)."""
+        return [set(t.split()) for t in self.texts]
 
 
 class TextBank:
@@ -116,12 +122,15 @@ def make_batch(
     rows: Sequence[int],
     negatives: int | None = None,
     rng: random.Random | None = None,
+    hard: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """Model inputs for ``rows`` of ``data`` (keyword arguments of ``SayHead.forward``) and
     ``target`` (B,). ``negatives``: keep the target and at most this many other candidates
-    per step (drawn with ``rng``), else all of them."""
+    per step, else all of them; a share ``hard`` of them are those sharing the most words
+    with the target (the place of the same block elsewhere, the pick of another block), the
+    rest drawn at random with ``rng``."""
     rows = list(rows)
-    candidates, target = _candidates(data, rows, negatives, rng or random.Random(0))
+    candidates, target = _candidates(data, rows, negatives, rng or random.Random(0), hard)
     fields = {f: data.__dict__[f][rows] for f in FIELDS[:3]}
     fields["candidates"] = candidates
     used = np.unique(np.concatenate([a[a >= 0] for a in fields.values()]))
@@ -141,17 +150,24 @@ def make_batch(
     }  # fmt: skip
 
 
-def _candidates(data: StepArrays, rows: list[int], negatives: int | None, rng: random.Random):
+def _candidates(data: StepArrays, rows: list[int], negatives, rng: random.Random, hard: float):
     """Candidate ids per row (the target kept) and the target's column."""
     if negatives is None:
         return data.candidates[rows], data.target[rows]
     width = negatives + 1
     out = np.full((len(rows), width), -1, dtype=np.int32)
     target = np.zeros(len(rows), dtype=np.int64)
+    words = data.word_sets if hard else None
     for i, row in enumerate(rows):
-        valid = [c for c in range(data.candidates.shape[1]) if data.candidates[row, c] >= 0]
-        others = [c for c in valid if c != data.target[row]]
-        chosen = rng.sample(others, min(negatives, len(others))) + [int(data.target[row])]
+        ids = data.candidates[row]
+        goal = int(data.target[row])
+        others = [c for c in range(len(ids)) if ids[c] >= 0 and c != goal]
+        rng.shuffle(others)
+        if words is not None:
+            near = sorted(others, key=lambda c: -len(words[ids[c]] & words[ids[goal]]))
+            close = near[: round(hard * negatives)]
+            others = close + [c for c in others if c not in close]
+        chosen = others[:negatives] + [goal]
         rng.shuffle(chosen)
         out[i, : len(chosen)] = data.candidates[row, chosen]
         target[i] = chosen.index(int(data.target[row]))

@@ -42,6 +42,10 @@ class SayConfig:
     context_layers: int = 2
     candidate_layers: int = 2
     slots: int = 3  # pooled vectors per fact and per skill (an object name gets one)
+    fact_tokens: bool = False  # facts enter the context word piece by word piece, not pooled
+    candidate_tokens: bool = False  # skills are scored word piece by word piece, not pooled
+    match_features: bool = False  # (with candidate_tokens) each skill word piece gets its best
+    # cosine match among the instruction's, the start facts' and the current facts' pieces
     max_tokens: int = 64  # word-piece positions
     dropout: float = 0.0  # CPU dropout costs a fifth of a training step; word dropout instead
 
@@ -81,11 +85,14 @@ class CandidateLayer(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Dropout(p), nn.Linear(4 * d, d))
         self.drop = nn.Dropout(p)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor, context_pad: torch.Tensor):
-        """x: (B, C, S, d) candidate slots; context: (B, L, d); context_pad: (B, L) True=pad."""
+    def forward(self, x, valid, context: torch.Tensor, context_pad: torch.Tensor):
+        """x: (B, C, S, d) candidate slots or tokens, valid (B, C, S); context: (B, L, d);
+        context_pad: (B, L) True where padded."""
         b, c, s, d = x.shape
         flat = self.norms[0](x).reshape(b * c, s, d)
-        x = x + self.drop(self.self_attn(flat, flat, flat, need_weights=False)[0]).view(b, c, s, d)
+        pad = ~valid.reshape(b * c, s)
+        own = self.self_attn(flat, flat, flat, key_padding_mask=pad, need_weights=False)[0]
+        x = x + self.drop(own).view(b, c, s, d)
         q = self.norms[1](x).reshape(b, c * s, d)
         attended = self.cross_attn(q, context, context, key_padding_mask=context_pad)[0]
         x = x + self.drop(attended).view(b, c, s, d)
@@ -110,16 +117,29 @@ class SayHead(nn.Module):
         self.context = nn.TransformerEncoder(layer, cfg.context_layers, enable_nested_tensor=False)
         self.candidate = nn.ModuleList(CandidateLayer(cfg) for _ in range(cfg.candidate_layers))
         self.out = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, d), nn.GELU(), nn.Linear(d, 1))
+        if cfg.match_features and not cfg.candidate_tokens:
+            raise ValueError("match_features needs candidate_tokens (it scores word pieces)")
+        self.match_embed = nn.Linear(3, d) if cfg.match_features else None
 
     def tokens(self, states: torch.Tensor) -> torch.Tensor:
         """(N, T, 384) MiniLM states -> (N, T, d) with word-piece positions."""
         positions = torch.arange(states.shape[1], device=states.device)
         return self.project(states) + self.position(positions)
 
-    def pooled(self, phrases: torch.Tensor, mask: torch.Tensor) -> dict[int, torch.Tensor]:
-        """Slots of every phrase for each kind that uses them: {kind: (P, slots, d)}."""
+    def pooled(self, phrases: torch.Tensor, mask: torch.Tensor) -> dict[int, tuple]:
+        """Every phrase as each kind of text: {kind: ((P, S, d) vectors, (P, S) valid)}, where
+        the vectors are pooled slots, or the word pieces themselves for the kinds the config
+        keeps whole."""
         tokens = self.tokens(phrases)
-        return {kind: self.pool(tokens, mask, kind) for kind in (OBJECT, FACT, CANDIDATE)}
+        whole = {FACT: self.cfg.fact_tokens, CANDIDATE: self.cfg.candidate_tokens}
+        out = {}
+        for kind in (OBJECT, FACT, CANDIDATE):
+            if whole.get(kind):
+                out[kind] = (tokens, mask)
+            else:
+                slots = self.pool(tokens, mask, kind)
+                out[kind] = (slots, torch.ones(slots.shape[:2], dtype=torch.bool))
+        return out
 
     def encode_context(
         self, instruction, instruction_mask, slots, objects, facts, now
@@ -127,22 +147,51 @@ class SayHead(nn.Module):
         """(context (B, L, d), padding mask (B, L) True where padded)."""
         parts = [self.tokens(instruction) + self.segment.weight[INSTRUCTION]]
         valid = [instruction_mask]
-        for index, kind, segment in ((objects, OBJECT, OBJECT), (facts, FACT, FACT)):
-            parts.append(self._gather(slots[kind], index) + self.segment.weight[segment])
-            valid.append(self._valid(index, slots[kind].shape[1]))
-        parts.append(self._gather(slots[FACT], now) + self.segment.weight[NOW])
-        valid.append(self._valid(now, slots[FACT].shape[1]))
+        for index, kind, segment in (
+            (objects, OBJECT, OBJECT),
+            (facts, FACT, FACT),
+            (now, FACT, NOW),
+        ):
+            vectors, ok = self._gather(*slots[kind], index)
+            parts.append(vectors + self.segment.weight[segment])
+            valid.append(ok)
         context = torch.cat(parts, dim=1)
         pad = ~torch.cat(valid, dim=1)
         return self.context(context, src_key_padding_mask=pad), pad
 
-    def score(self, context, pad, slots, candidates) -> torch.Tensor:
-        """(B, C) logits of the candidates given an encoded context."""
-        b, c = candidates.shape
-        x = slots[CANDIDATE][candidates.clamp(min=0)] + self.segment.weight[CANDIDATE]
+    def matches(self, instruction, instruction_mask, phrases, phrase_mask, facts, now, candidates):
+        """(B, C, Tp, 3): for each skill word piece, its best cosine similarity (raw MiniLM
+        states) with a word piece of the instruction, of the start facts, of the facts now."""
+        raw = nn.functional.normalize(phrases, dim=-1)
+        skills = raw[candidates.clamp(min=0)]  # (B, C, Tp, 384)
+
+        def best(keys: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+            if keys.shape[1] == 0:  # no facts in the whole batch
+                return skills.new_full(skills.shape[:3], -1.0)
+            sim = torch.einsum("bctd,bld->bctl", skills, keys)
+            return sim.masked_fill(~valid[:, None, None, :], -1.0).amax(dim=-1)
+
+        columns = [best(nn.functional.normalize(instruction, dim=-1), instruction_mask)]
+        for index in (facts, now):
+            b = index.shape[0]
+            keys = raw[index.clamp(min=0)].reshape(b, -1, raw.shape[-1])
+            valid = (phrase_mask[index.clamp(min=0)] & (index >= 0).unsqueeze(-1)).reshape(b, -1)
+            columns.append(best(keys, valid))
+        return torch.stack(columns, dim=-1)
+
+    def score(self, context, pad, slots, candidates, matches=None) -> torch.Tensor:
+        """(B, C) logits of the candidates given an encoded context (and, with
+        ``match_features``, their :meth:`matches`)."""
+        vectors, mask = slots[CANDIDATE]
+        index = candidates.clamp(min=0)
+        x, valid = vectors[index] + self.segment.weight[CANDIDATE], mask[index]
+        if self.match_embed is not None:
+            x = x + self.match_embed(matches)
         for layer in self.candidate:
-            x = layer(x, context, pad)
-        logits = self.out(x.mean(dim=2)).squeeze(-1)
+            x = layer(x, valid, context, pad)
+        weights = valid.unsqueeze(-1).to(x.dtype)
+        pooled = (x * weights).sum(dim=2) / weights.sum(dim=2).clamp(min=1)
+        logits = self.out(pooled).squeeze(-1)
         return logits.masked_fill(candidates < 0, float("-inf"))
 
     def forward(self, instruction, instruction_mask, phrases, phrase_mask, objects, facts, now,
@@ -151,14 +200,17 @@ class SayHead(nn.Module):
         context, pad = self.encode_context(
             instruction, instruction_mask, slots, objects, facts, now
         )
-        return self.score(context, pad, slots, candidates)
+        matches = None
+        if self.match_embed is not None:
+            matches = self.matches(
+                instruction, instruction_mask, phrases, phrase_mask, facts, now, candidates
+            )
+        return self.score(context, pad, slots, candidates, matches)
 
     @staticmethod
-    def _gather(slots: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """(P, S, d) slots at (B, N) indices -> (B, N * S, d)."""
+    def _gather(vectors: torch.Tensor, mask: torch.Tensor, index: torch.Tensor):
+        """(P, S, d) vectors and (P, S) valid at (B, N) indices -> (B, N * S, d), (B, N * S)."""
         b, n = index.shape
-        return slots[index.clamp(min=0)].reshape(b, n * slots.shape[1], -1)
-
-    @staticmethod
-    def _valid(index: torch.Tensor, per: int) -> torch.Tensor:
-        return (index >= 0).repeat_interleave(per, dim=1)
+        picked = vectors[index.clamp(min=0)].reshape(b, n * vectors.shape[1], vectors.shape[-1])
+        ok = (mask[index.clamp(min=0)] & (index >= 0).unsqueeze(-1)).reshape(b, -1)
+        return picked, ok

@@ -25,7 +25,6 @@ from vla.planning.say import BUNDLED_SAY
 from vla.planning.say.checkpoint import load_head
 from vla.planning.say.data import pad_states
 from vla.planning.say.features import TokenStates
-from vla.planning.say.model import CANDIDATE, FACT, OBJECT
 
 
 @register_scorer("minilm")
@@ -36,7 +35,6 @@ class MiniLMSay:
         self.path = Path(model) if model is not None else BUNDLED_SAY
         self.head = load_head(self.path)
         self.text = TokenStates(self.head.cfg.encoder)
-        self._slots: dict[str, dict[int, torch.Tensor]] = {}  # text -> {kind: (S, d)}
 
     @torch.no_grad()
     def score(self, prompt: str, options: Sequence[str]) -> list[float]:
@@ -46,28 +44,15 @@ class MiniLMSay:
         view = read_prompt(prompt)
         skills = [option.strip() for option in options]
         phrases = list(dict.fromkeys([*view.objects, *view.facts, *view.now, *skills]))
-        slots = self._phrase_slots(phrases)
         index = {p: i for i, p in enumerate(phrases)}
 
         def ids(texts: Sequence[str]) -> torch.Tensor:
             return torch.tensor([[index[t] for t in texts]], dtype=torch.long).reshape(1, -1)
 
-        states, mask = pad_states(self.text([view.instruction]))
-        context, pad = self.head.encode_context(
-            states, mask, slots, ids(view.objects), ids(view.facts), ids(view.now)
-        )
-        logits = self.head.score(context, pad, slots, ids(skills))[0]
+        instruction, instruction_mask = pad_states(self.text([view.instruction]))
+        phrase_states, phrase_mask = pad_states(self.text(phrases))
+        logits = self.head(
+            instruction, instruction_mask, phrase_states, phrase_mask,
+            ids(view.objects), ids(view.facts), ids(view.now), ids(skills),
+        )[0]  # fmt: skip
         return torch.log_softmax(logits, dim=0).tolist()
-
-    def _phrase_slots(self, phrases: list[str]) -> dict[int, torch.Tensor]:
-        """{kind: (P, S, d)} slots of ``phrases``, pooled once per text and cached."""
-        new = [p for p in phrases if p not in self._slots]
-        if new:
-            states, mask = pad_states(self.text(new))
-            pooled = self.head.pooled(states, mask)
-            for i, text in enumerate(new):
-                self._slots[text] = {kind: pooled[kind][i] for kind in pooled}
-        return {
-            kind: torch.stack([self._slots[p][kind] for p in phrases])
-            for kind in (OBJECT, FACT, CANDIDATE)
-        }

@@ -6,7 +6,8 @@ texts with the frozen MiniLM (the text bank in ``DIR/bank`` grows from stage to 
 trains the head with a listwise softmax over each step's candidates (the target and
 ``--negatives`` others drawn at random). ``--init`` continues from an earlier stage's folder.
 Every ``--save-every`` steps the weights and optimizer go to ``DIR/resume.pt``; running the
-same command again continues from there. At the end the folder holds the Say checkpoint
+same command again continues from there; the head at each evaluation is kept under
+``DIR/heads/stepN``, to choose on validation. At the end the folder holds the Say checkpoint
 (``config.json``, ``model.safetensors``) and ``training.json`` with the step accuracy on
 validation steps (task seed 2,000,000) of the three splits.
 """
@@ -55,6 +56,7 @@ class TrainSayConfig:
     warmup: int = 200
     weight_decay: float = 0.05
     negatives: int = 23  # candidates beside the target per training step
+    hard: float = 0.0  # share of the negatives that share the most words with the target
     instruction_dropout: float = 0.1  # share of instruction word pieces hidden per step
     bf16: bool = True  # bfloat16 autocast (AVX-512 BF16 makes the matmuls ~2x faster)
     threads: int = 1
@@ -63,23 +65,25 @@ class TrainSayConfig:
     head: SayConfig = field(default_factory=SayConfig)
 
 
-def corpus(cfg: TrainSayConfig, split: str, seed: int, per_family: int) -> StepArrays:
-    """Steps of ``split``'s tasks (train split: with detours and family weights)."""
+def corpus(
+    cfg: TrainSayConfig, split: str, seed: int, per_family: int, training: bool = False
+) -> StepArrays:
+    """Steps of ``per_family`` tasks of each family of ``split``; ``training``: with the
+    family weights and detours of ``cfg``."""
     rng = random.Random(f"say:{split}:{seed}")
     tasks = []
-    for family, n in _family_counts(cfg, per_family if split != "train" else None).items():
+    for family, n in _family_counts(cfg, per_family, training).items():
         tasks += generate_tasks(split, n, seed=seed, families=(family,))
-    p_detour = cfg.p_detour if split == "train" else 0.0
+    p_detour = cfg.p_detour if training else 0.0
     steps = [s for t in tqdm(tasks, desc=f"steps {split}") for s in task_steps(t, rng, p_detour)]
     return StepArrays.from_steps(steps)
 
 
-def _family_counts(cfg: TrainSayConfig, per_family: int | None) -> dict[str, int]:
+def _family_counts(cfg: TrainSayConfig, per_family: int, weighted: bool) -> dict[str, int]:
     from sim.tasks.spec import BUILTIN_SUITES
 
-    if per_family is not None:
-        return {f: per_family for f in BUILTIN_SUITES}
-    return {f: round(cfg.per_family * cfg.family_weights.get(f, 1)) for f in BUILTIN_SUITES}
+    weights = cfg.family_weights if weighted else {}
+    return {f: round(per_family * weights.get(f, 1)) for f in BUILTIN_SUITES}
 
 
 def _lr(cfg: TrainSayConfig, step: int) -> float:
@@ -123,7 +127,7 @@ def train(cfg: TrainSayConfig) -> dict:
     started, out = time.time(), Path(cfg.out)
     model = load_head(cfg.init) if cfg.init else SayHead(cfg.head)
     cfg.head = model.cfg
-    data = corpus(cfg, "train", cfg.seed, cfg.per_family)
+    data = corpus(cfg, "train", cfg.seed, cfg.per_family, training=True)
     vals = {s: corpus(cfg, s, VALIDATION_SEED, cfg.val_per_family) for s in SPLITS}
     texts = data.texts + [t for v in vals.values() for t in v.texts]
     bank = TextBank.build(texts, TokenStates(cfg.head.encoder), TextBank.load(Path(cfg.bank)))
@@ -137,7 +141,7 @@ def train(cfg: TrainSayConfig) -> dict:
         for group in optimizer.param_groups:
             group["lr"] = _lr(cfg, step)
         batch = make_batch(
-            data, bank, rng.sample(range(len(data)), cfg.batch_size), cfg.negatives, rng
+            data, bank, rng.sample(range(len(data)), cfg.batch_size), cfg.negatives, rng, cfg.hard
         )
         _hide_words(batch, cfg.instruction_dropout, generator)
         target = batch.pop("target")
@@ -154,6 +158,8 @@ def train(cfg: TrainSayConfig) -> dict:
             _save_resume(out, model, optimizer, step + 1)
             accuracy = {s: step_accuracy(model, v, bank)["all"] for s, v in vals.items()}
             bar.write(f"step {step + 1}: loss {np.mean(losses[-100:]):.4f}, val {accuracy}")
+            # every evaluated head is kept, so the checkpoint can be chosen on validation
+            save_head(model, out / "heads" / f"step{step + 1}", {"validation": accuracy})
     summary = {
         "steps": len(data),
         "texts": len(bank.texts),
