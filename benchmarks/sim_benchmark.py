@@ -3,7 +3,7 @@
     python benchmarks/sim_benchmark.py                 # full run (about 15 min on 2 cores)
     python benchmarks/sim_benchmark.py --seeds 20 --tasks-per-suite 10   # quick look
 
-Prints markdown tables (paste into the README). Seeds come from the test range.
+Prints markdown tables (for docs/simulator.md). Seeds come from the test range.
 """
 
 from __future__ import annotations

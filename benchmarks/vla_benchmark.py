@@ -4,7 +4,7 @@
     python benchmarks/vla_benchmark.py --policy outputs/train/checkpoints/best
 
 Latency and the closed loop run on one core (one torch thread), as a robot's small computer
-would; training throughput uses every core. Prints a markdown table for the README.
+would; training throughput uses every core. Prints a markdown table for the RT-1 model card.
 """
 
 from __future__ import annotations
@@ -24,17 +24,17 @@ from vla.policies import load_policy  # noqa: E402
 from vla.policies.rt1.model import RT1  # noqa: E402
 
 
-def latency_ms(policy, env: VLAEnv, n: int) -> tuple[float, float]:
-    """Median and 90th percentile of ``select_action`` on real observations, ms."""
+def latency_ms(call, policy, env: VLAEnv, n: int) -> tuple[float, float]:
+    """Median and 90th percentile of ``call(observation)`` on real observations, ms."""
     obs, _ = env.reset(seed=TEST_SEED_START)
     obs = {**obs, "instruction": "pick up the red block"}
     policy.reset()
     for _ in range(10):  # warm-up (first calls allocate)
-        policy.select_action(obs)
+        call(obs)
     times = []
     for _ in range(n):
         start = time.perf_counter()
-        policy.select_action(obs)
+        call(obs)
         times.append(1000 * (time.perf_counter() - start))
     return float(np.median(times)), float(np.percentile(times, 90))
 
@@ -51,8 +51,9 @@ def closed_loop_rate(policy, env: VLAEnv, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def train_rate(policy, batch_size: int, n: int) -> float:
-    """Optimizer steps of the policy's model on random batches, samples/s (all cores)."""
+def train_rate(policy, batch_size: int, n: int, precision: str) -> float:
+    """Optimizer steps of the policy's model on random batches (the model step alone, no
+    data loading), samples/s on all cores; ``precision`` fp32 or bf16 (autocast)."""
     torch.set_num_threads(os.cpu_count() or 1)
     config = policy.config
     model = RT1(config).train()
@@ -62,11 +63,18 @@ def train_rate(policy, batch_size: int, n: int) -> float:
     images = torch.randint(0, 256, shape, dtype=torch.uint8)
     text = torch.randn(batch_size, config.text_dim)
     state = torch.randn(batch_size, config.history, config.state_dim)
-    tokens = torch.randint(0, 3, (batch_size, config.n_action_dims))
+    chunk = (config.chunk,) if config.chunk > 1 else ()
+    tokens = torch.randint(0, 3, (batch_size, *chunk, config.n_action_dims))
+    bf16 = precision == "bf16"
     for i in range(n + 2):
         if i == 2:  # two warm-up steps
             start = time.perf_counter()
-        loss = model.loss(model(images, text, state), tokens)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = model(images, text, state, return_goal=config.goal_head)
+        logits = out[0] if config.goal_head else out
+        loss = model.loss(logits.float(), tokens)
+        if config.goal_head:
+            loss = loss + out[1].float().pow(2).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -82,22 +90,30 @@ def main() -> None:
     torch.set_num_threads(1)
     policy = load_policy(args.policy)
     env = VLAEnv("tabletop", tasks="single", image_size=policy.config.image_size)
-    median, p90 = latency_ms(policy, env, args.steps)
+    call = latency_ms(policy.predict_chunk, policy, env, args.steps)
+    act = latency_ms(policy.select_action, policy, env, args.steps)
     rate = closed_loop_rate(policy, env, args.steps)
     env.close()
-    samples = train_rate(policy, args.batch_size, 20)
+    samples = {p: train_rate(policy, args.batch_size, 20, p) for p in ("fp32", "bf16")}
+    k = policy.config.chunk
     print(f"\n| {args.policy}: {policy.config.image_size} px, {torch.__version__} | figure |")
     print("|---|---|")
     print(
-        f"| select_action latency, batch 1, one core | median {median:.1f} ms, p90 {p90:.1f} ms |"
+        f"| one forward pass (chunk of {k}), batch 1, one core "
+        f"| median {call[0]:.1f} ms, p90 {call[1]:.1f} ms |"
+    )
+    print(
+        f"| select_action ({policy.chunk_execution}), batch 1, one core "
+        f"| median {act[0]:.1f} ms, p90 {act[1]:.1f} ms per action |"
     )
     print(
         f"| closed loop (render both cameras + policy + physics), one core | {rate:.0f} steps/s |"
     )
-    print(
-        f"| training, model only, batch {args.batch_size}, {os.cpu_count()} cores "
-        f"| {samples:.0f} samples/s |"
-    )
+    for precision, value in samples.items():
+        print(
+            f"| training step alone ({precision}), batch {args.batch_size}, "
+            f"{os.cpu_count()} cores | {value:.0f} samples/s |"
+        )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """SayCan planning: language scorers ("Say"), affordance functions ("Can") and the loop.
 
-This package imports nothing from ``sim`` or ``vla``: it sees the world through a scene
-description (object, place and area names), a language scorer, an affordance function and a
-skill executor, so it runs the same against the simulator, a real robot or a test fake.
+This package imports nothing from ``sim`` or ``vla`` (one exception: the generic registry
+helper :mod:`sim.registry`, which holds no simulator state): it sees the world through a
+scene description (object, place and area names), a language scorer, an affordance function
+and a skill executor, so it runs the same against the simulator, a real robot or a test fake.
 """
 
 from planners.affordance import (

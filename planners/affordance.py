@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from sim.registry import Registry
+
 
 @runtime_checkable
 class Affordance(Protocol):
@@ -23,24 +25,17 @@ class Affordance(Protocol):
 
 
 AffordanceFactory = Callable[..., Affordance]
-_AFFORDANCES: dict[str, AffordanceFactory] = {}
+AFFORDANCES: Registry[AffordanceFactory] = Registry("affordance")
 
 
 def register_affordance(name: str) -> Callable[[AffordanceFactory], AffordanceFactory]:
     """Decorator: make ``factory(**kwargs)`` available as ``make_affordance(name, **kwargs)``."""
-
-    def add(factory: AffordanceFactory) -> AffordanceFactory:
-        _AFFORDANCES[name] = factory
-        return factory
-
-    return add
+    return AFFORDANCES.register(name)
 
 
 def make_affordance(name: str, **kwargs: Any) -> Affordance:
     """Build the affordance registered as ``name``."""
-    if name not in _AFFORDANCES:
-        raise ValueError(f"unknown affordance {name!r}; known affordances: {sorted(_AFFORDANCES)}")
-    return _AFFORDANCES[name](**kwargs)
+    return AFFORDANCES.get(name)(**kwargs)
 
 
 @dataclass(frozen=True)

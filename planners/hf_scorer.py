@@ -1,7 +1,8 @@
 """A Hugging Face causal LM as the SayCan "Say": log p(option | prompt), batched over options.
 
-The prompt runs through the model once; its key/value cache is then repeated over a batch of
-options, so each option costs only its own tokens. ``reduction`` chooses the score:
+The prompt runs through the model once into a ``DynamicCache``; a copy of it is then repeated
+over each batch of options, so each option costs only its own tokens. ``reduction`` chooses
+the score:
 
 * ``"sum"``: the log-probability of the option's tokens, ``sum_j log p(t_j | prompt, t_<j)``,
   i.e. the log of the probability that the LM writes exactly this option. Longer options
@@ -83,14 +84,17 @@ class HFScorer:
         """Score of each option following ``prompt`` (log-prob sum, or per-token mean)."""
         if not options:
             return []
+        from transformers import DynamicCache
+
         prompt_ids = torch.tensor([self._prompt_ids(prompt)], device=self.device)
-        out = self.model(input_ids=prompt_ids, use_cache=True)
+        prompt_cache = DynamicCache(config=self.model.config)
+        out = self.model(input_ids=prompt_ids, cache=prompt_cache, use_cache=True)
         first_logps = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
         option_ids = self._option_ids(options)
         scores: list[float] = []
         for start in range(0, len(options), self.batch_size):
             chunk = option_ids[start : start + self.batch_size]
-            cache = copy.deepcopy(out.past_key_values)
+            cache = copy.deepcopy(prompt_cache)
             scores += self._score_chunk(chunk, prompt_ids.shape[1], cache, first_logps)
         return scores
 
@@ -113,7 +117,7 @@ class HFScorer:
                 input_ids=ids,
                 attention_mask=attention,
                 position_ids=positions.expand(batch, -1),
-                past_key_values=cache,
+                cache=cache,
                 use_cache=True,
             ).logits
             logps = torch.log_softmax(logits[:, :-1].float(), dim=-1)

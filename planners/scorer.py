@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from sim.registry import Registry
+
 
 @runtime_checkable
 class LanguageScorer(Protocol):
@@ -22,23 +24,16 @@ class LanguageScorer(Protocol):
 
 
 ScorerFactory = Callable[..., LanguageScorer]
-_SCORERS: dict[str, ScorerFactory] = {}
+SCORERS: Registry[ScorerFactory] = Registry("language scorer")
 
 
 def register_scorer(name: str) -> Callable[[ScorerFactory], ScorerFactory]:
     """Decorator: make ``factory(**kwargs)`` available as ``make_scorer(name, **kwargs)``."""
-
-    def add(factory: ScorerFactory) -> ScorerFactory:
-        _SCORERS[name] = factory
-        return factory
-
-    return add
+    return SCORERS.register(name)
 
 
 def make_scorer(name: str, **kwargs: Any) -> LanguageScorer:
     """Build the scorer registered as ``name`` (``"hf"``: :class:`planners.hf_scorer.HFScorer`)."""
-    if name == "hf" and name not in _SCORERS:
+    if name == "hf" and name not in SCORERS:
         import planners.hf_scorer  # noqa: F401  (registers "hf"; imports torch lazily)
-    if name not in _SCORERS:
-        raise ValueError(f"unknown language scorer {name!r}; known scorers: {sorted(_SCORERS)}")
-    return _SCORERS[name](**kwargs)
+    return SCORERS.get(name)(**kwargs)

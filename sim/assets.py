@@ -13,9 +13,9 @@ import os
 import tempfile
 from pathlib import Path
 
-import pybullet as p
 import pybullet_data
 
+from sim.bullet import p
 from sim.geometry import BLOCK_SIZE, BOWL_FLOOR_THICKNESS, BOWL_INNER_RADIUS, BOWL_WALL_HEIGHT
 
 PANDA_COLOR = (0.92, 0.92, 0.94, 1.0)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pybullet as p
 
+from sim.bullet import p
 from sim.geometry import TABLE_TOP_Z
 from sim.surfaces import Surface, camera_rays, composite, table_layer
 

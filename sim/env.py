@@ -1,7 +1,7 @@
 """Gymnasium env over a :class:`sim.world.SimWorld` and a list of task specs.
 
 Observation (ARCHITECTURE.md): ``{"images": {"front": HxWx3 uint8, "wrist": HxWx3
-uint8}, "state": float32 (10,) laid out as ``sim.world.STATE_LAYOUT``, "instruction":
+uint8}, "state": float32 (10,) laid out as ``sim.contract.STATE_LAYOUT``, "instruction":
 str}``. Action: the 11-dim RT-1 layout (``sim.robot``). Reward is sparse: 1 when every
 goal predicate of the task holds, which also terminates the episode.
 """
@@ -15,12 +15,12 @@ import numpy as np
 from gymnasium import spaces
 
 from sim.camera import CameraRig
+from sim.contract import ARM, CAMERA_NAMES, CONTROL_HZ, STATE_DIM, TERMINATE
 from sim.layout import sample_layout
-from sim.robot import ARM, TERMINATE
 from sim.tasks import TaskSpec, load_tasks
 from sim.tasks.predicates import evaluate
 from sim.variations import Variations
-from sim.world import CONTROL_HZ, STATE_DIM, SimWorld
+from sim.world import SimWorld
 
 INSTRUCTION_CHARSET = string.ascii_letters + string.digits + " ,.;:'-()!?"
 SCENE_SAMPLE = {"block": (2, 4), "bowl": (2, 3)}  # objects a scene samples without a list
@@ -73,7 +73,7 @@ class VLAEnv(gym.Env):
         image = spaces.Box(0, 255, (image_size, image_size, 3), np.uint8)
         self.observation_space = spaces.Dict(
             {
-                "images": spaces.Dict({"front": image, "wrist": image}),
+                "images": spaces.Dict({name: image for name in CAMERA_NAMES}),
                 "state": spaces.Box(-np.inf, np.inf, (STATE_DIM,), np.float32),
                 "instruction": spaces.Text(256, min_length=0, charset=INSTRUCTION_CHARSET),
             }
@@ -93,7 +93,10 @@ class VLAEnv(gym.Env):
         if "task" in options:
             self.task = options["task"]
         elif "task_index" in options:
-            self.task = self.tasks[int(options["task_index"])]
+            index = int(options["task_index"])
+            if not 0 <= index < len(self.tasks):
+                raise ValueError(f"task_index={index} is out of range: {len(self.tasks)} tasks")
+            self.task = self.tasks[index]
         else:
             self.task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         objects = self._objects_for(self.task)
@@ -136,7 +139,7 @@ class VLAEnv(gym.Env):
             images = self.world.render()
         else:
             blank = np.zeros((self.world.rig.height, self.world.rig.width, 3), np.uint8)
-            images = {"front": blank, "wrist": blank.copy()}
+            images = {name: blank.copy() for name in CAMERA_NAMES}
         return {
             "images": images,
             "state": self.world.proprio(),

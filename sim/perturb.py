@@ -16,7 +16,10 @@ copies its own first wrong step in closed loop (the copycat problem; see
 - :class:`SkillMix` (DAgger-style, Ross et al. 2011, at the level of whole skills): some
   skills of a task are executed by a learned policy and not recorded, so the expert's
   recorded skills start from the states the learner's own skills leave behind (a block
-  set down 1 cm off, a gripper yawed after the learner's pick) instead of only its own.
+  set down 1 cm off, a gripper yawed after the learner's pick) instead of only its own;
+- :class:`DaggerMix` (DAgger proper, per step): the learner acts and the expert labels
+  every state it visits, so the data holds the expert's answer to the learner's own
+  mistakes (a hand that stopped above the bowl, a block set down a centimetre off).
 
 All draw from a generator seeded per episode, so a recording stays reproducible.
 """
@@ -25,7 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.robot import ARM, MODE_INDEX
+from sim.contract import ARM, MODE_INDEX, TERMINATE
+from sim.skills import make_skill
 
 
 def jitter_start(env, observation: dict, rng: np.random.Generator, max_steps: int) -> dict:
@@ -102,3 +106,42 @@ def check_learner(learner_prob: float, has_learner: bool) -> None:
         raise ValueError(f"learner_prob must be in [0, 1], got {learner_prob}")
     if learner_prob > 0 and not has_learner:
         raise ValueError("learner_prob > 0 needs learner=<policy name or checkpoint dir>")
+
+
+class DaggerMix:
+    """DAgger (Ross et al. 2011) at the level of single steps: at every step the learner's
+    action is executed (the expert's with probability ``beta``, DAgger's mixing), and the
+    expert's action for the state the learner reached is the label (:attr:`label`).
+
+    The label is the state-derived expert's (:mod:`sim.skills.base`), read afresh at every
+    step and never cut off by the expert's own step cap, so a learner that dawdles is still
+    told what to do. The skill ends when the expert's label is to terminate (its skill is
+    done, or cannot be done from here) or the executed action terminates.
+    """
+
+    records_every_skill = True  # a recorder keeps every skill, failed or not
+
+    def __init__(self, env, learner, beta: float, rng: np.random.Generator) -> None:
+        if not 0.0 <= beta <= 1.0:
+            raise ValueError(f"dagger_beta must be in [0, 1], got {beta}")
+        if learner is None:
+            raise ValueError("dagger_beta needs learner=<policy name or checkpoint dir>")
+        self.world = env.unwrapped.world
+        self.learner, self.beta, self.rng = learner, float(beta), rng
+        self.by_learner = False  # every step is labelled: nothing is left out
+        self.label: np.ndarray | None = None
+        self._skill = None
+
+    def reset(self) -> None:
+        self.learner.reset()
+        self.label, self._skill = None, None
+
+    def select_action(self, observation: dict) -> np.ndarray:
+        text = " ".join(observation["instruction"].lower().split())
+        if self._skill is None or self._skill.text != text:
+            self._skill = make_skill(text)
+        self.label = np.asarray(self._skill.policy(self.world), np.float32)
+        executed = np.asarray(self.learner.select_action(observation), np.float32)
+        if int(np.rint(self.label[MODE_INDEX])) == TERMINATE:
+            return self.label
+        return self.label if self.rng.random() < self.beta else executed

@@ -1,6 +1,6 @@
 """A Franka Panda on a holonomic mobile base, driven by the 11-dim RT-1 action.
 
-Action layout (ARCHITECTURE.md): ``[0:3]`` end-effector translation in the base frame
+Action layout (:mod:`sim.contract`): ``[0:3]`` end-effector translation in the base frame
 (x ``MAX_STEP`` m), ``[3:6]`` end-effector rotation as a rotation vector in the base
 frame (x ``MAX_TURN`` rad), ``[6]`` gripper closedness (> 0 closes), ``[7:9]`` base
 translation in the base frame (x ``MAX_BASE_STEP`` m), ``[9]`` base yaw (x
@@ -18,13 +18,19 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet as p
 
 from sim.assets import PANDA_COLOR, create_box, panda_lite_urdf
+from sim.bullet import p
+from sim.contract import (
+    ARM,
+    MAX_BASE_STEP,
+    MAX_BASE_TURN,
+    MAX_STEP,
+    MAX_TURN,
+    MODE_INDEX,
+    TERMINATE,
+)
 from sim.geometry import BLOCK_SIZE, TABLE_TOP_Z
-
-MODE_INDEX = 10  # the action dimension holding the mode
-ARM, BASE, TERMINATE = 0, 1, 2  # mode values
 
 ARM_JOINTS = tuple(range(7))
 FINGER_JOINTS = (9, 10)
@@ -35,10 +41,6 @@ JOINT_LOWER = (-2.9, -1.76, -2.9, -3.07, -2.9, -0.02, -2.9)
 JOINT_UPPER = (2.9, 1.76, 2.9, -0.07, 2.9, 3.75, 2.9)
 ARM_FORCES = (200.0,) * 4 + (60.0,) * 3
 
-MAX_STEP = 0.03
-MAX_TURN = 0.15
-MAX_BASE_STEP = 0.05
-MAX_BASE_TURN = 0.15
 FINGER_OPEN = 0.032
 PLATFORM_HALF = (0.15, 0.15)
 # End-effector workspace in the base frame (m; z above the table top): x, y, z ranges.

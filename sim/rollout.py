@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.robot import MODE_INDEX, TERMINATE
+from sim.contract import MODE_INDEX, TERMINATE
 from sim.skills import make_skill
 from sim.tasks.oracle import oracle_next_skill, oracle_plan
 

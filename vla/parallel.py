@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from vla.quiet import quiet_libraries
+
 _WORKER: Any = None  # the worker of this process
 
 
@@ -23,6 +25,7 @@ def _init(factory: Callable[[Any], Any], arg: Any) -> None:
     # built (a policy's first forward pass sizes oneDNN's OpenMP team, whose spinning
     # thread otherwise slows every step several times over).
     torch.set_num_threads(1)
+    quiet_libraries()
     _WORKER = factory(arg)
 
 

@@ -1,6 +1,6 @@
 """Action and proprioception tokenizers: continuous robot signals <-> integer tokens.
 
-The action contract is RT-1's 11-dimensional layout (see ``ACTION_NAMES``): ten continuous
+The action contract is RT-1's 11-dimensional layout (:mod:`sim.contract`): ten continuous
 dimensions in [-1, 1] followed by a discrete ``mode`` in {0: arm, 1: base, 2: terminate}.
 Continuous dimensions are normalised with per-dimension 1st/99th percentiles (OpenVLA
 style, robust to outliers) and binned uniformly; ``mode`` is passed through as its integer.
@@ -16,25 +16,8 @@ from typing import Any
 
 import numpy as np
 
-N_ACTION_DIMS = 11
-MODE_INDEX = 10
-N_CONTINUOUS = 10
-N_MODES = 3
-ACTION_NAMES: tuple[str, ...] = (
-    "world_vector_x",
-    "world_vector_y",
-    "world_vector_z",
-    "rotation_delta_roll",
-    "rotation_delta_pitch",
-    "rotation_delta_yaw",
-    "gripper_closedness",
-    "base_displacement_x",
-    "base_displacement_y",
-    "base_rotation",
-    "mode",
-)
-GRIPPER_INDEX = ACTION_NAMES.index("gripper_closedness")
-ARM_MODE = 0  # mode values: 0 arm, 1 base, 2 terminate
+from sim.contract import ACTION_DIM as N_ACTION_DIMS
+from sim.contract import ACTION_NAMES, MODE_INDEX, N_CONTINUOUS, N_MODES  # noqa: F401
 
 # A dimension whose q99 - q01 is below MIN_SPAN (e.g. base motion in an arm-only dataset)
 # would divide by ~0; it is widened to centre +/- DEGENERATE_HALF_WIDTH (action units).

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sim.geometry import Area
+from sim.registry import Registry
 from sim.surfaces import Surface
 
 Rect = tuple[float, float, float, float]  # x_min, x_max, y_min, y_max (world, m)
@@ -35,18 +34,14 @@ class Scene:
         return self.areas[location].dock
 
 
-SCENES: dict[str, type[Scene]] = {}
+SCENES: Registry[type[Scene]] = Registry("scene")
 
 
 def register_scene(cls: type[Scene]) -> type[Scene]:
     """Class decorator adding a scene to :data:`SCENES` under ``cls.name``."""
-    SCENES[cls.name] = cls
-    return cls
+    return SCENES.add(cls.name, cls)
 
 
 def make_scene(name: str) -> Scene:
-    """Instantiate a registered scene by name."""
-    if name not in SCENES:
-        raise ValueError(f"unknown scene {name!r}; registered scenes: {sorted(SCENES)}")
-    factory: Callable[[], Scene] = SCENES[name]
-    return factory()
+    """Instantiate a registered scene by name (ValueError naming the scenes if unknown)."""
+    return SCENES.get(name)()

@@ -10,7 +10,7 @@ class Done(Skill):
     name = "done"
 
     def policy(self, world):
-        return self.terminate()
+        return self.terminate(world)
 
     def goal(self):
         return []

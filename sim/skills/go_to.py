@@ -16,12 +16,10 @@ class GoTo(Skill):
     def policy(self, world):
         area = world.scene.areas.get(self.call.target)
         if area is None:
-            return self.terminate()
-        close = world.robot.grasp.held_body is not None
-        self.gripper_hint = 1.0 if close else -1.0
-        act, err = move_base(world, area.dock, close)
+            return self.terminate(world)
+        act, err = move_base(world, area.dock, world.robot.grasp.held_body is not None)
         if err < DOCK_TOLERANCE:
-            return self.terminate()
+            return self.terminate(world)
         return act
 
     def goal(self):

@@ -1,56 +1,56 @@
-"""``pick up the <block>``: approach from above, descend, close, lift."""
+"""``pick up the <block>``: come down on the block from above, close, lift.
+
+State-derived (see :mod:`sim.skills.base`): holding the block, lift it and stop at
+``LIFT_Z``; otherwise bring the open hand down the funnel to the grasp point and close
+there. The gripper closes and the lift starts in the same action, so the hand never
+pauses; a close that caught nothing leaves the gripper closed on nothing, which the next
+state reads as "open and come down again".
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import pybullet as p
 
+from sim.bullet import p
 from sim.geometry import TABLE_TOP_Z
-from sim.skills.base import Skill, move_arm, register_skill
+from sim.skills.base import Skill, approach, move_arm, register_skill
 from sim.tasks.predicates import Predicate
 
-HOVER = 0.09  # approach height above the block (m)
 LIFT_Z = TABLE_TOP_Z + 0.17
-CLOSE_STEPS = 2
+# The hand closes within this horizontal / vertical distance of the grasp point (m): well
+# inside the grasp zone (sim.robot.GRASP_ZONE), and loose enough vertically for a hand that
+# fingers of the neighbouring blocks in a full bowl stop a centimetre above it.
+GRASP_TOLERANCE = (0.01, 0.02)
+LIFT_TOLERANCE = 0.015  # the lift ends this close to LIFT_Z (m)
 GRASP_DROP = np.array([0.0, 0.0, -0.004])  # the grasp point, from the block's centre (m)
 
 
 @register_skill
 class Pick(Skill):
     name = "pick"
-    above = False  # the hand has reached the block's xy at travel height
 
     def policy(self, world):
         body = world.bodies.get(self.call.obj)
+        held = world.robot.grasp.held_body
         if body is None or self.call.obj not in world.placed:
-            return self.terminate()
+            return self.terminate(world)
+        ee = world.robot.ee_pose()[0]
+        if held == body:  # lift
+            if ee[2] > LIFT_Z - LIFT_TOLERANCE:
+                return self.terminate(world)
+            return move_arm(world, np.array([ee[0], ee[1], LIFT_Z]), True)[0]
+        if held is not None:  # holding another block: this pick cannot start
+            return self.terminate(world)
         pos, orn = world.client.getBasePositionAndOrientation(body)
-        target, yaw = np.array(pos), _grasp_yaw(orn, world.robot.base_pose[2])
-        if self.phase == 0:  # travel high (clear of towers), then approach from above
-            ee = world.robot.ee_pose()[0]
-            self.above = self.above or np.linalg.norm(target[:2] - ee[:2]) < 0.015
-            z = target[2] + HOVER if self.above else max(LIFT_Z, ee[2])
-            act, err = move_arm(world, np.array([target[0], target[1], z]), False, yaw)
-            self._advance_if(self.above and err < 0.012)
-        elif self.phase == 1:  # descend
-            act, err = move_arm(world, target + GRASP_DROP, False, yaw)
-            self._advance_if(err < 0.006)
-        elif self.phase < 2 + CLOSE_STEPS:  # close
-            act, _ = move_arm(world, world.robot.ee_pose()[0], True, yaw)
-            self.phase += 1
-        else:  # lift
-            ee = world.robot.ee_pose()[0]
-            act, err = move_arm(world, np.array([ee[0], ee[1], LIFT_Z]), True, yaw)
-            self.gripper_hint = 1.0
-            if err < 0.015:
-                return self.terminate()
+        grasp, yaw = np.array(pos) + GRASP_DROP, _grasp_yaw(orn, world.robot.base_pose[2])
+        act, _ = approach(world, grasp, max(LIFT_Z, ee[2]), False, yaw)
+        off = np.abs(grasp - ee)
+        if off[:2].max() < GRASP_TOLERANCE[0] and off[2] < GRASP_TOLERANCE[1]:
+            # close on the block and start the lift at once
+            act, _ = move_arm(world, np.array([ee[0], ee[1], LIFT_Z]), True, yaw)
         return act
-
-    def _advance_if(self, condition: bool) -> None:
-        if condition:
-            self.phase += 1
 
     def goal(self):
         return [Predicate("holding", (self.call.obj,))]

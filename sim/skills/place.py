@@ -1,7 +1,10 @@
-"""``place the <block> in/on/at the <target>``: carry, descend, open, retreat.
+"""``place the <block> in/on/at the <target>``: carry, come down, open, retreat.
 
 One class per target kind shares the motion; each says where the block's centre should
-be released and what success means.
+be released and what success means. State-derived (see :mod:`sim.skills.base`): holding
+the block, carry it down the funnel to where it is released and open there; with the
+gripper open and the block just below the hand, rise to ``CARRY_Z`` and stop; any other
+state (the block is not in the hand nor under it) ends the skill.
 """
 
 from __future__ import annotations
@@ -9,12 +12,16 @@ from __future__ import annotations
 import numpy as np
 
 from sim.geometry import BLOCK_SIZE, BOWL_INNER_RADIUS, MOBILE_AREAS, TABLE_TOP_Z
-from sim.skills.base import Skill, move_arm, register_skill
+from sim.skills.base import Skill, approach, move_arm, register_skill
 from sim.tasks.predicates import Predicate
 
 CARRY_Z = TABLE_TOP_Z + 0.17
 RELEASE_GAP = 0.008  # release the block this far above where it will rest (m)
-OPEN_STEPS = 2
+# the hand opens within this horizontal / vertical distance of its release pose (m): the
+# goal predicates allow centimetres (sim.tasks.predicates), a learner gets a target it can hit
+RELEASE_TOLERANCE = (0.01, 0.01)
+RETREAT_TOLERANCE = 0.015  # the retreat ends this close to CARRY_Z (m)
+JUST_RELEASED = 0.05  # a free block this close to the hand horizontally was just let go (m)
 # Three places for blocks in a bowl, 0.03 m off its centre and 0.052 m apart, so up to
 # three blocks sit side by side (a block centred in the bowl would leave no room).
 IN_BOWL_SLOTS = tuple((0.03 * np.cos(a), 0.03 * np.sin(a)) for a in np.radians([90, 210, 330]))
@@ -24,48 +31,30 @@ AREA_SPOT_CLEARANCE = {"block": 0.06, "bowl": 0.115}  # from an object's centre 
 class Place(Skill):
     """Shared carry-and-release motion; subclasses define :meth:`release_point`."""
 
-    release = np.zeros(3)  # where the block's centre is let go (world, m); set in phase 0
-    last_offset = np.zeros(3)  # held block's centre minus the grasp point, last seen
-
     def policy(self, world):
         held = world.robot.grasp.held_body
-        if self.phase == 0 and (held is None or world.names[held] != self.call.obj):
-            return self.terminate()
-        if self.phase < 3:
-            self.gripper_hint = 1.0
-        if self.phase == 0:
-            self.release = self.release_point(world)
         ee = world.robot.ee_pose()[0]
-        offset = self._held_offset(world, ee)
-        goal_ee = self.release - offset
-        if self.phase <= 1:  # rise to carry height, then travel above the target
-            carry = max(CARRY_Z, goal_ee[2] + 0.06)
-            if self.phase == 0:
-                act, err = move_arm(world, np.array([ee[0], ee[1], carry]), True)
-                self.phase += err < 0.02
-            else:
-                act, _ = move_arm(world, np.array([*goal_ee[:2], carry]), True)
-                self.phase += bool(np.linalg.norm(goal_ee[:2] - ee[:2]) < 0.01)
-        elif self.phase == 2:  # descend
-            act, err = move_arm(world, goal_ee, True)
-            self.phase += err < 0.006
-        elif self.phase < 3 + OPEN_STEPS:  # open
+        if held is None and self._just_released(world, ee):  # retreat
+            if ee[2] > CARRY_Z - RETREAT_TOLERANCE:
+                return self.terminate(world)
+            return move_arm(world, np.array([ee[0], ee[1], CARRY_Z]), False)[0]
+        if held is None or world.names[held] != self.call.obj:
+            return self.terminate(world)
+        goal_ee = self.release_point(world) - _held_offset(world, held, ee)
+        act, _ = approach(world, goal_ee, max(CARRY_Z, goal_ee[2] + 0.06), True)
+        off = np.abs(goal_ee - ee)
+        if off[:2].max() < RELEASE_TOLERANCE[0] and off[2] < RELEASE_TOLERANCE[1]:
+            # let go, without moving, so the block drops straight
             act, _ = move_arm(world, ee, False)
-            self.phase += 1
-            self.gripper_hint = -1.0
-        else:  # retreat
-            act, err = move_arm(world, np.array([ee[0], ee[1], CARRY_Z]), False)
-            if err < 0.015:
-                return self.terminate()
         return act
 
-    def _held_offset(self, world, ee: np.ndarray) -> np.ndarray:
-        held = world.robot.grasp.held_body
-        if held is None:
-            return self.last_offset
-        pos = np.array(world.client.getBasePositionAndOrientation(held)[0])
-        self.last_offset = pos - ee
-        return self.last_offset
+    def _just_released(self, world, ee: np.ndarray) -> bool:
+        """The skill's block lies free just below the hand (the release happened)."""
+        body = world.bodies.get(self.call.obj)
+        if body is None or self.call.obj not in world.placed:
+            return False
+        pos = np.array(world.client.getBasePositionAndOrientation(body)[0])
+        return bool(np.linalg.norm(pos[:2] - ee[:2]) < JUST_RELEASED and pos[2] < ee[2])
 
     def release_point(self, world) -> np.ndarray:
         raise NotImplementedError
@@ -75,7 +64,12 @@ class Place(Skill):
         if held is None or world.names[held] != self.call.obj:
             return None
         ee = world.robot.ee_pose()[0]
-        return self.release_point(world) - self._held_offset(world, ee)
+        return self.release_point(world) - _held_offset(world, held, ee)
+
+
+def _held_offset(world, held: int, ee: np.ndarray) -> np.ndarray:
+    """The held block's centre minus the grasp point (world, m)."""
+    return np.array(world.client.getBasePositionAndOrientation(held)[0]) - ee
 
 
 @register_skill

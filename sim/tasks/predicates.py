@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -40,6 +41,9 @@ ON_MIN_HEIGHT = 0.7 * BLOCK_SIZE  # on(): range of the upper centre's height abo
 ON_MAX_HEIGHT = 1.3 * BLOCK_SIZE
 
 _CALL = re.compile(r"^([a-z_]+)\s*\((.*)\)$")
+MAX_PREDICATE_CHARS = 300  # the longest real one is under 80
+_short = reprlib.Repr()
+_short.maxstring = 80
 
 
 @dataclass(frozen=True)
@@ -86,12 +90,12 @@ def split_top_level(text: str) -> list[str]:
         elif char == ")":
             depth -= 1
             if depth < 0:
-                raise ValueError(f"unbalanced parentheses in {text!r}")
+                raise ValueError(f"unbalanced parentheses in {_short.repr(text)}")
         elif char == "," and depth == 0:
             parts.append(text[start:i])
             start = i + 1
     if depth != 0:
-        raise ValueError(f"unbalanced parentheses in {text!r}")
+        raise ValueError(f"unbalanced parentheses in {_short.repr(text)}")
     parts.append(text[start:])
     return parts
 
@@ -99,7 +103,14 @@ def split_top_level(text: str) -> list[str]:
 def parse_predicate(text: str) -> Predicate:
     """Parse e.g. ``"not(in(Red  Block, blue bowl))"``; checks the name and arity only."""
     if not isinstance(text, str):
-        raise ValueError(f"predicate must be text like 'in(red block, blue bowl)', got {text!r}")
+        raise ValueError(
+            f"predicate must be text like 'in(red block, blue bowl)', got {_short.repr(text)}"
+        )
+    if len(text) > MAX_PREDICATE_CHARS:
+        raise ValueError(
+            f"predicate {_short.repr(text)} is {len(text)} characters; at most "
+            f"{MAX_PREDICATE_CHARS}"
+        )
     norm = normalize_name(text)
     match = _CALL.match(norm)
     if not match:
@@ -125,10 +136,10 @@ def parse_predicate(text: str) -> Predicate:
 def _parse_not(text: str, args: list[str]) -> Predicate:
     if len(args) != 1 or not args[0]:
         raise ValueError(f"wrong number of arguments in {text!r}: not takes 1 predicate")
-    inner = parse_predicate(args[0])
-    if inner.negated:
+    inner_call = _CALL.match(args[0])
+    if inner_call and inner_call.group(1) == "not":  # refused before any recursion
         raise ValueError(f"nested not in {text!r}; write the predicate itself")
-    return Predicate("not", inner=inner)
+    return Predicate("not", inner=parse_predicate(args[0]))
 
 
 def object_type(name: str) -> str:

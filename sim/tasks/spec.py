@@ -12,7 +12,9 @@ A task file is a YAML list; each item is a mapping::
 
 Unquoted predicates in a flow list (``[in(a, b)]``) are split by YAML at the comma; the parser
 re-joins them, so both that and quoted or block-style lists work. Every problem raises a
-one-line ``ValueError`` naming the source, the item (numbered from 1) and the problem.
+one-line ``ValueError`` naming the source, the item (numbered from 1) and the problem; a file
+that is not UTF-8 YAML text, nests too deep or repeats a key is refused whole
+(:mod:`sim.tasks.yaml_text`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sim.tasks.predicates import (
     parse_predicate,
     split_top_level,
 )
+from sim.tasks.yaml_text import MAX_FILE_BYTES, brief, decode_task_file, load_yaml
 
 DEFAULT_SCENE = "tabletop"
 SCENE_PLACES: dict[str, tuple[str, ...]] = {"tabletop": tuple(TABLETOP_PLACES), "mobile": ()}
@@ -44,6 +47,8 @@ SCENES = tuple(SCENE_PLACES)
 
 TASK_KEYS = ("instruction", "goal", "scene", "objects", "initial", "family", "max_skills")
 INITIAL_PREDICATES = ("in", "on", "at", "holding", "robot_at")
+MAX_INSTRUCTION_CHARS = 512  # as vla-serve takes them
+MAX_SKILLS_CAP = 10_000
 BUILTIN_SUITES = (
     "single",
     "nouns",
@@ -120,10 +125,15 @@ def load_tasks(suite_or_path: str | os.PathLike) -> list[TaskSpec]:
     path = Path(suite_or_path)
     if not path.is_file():
         raise ValueError(
-            f"unknown task suite {str(suite_or_path)!r}: no such file and not a built-in suite "
-            f"({', '.join(BUILTIN_SUITES)})"
+            f"unknown task suite {brief(str(suite_or_path))}: no such file and not a built-in "
+            f"suite ({', '.join(BUILTIN_SUITES)})"
         )
-    return parse_tasks_yaml(path.read_text(encoding="utf-8"), source=str(path))
+    try:
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read the task file: {err.strerror}") from None
+    return parse_tasks_yaml(decode_task_file(raw, str(path)), source=str(path))
 
 
 def suite_file(name: str) -> Any:
@@ -133,18 +143,7 @@ def suite_file(name: str) -> Any:
 
 def parse_tasks_yaml(text: str, source: str = "<tasks>") -> list[TaskSpec]:
     """Parse YAML text holding a list of tasks."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{source}: malformed YAML: {_yaml_problem(exc)}") from None
-    return parse_tasks(data, source=source)
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    return " ".join(f"{problem}{where}".split())
+    return parse_tasks(load_yaml(text, source), source=source)
 
 
 def parse_tasks(data: Any, source: str = "<tasks>") -> list[TaskSpec]:
@@ -167,7 +166,7 @@ def parse_tasks(data: Any, source: str = "<tasks>") -> list[TaskSpec]:
 def _item_label(source: str, index: int, item: Any) -> str:
     label = f"{source} item {index}"
     if isinstance(item, dict) and isinstance(item.get("instruction"), str):
-        label += f" ({item['instruction']!r})"
+        label += f" ({brief(item['instruction'])})"
     return label
 
 
@@ -178,10 +177,12 @@ def _item_label(source: str, index: int, item: Any) -> str:
 def parse_task(item: Any) -> TaskSpec:
     """Parse and validate one task mapping (errors name the problem, not the item)."""
     if not isinstance(item, dict):
-        raise ValueError(f"a task must be a mapping with keys {', '.join(TASK_KEYS)}, got {item!r}")
-    unknown = [str(k) for k in item if k not in TASK_KEYS]
+        raise ValueError(
+            f"a task must be a mapping with keys {', '.join(TASK_KEYS)}, got {brief(item)}"
+        )
+    unknown = [k for k in item if k not in TASK_KEYS]
     if unknown:
-        raise ValueError(f"unknown key {unknown[0]!r} (keys: {', '.join(TASK_KEYS)})")
+        raise ValueError(f"unknown key {brief(unknown[0])} (keys: {', '.join(TASK_KEYS)})")
     for key in ("instruction", "goal"):
         if item.get(key) in (None, "", []):
             raise ValueError(f"missing {key!r}")
@@ -201,27 +202,31 @@ def parse_task(item: Any) -> TaskSpec:
 
 def _parse_instruction(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"instruction must be non-empty text, got {value!r}")
+        raise ValueError(f"instruction must be non-empty text, got {brief(value)}")
+    if len(value) > MAX_INSTRUCTION_CHARS:
+        raise ValueError(f"instruction is {len(value)} characters; at most {MAX_INSTRUCTION_CHARS}")
     return " ".join(value.split())
 
 
 def _parse_scene(value: Any) -> str:
-    if value not in SCENES:
-        raise ValueError(f"unknown scene {value!r} (scenes: {', '.join(SCENES)})")
+    if not isinstance(value, str) or value not in SCENES:
+        raise ValueError(f"unknown scene {brief(value)} (scenes: {', '.join(SCENES)})")
     return value
 
 
 def _parse_family(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise ValueError(f"family must be text, got {value!r}")
+        raise ValueError(f"family must be text, got {brief(value)}")
     return value
 
 
 def _parse_max_skills(value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"max_skills must be a positive integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SKILLS_CAP:
+        raise ValueError(
+            f"max_skills must be an integer from 1 to {MAX_SKILLS_CAP}, got {brief(value)}"
+        )
     return value
 
 
@@ -229,7 +234,7 @@ def _text_list(value: Any, key: str) -> list[str]:
     """A list of strings from a YAML list (or one comma-separated string)."""
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-        raise ValueError(f"{key} must be a list of text entries, got {value!r}")
+        raise ValueError(f"{key} must be a list of text entries, got {brief(value)}")
     return items
 
 

@@ -4,15 +4,15 @@ learner mixed in, only the expert's skills are recorded."""
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
+from sim.contract import MAX_STEP
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
-from sim.perturb import NoisyExpert, SkillMix, jitter_start
-from sim.robot import MAX_STEP
+from sim.perturb import DaggerMix, NoisyExpert, SkillMix, jitter_start
 from sim.rollout import run_skill
 from sim.tasks import parse_tasks
-from vla.cli.record import record
+from vla.data.recording import RecordConfig, record
+from vla.options import build
 from vla.policies import load_policy
 
 PICK = {"instruction": "pick up the red block", "goal": ["holding(red block)"]}
@@ -79,8 +79,8 @@ def test_noisy_expert_leaves_the_clean_path_and_still_picks():
 def test_perturbed_recording_is_reproducible_and_labelled_by_the_expert(tmp_path):
     cfg = {"suites": ["single"], "episodes_per_suite": 2, "split": "train", "image_size": 32}
     noisy = {**cfg, "action_noise": 0.3, "start_jitter": 10}
-    runs = [record(OmegaConf.create({**noisy, "output_dir": str(tmp_path / k)})) for k in "ab"]
-    clean = record(OmegaConf.create({**cfg, "output_dir": str(tmp_path / "clean")}))
+    runs = [record(build(RecordConfig, {**noisy, "output_dir": str(tmp_path / k)})) for k in "ab"]
+    clean = record(build(RecordConfig, {**cfg, "output_dir": str(tmp_path / "clean")}))
     a, b = (run.load_episode(0) for run in runs)
     assert all(np.array_equal(a[k], b[k]) for k in a)  # seeded: the same episode twice
     assert runs[0].record(0)["meta"] == {"suite": "single", "action_noise": 0.3, "start_jitter": 10}
@@ -89,7 +89,7 @@ def test_perturbed_recording_is_reproducible_and_labelled_by_the_expert(tmp_path
     # the labels are the expert's, not what ran: the hand's motion follows them worse
     assert tracking_error(a) > 1.5 * tracking_error(first_clean), (a, first_clean)
     with pytest.raises(ValueError, match="action_noise"):
-        record(OmegaConf.create({**cfg, "action_noise": -1, "output_dir": str(tmp_path / "x")}))
+        record(build(RecordConfig, {**cfg, "action_noise": -1, "output_dir": str(tmp_path / "x")}))
 
 
 def test_skill_mix_hands_whole_skills_to_the_learner():
@@ -118,8 +118,9 @@ def test_skill_mix_hands_whole_skills_to_the_learner():
 def test_recording_keeps_only_the_experts_skills(tmp_path):
     cfg = {"suites": ["single"], "episodes_per_suite": 1, "split": "train", "image_size": 32}
     by_learner = record(
-        OmegaConf.create(
-            {**cfg, "learner": "rt1", "learner_prob": 1.0, "output_dir": str(tmp_path / "l")}
+        build(
+            RecordConfig,
+            {**cfg, "learner": "rt1", "learner_prob": 1.0, "output_dir": str(tmp_path / "l")},
         )
     )
     assert len(by_learner) == 0 and by_learner.summary()["markers"] == 1  # ran, kept nothing
@@ -129,4 +130,73 @@ def test_recording_keeps_only_the_experts_skills(tmp_path):
         ({"learner": str(tmp_path / "none"), "learner_prob": 0.5}, "none"),
     ):
         with pytest.raises(ValueError, match=match):
-            record(OmegaConf.create({**cfg, **bad, "output_dir": str(tmp_path / "x")}))
+            record(build(RecordConfig, {**cfg, **bad, "output_dir": str(tmp_path / "x")}))
+
+
+class Drifter:
+    """A learner that always moves the hand sideways with the gripper open."""
+
+    def reset(self):
+        self.resets = getattr(self, "resets", 0) + 1
+
+    def select_action(self, observation):
+        action = np.zeros(11, np.float32)
+        action[[1, 6]] = (1.0, -1.0)
+        return action
+
+
+def test_dagger_executes_the_learner_and_labels_each_state_with_the_expert():
+    env = env_for(PICK)
+    obs, _ = env.reset(seed=1)
+    learner, rng = Drifter(), np.random.default_rng(0)
+    mix = DaggerMix(env, learner, 0.0, rng)
+    mix.reset()
+    assert learner.resets == 1
+    for _ in range(4):
+        obs = {**obs, "instruction": PICK["instruction"]}
+        fresh = ScriptedExpert(env).select_action(obs)  # the expert from this very state
+        executed = mix.select_action(obs)
+        assert np.array_equal(mix.label, fresh)
+        assert np.array_equal(executed, learner.select_action(obs))  # beta 0: the learner
+        obs, *_ = env.step(executed)
+    always_expert = DaggerMix(env, learner, 1.0, rng)
+    obs = {**obs, "instruction": PICK["instruction"]}
+    assert np.array_equal(always_expert.select_action(obs), always_expert.label)
+    for bad, match in ((1.5, "dagger_beta"), (-0.1, "dagger_beta")):
+        with pytest.raises(ValueError, match=match):
+            DaggerMix(env, learner, bad, rng)
+    with pytest.raises(ValueError, match="learner"):
+        DaggerMix(env, None, 0.5, rng)
+
+
+def test_dagger_labels_ignore_the_experts_step_cap_and_end_when_it_is_done():
+    env = env_for(PICK)
+    obs, _ = env.reset(seed=1)
+    mix = DaggerMix(env, Drifter(), 0.0, np.random.default_rng(0))
+    mix.reset()
+    obs = {**obs, "instruction": PICK["instruction"]}
+    for _ in range(130):  # longer than the expert's own 120-step cap
+        mix.select_action(obs)
+    assert int(mix.label[10]) != 2  # still telling the drifting learner where to go
+    env.unwrapped.world.robot.attach(env.unwrapped.world.bodies["red block"])
+    for _ in range(12):  # holding the block: lift, then the expert says the skill is done
+        action = mix.select_action(obs)
+        obs, *_ = env.step(action)
+        obs = {**obs, "instruction": PICK["instruction"]}
+    assert int(mix.label[10]) == 2 and int(action[10]) == 2
+
+
+def test_dagger_recording_keeps_every_labelled_skill_failed_or_not(tmp_path):
+    cfg = {"suites": ["single"], "episodes_per_suite": 2, "split": "train", "image_size": 32}
+    store = record(
+        build(
+            RecordConfig,
+            {**cfg, "learner": "rt1", "dagger_beta": 0.0, "output_dir": str(tmp_path / "d")},
+        )
+    )
+    assert len(store) >= 2
+    for record_ in store.episodes(None):
+        assert record_["meta"]["dagger_beta"] == 0.0 and record_["meta"]["learner"] == "rt1"
+        assert record_["n_steps"] >= 1
+    with pytest.raises(ValueError, match="dagger_beta"):
+        record(build(RecordConfig, {**cfg, "dagger_beta": 0.5, "output_dir": str(tmp_path / "x")}))

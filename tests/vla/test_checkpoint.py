@@ -99,3 +99,62 @@ def test_config_must_be_json_object(tmp_path):
     (path / "config.json").write_text(json.dumps([1, 2]))
     with pytest.raises(ValueError, match="config.json is corrupt"):
         load_checkpoint(path)
+
+
+def test_train_config_is_saved_with_the_checkpoint(tmp_path):
+    record = {"config": {"steps": 4, "model": {"d_model": 32}}, "data": {"episodes": 3}}
+    path = save(tmp_path / "ck", train_config=record)
+    assert json.loads((path / ckpt_mod.TRAIN_CONFIG_FILE).read_text()) == record
+    assert [p.name for p in tmp_path.iterdir()] == ["ck"]
+
+
+def test_stale_temporary_folders_are_removed_and_checkpoints_kept(tmp_path):
+    save(tmp_path / "last")
+    stale = [tmp_path / ".last.tmp-123-abcdef01", tmp_path / ".best.tmp-9-00000000"]
+    for folder in stale:
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"half")
+    assert sorted(ckpt_mod.remove_stale_temps(tmp_path)) == sorted(stale)
+    assert [p.name for p in tmp_path.iterdir()] == ["last"]
+    assert load_checkpoint(tmp_path / "last").config["value"] == 1.0
+    assert ckpt_mod.remove_stale_temps(tmp_path / "missing") == []
+
+
+class CreatesAFile:
+    """Unpickling this calls ``open(path, "w")``: a stand-in for any code a crafted file runs."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_training_state_that_would_run_code_is_a_one_line_error(tmp_path):
+    path = save(tmp_path / "ck", 1.0, training_state={"step": 1})
+    proof, marker = tmp_path / "proof", tmp_path / "pwned"
+    torch.save({"step": 1, "x": CreatesAFile(proof)}, tmp_path / "crafted.pt")
+    torch.load(tmp_path / "crafted.pt", weights_only=False)  # the file really runs code
+    assert proof.exists()
+    torch.save({"step": 1, "x": CreatesAFile(marker)}, path / "training_state.pt")
+    with pytest.raises(ValueError) as error:
+        load_checkpoint(path, with_training_state=True)
+    message = str(error.value)
+    assert (
+        "\n" not in message and "refusing to unpickle" in message and "training_state.pt" in message
+    )
+    assert not marker.exists()
+
+
+def test_real_training_state_loads_with_weights_only(tmp_path):
+    from vla.training.setup import rng_states
+
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model(torch.ones(1, 3)).sum().backward()
+    optimizer.step()
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
+    path = save(tmp_path / "ck", 1.0, training_state={**state, "step": 3, "rng": rng_states()})
+    loaded = load_checkpoint(path, with_training_state=True).training_state
+    assert loaded["step"] == 3 and loaded["optimizer"]["state"][0]["step"] == 1

@@ -63,3 +63,21 @@ def test_bad_name_or_path():
 def test_bare_string_rejected(encoder):
     with pytest.raises(TypeError, match="list of strings"):
         encoder.encode("pick up the red block")
+
+
+def test_cache_is_a_bounded_lru(encoder, forward_calls, monkeypatch):
+    """A stream of distinct instructions (a served policy's clients) cannot grow it forever."""
+    encoder.clear_cache()
+    monkeypatch.setattr(encoder, "max_cache", 3)
+    texts = [f"pick up the block number {i}" for i in range(5)]
+    first = encoder.encode(texts)  # one batch larger than the cache: all answered
+    assert encoder.cache_size == 3 and len(forward_calls) == 2
+    encoder.encode([texts[2]])  # a hit makes it the most recent
+    encoder.encode(["go to the counter"])  # evicts the least recent: texts[3]
+    assert encoder.cache_size == 3
+    calls = len(forward_calls)
+    encoder.encode([texts[2], texts[4]])
+    assert len(forward_calls) == calls  # both still cached
+    torch.testing.assert_close(encoder.encode([texts[3]])[0], first[3])  # recomputed, same
+    assert len(forward_calls) == calls + 1
+    encoder.clear_cache()

@@ -2,132 +2,21 @@
 
 vla-deploy                                               # bundled RT-1 on the simulator
 vla-deploy policy=ws://gpu-box:8765 robot.safety=true    # model on a vla-serve server
-vla-deploy planner=oracle robot.tasks=long_horizon
+vla-deploy planner=oracle robot.tasks=long_horizon       # plan runners need robot=pybullet
 vla-deploy robot=xarm robot.ip=192.168.1.185 instruction="pick up the red block"
 
 At the end (or on Ctrl-C, after the robot holds) it prints the achieved rate, latency
-percentiles and safety counts and writes them to ``output_dir/deploy_report.json``.
+percentiles and safety counts and writes them to ``output_dir/deploy_report.json``
+(:mod:`vla.robot.deploy`). Options: :class:`vla.robot.config.DeployConfig`; ``policy`` is
+a registered name, a checkpoint folder or the ``ws://host:port`` of a ``vla-serve`` server.
+Bad input ends in one line with exit code 2.
 """
 
-from __future__ import annotations
+from vla.cli.app import hydra_app
+from vla.robot.config import DeployConfig
+from vla.robot.deploy import deploy
 
-import json
-from pathlib import Path
-from typing import Any
-
-import hydra
-from omegaconf import DictConfig, OmegaConf
-
-from sim.rollout import run_policy
-from vla.cli.errors import run_app
-from vla.policies import load_policy
-from vla.robot import make_robot
-from vla.robot.base import Robot
-from vla.robot.control_loop import ControlLoop, GuardedPolicy
-
-
-def build_robot(cfg: DictConfig) -> Robot:
-    """The backend ``cfg.robot`` names, with its options."""
-    options = OmegaConf.to_container(cfg.robot, resolve=True)
-    return make_robot(options.pop("name"), **options)
-
-
-def build_policy(cfg: DictConfig, period_s: float) -> tuple[Any, Any]:
-    """(policy, action queue or None); remote policies time out after one period."""
-    name = str(cfg.policy)
-    if not name.startswith(("ws://", "wss://")):
-        return load_policy(name), None
-    from vla.serve import ActionQueue
-
-    timeout = cfg.remote.timeout_s or period_s
-    policy = load_policy(name, timeout_s=timeout, api_key=cfg.remote.api_key)
-    policy.connect()
-    queue = ActionQueue(policy, chunk=int(cfg.remote.chunk)) if cfg.remote.async_queue else None
-    return policy, queue
-
-
-def execute(cfg: DictConfig, loop: ControlLoop, policy: GuardedPolicy) -> dict[str, Any]:
-    """Run the instruction (planner none) or the sim task's plan (oracle, saycan)."""
-    obs = loop.observe()
-    planner = str(cfg.planner.name)
-    if planner == "none":
-        instruction = cfg.instruction or obs["instruction"]
-        if not instruction:
-            raise ValueError('give instruction="..." (a real robot has no task to read it from)')
-        steps, _ = run_policy(loop, policy, str(instruction), obs, max_steps=cfg.max_steps)
-        return {"instruction": instruction, "skills": [], "steps": steps}
-    from vla.evaluation.episode import planner_runner, skill_rows
-
-    runner = planner_runner(planner)
-    task = loop.unwrapped.task
-    if cfg.instruction and cfg.instruction != task.instruction:
-        raise ValueError(
-            f"planner={planner} plans the sim task ({task.instruction!r}): "
-            "choose it with robot.tasks/robot.task_index, not instruction="
-        )
-    options = OmegaConf.to_container(cfg.planner, resolve=True)
-    results = runner(loop, policy, task, obs, max_skills=cfg.max_skills, planner_options=options)
-    skills = skill_rows(results)
-    return {
-        "instruction": task.instruction,
-        "skills": skills,
-        "steps": sum(r.steps for r in results),
-    }
-
-
-def run(cfg: DictConfig) -> dict[str, Any]:
-    """Deploy as ``cfg`` says (configs/deploy.yaml); returns the report."""
-    robot = build_robot(cfg)
-    loop = ControlLoop(robot, float(cfg.control_hz))
-    policy, queue = build_policy(cfg, loop.period)
-    guarded = GuardedPolicy(policy, robot, loop.period, queue)
-    report: dict[str, Any] = {
-        "robot": robot.robot_name,
-        "policy": str(cfg.policy),
-        "planner": str(cfg.planner.name),
-        "interrupted": False,
-    }
-    try:
-        robot.connect()
-        report.update(execute(cfg, loop, guarded))
-        report["success"] = loop.is_success()
-    except KeyboardInterrupt:
-        report["interrupted"] = True
-        raise
-    finally:
-        robot.hold()  # Ctrl-C or error: stop the arm and the base before anything else
-        finish(cfg, report, loop, guarded, robot)
-        if queue is not None:
-            queue.close()
-    return report
-
-
-def finish(
-    cfg: DictConfig, report: dict, loop: ControlLoop, guarded: GuardedPolicy, robot: Robot
-) -> None:
-    """Disconnect, then print and write the rate, latency and safety figures."""
-    report.update(loop.report())
-    report["missed_deadlines"] = guarded.misses
-    report["safety"] = robot.safety_counts()
-    robot.disconnect()
-    out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "deploy_report.json").write_text(json.dumps(report, indent=2, default=str))
-    lat = report["latency_ms"]
-    print(
-        f"{report['robot']} | policy={report['policy']} planner={report['planner']}: "
-        f"{report['steps']} steps at {report['achieved_hz']} Hz (target {report['target_hz']}); "
-        f"obs->action latency p50 {lat['p50']} / p90 {lat['p90']} / p99 {lat['p99']} ms; "
-        f"missed deadlines {guarded.misses}"
-    )
-    print(f"safety: {report['safety']}; success: {report.get('success')}")
-    print(f"wrote {out / 'deploy_report.json'}")
-
-
-@hydra.main(config_path="../../configs", config_name="deploy", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    run_app("vla-deploy", run, cfg, on_interrupt="robot held and disconnected")
-
+main = hydra_app("vla-deploy", "deploy", DeployConfig, deploy, "robot held and disconnected")
 
 if __name__ == "__main__":
     main()

@@ -4,76 +4,19 @@ vla-eval tasks=single planner=none
 vla-eval tasks=structured planner=oracle num_workers=2 output_dir=outputs/eval_structured
 vla-eval tasks=long_horizon planner=saycan planner.affordance=oracle
 vla-eval planner=saycan mode=chain n_chains=20
+vla-eval -m tasks=structured planner=saycan planner.affordance=learned,oracle,constant
+
+Options: :class:`vla.evaluation.config.EvalConfig` (``vla-eval --cfg job`` prints them);
+``policy`` is a registered name, a checkpoint folder, a ``ws://`` URL or ``expert``. In a
+``-m`` sweep each job writes to its own folder under ``output_dir``, named by the swept
+settings. Bad input ends in one line with exit code 2.
 """
 
-from __future__ import annotations
+from vla.cli.app import hydra_app
+from vla.evaluation.config import EvalConfig
+from vla.evaluation.suite import evaluate_suite
 
-from pathlib import Path
-
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
-
-from vla.cli.errors import run_app
-from vla.evaluation import evaluate
-from vla.evaluation.chain import evaluate_chains
-from vla.evaluation.report import chain_table, summary_table
-
-MODES = ("episodes", "chain")
-
-
-def planner_settings(cfg: DictConfig) -> tuple[str, dict]:
-    """(planner name, its options) from the ``planner`` config group (or a plain name)."""
-    if isinstance(cfg.planner, str):
-        return cfg.planner, {}
-    options = OmegaConf.to_container(cfg.planner, resolve=True)
-    return str(options.pop("name")), options
-
-
-def output_dir(cfg: DictConfig) -> str:
-    """``output_dir``, or this job's own folder under it in a ``-m`` sweep."""
-    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
-        return HydraConfig.get().runtime.output_dir
-    return str(cfg.output_dir)
-
-
-def run(cfg: DictConfig) -> dict:
-    """Evaluate as ``cfg`` says (configs/eval.yaml) and print the summary."""
-    planner, options = planner_settings(cfg)
-    mode = cfg.get("mode", "episodes")
-    if mode not in MODES:
-        raise ValueError(f"mode={mode!r}: choose one of {MODES}")
-    common = dict(
-        policy=str(cfg.policy),
-        planner=planner,
-        planner_options=options,
-        seed=cfg.seed,
-        output_dir=output_dir(cfg),
-        num_workers=cfg.num_workers,
-        n_videos=cfg.n_videos,
-        image_size=cfg.image_size,
-        render_size=cfg.render_size,
-    )
-    print(f"{cfg.tasks} | policy={cfg.policy} planner={planner} {options or ''}".rstrip())
-    if mode == "chain":
-        info = evaluate_chains(
-            tasks=cfg.tasks, n_chains=cfg.n_chains, chain_length=cfg.chain_length, **common
-        )
-        print(chain_table(info))
-    else:
-        info = evaluate(tasks=cfg.tasks, n_episodes=cfg.n_episodes, **common)
-        print(summary_table(info))
-    agg, out = info["aggregated"], Path(common["output_dir"])
-    print(f"{agg['episodes_per_min']:.2f} episodes/min; wrote {out / 'eval_info.json'}")
-    print(f"report: {out / 'report.md'}")
-    return info
-
-
-@hydra.main(config_path="../../configs", config_name="eval", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    run_app("vla-eval", run, cfg)
-
+main = hydra_app("vla-eval", "eval", EvalConfig, evaluate_suite)
 
 if __name__ == "__main__":
     main()

@@ -1,144 +1,22 @@
 """``vla-run``: carry out one long-horizon instruction in PyBullet, write a video and report.
 
 SayCan plans (bundled LM x learned affordance by default), the bundled RT-1 executes each
-skill, and the plan is printed with its scores as it goes.
+skill, and the plan is printed with its scores as it goes (:mod:`vla.evaluation.run_task`).
 
 vla-run                                   # default: first long_horizon task
 vla-run tasks=mobile task_index=3 output_dir=outputs/mobile
-vla-run instruction="stack the blue block on the red block"  # a scene with the blocks it names
-vla-run instruction="put the red block in the blue bowl" task_index=3  # in that task's scene
+vla-run instruction="put the red block on the blue block"   # any wording, scene of task_index
 vla-run planner=oracle policy=expert      # the oracle plan carried out by the scripted expert
+
+Options: :class:`vla.evaluation.config.RunConfig`; ``policy`` is a registered name, a
+checkpoint folder, a ``ws://`` URL or ``expert``. Bad input ends in one line, exit code 2.
 """
 
-from __future__ import annotations
+from vla.cli.app import hydra_app
+from vla.evaluation.config import RunConfig
+from vla.evaluation.run_task import run_task
 
-import json
-import time
-from pathlib import Path
-
-import hydra
-from omegaconf import DictConfig
-
-from sim.env import VLAEnv
-from sim.rollout import SkillResult
-from sim.tasks.oracle import oracle_plan
-from vla.cli.errors import run_app
-from vla.cli.eval import planner_settings
-from vla.evaluation.episode import make_policy, plan_step_dict, planner_runner, skill_rows
-from vla.evaluation.freeform import instruction_task
-from vla.evaluation.report import plan_table
-from vla.video import compose_frame, contact_sheet, write_video
-
-FREE_TEXT_MAX_SKILLS = 16
-
-
-def print_choice(record) -> None:
-    """One planner step as it is chosen: the skill and the top candidates' scores."""
-    top = ", ".join(f"{c.skill} {c.say:.2f}x{c.can:.2f}" for c in record.top[:3])
-    print(f"  step {record.index + 1}: {record.chosen}   [say x can: {top}]", flush=True)
-
-
-def run(cfg: DictConfig) -> dict:
-    """Run the episode; returns the report dict (also written to ``output_dir``)."""
-    planner, options = planner_settings(cfg)
-    chosen = instruction_task(cfg.instruction, cfg.tasks, cfg.task_index, planner)
-    task, goal_known = chosen.task, chosen.goal_known
-    execute = planner_runner(planner)
-    out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    env = VLAEnv(task.scene, tasks=[task], image_size=cfg.image_size, render_size=cfg.render_size)
-    policy = make_policy(str(cfg.policy), env)
-    obs, _ = env.reset(seed=cfg.seed)
-    plan = oracle_plan(task, env.world.snapshot()) if goal_known else []
-    print(f"task: {task.instruction}\n{chosen.message or 'scene: ' + ', '.join(task.all_objects)}")
-    print(f"oracle plan: {plan}" if goal_known else "goal: unknown (free-form instruction)")
-    print(f"planner: {planner} {options or ''}\npolicy: {cfg.policy}")
-    # the scene as it starts: a video and key frames even when the planner says done at once
-    frames = [compose_frame(env.render(), obs["images"]["wrist"])]
-    key_frames, choices = [], []
-
-    def on_step(observation, action):
-        frames.append(compose_frame(env.render(), observation["images"]["wrist"]))
-
-    def on_skill(result: SkillResult):
-        key_frames.append(frames[-1])
-        mark = "ok " if result.success else "FAIL"
-        print(f"  [{mark}] {result.skill}  ({result.steps} steps)")
-
-    start = time.perf_counter()
-
-    def on_choice(record):
-        choices.append(record)
-        print_choice(record)
-
-    max_skills = cfg.max_skills or (None if goal_known else FREE_TEXT_MAX_SKILLS)
-    results = execute(
-        env,
-        policy,
-        task,
-        obs,
-        max_skills=max_skills,
-        on_skill=on_skill,
-        on_step=on_step,
-        on_choice=on_choice,
-        planner_options=options,
-    )
-    seconds = time.perf_counter() - start
-    said_done = bool(choices) and choices[-1].chosen == "done"
-    success = env.is_success() if goal_known else None
-    env.close()
-    video = write_video(out / "episode.mp4", frames, fps=20)
-    sheet = contact_sheet(key_frames or frames[-1:], out / "key_frames.png")
-    report = {
-        "task": task.instruction,
-        "goal": [str(p) for p in task.goal],
-        "seed": cfg.seed,
-        "planner": planner,
-        "planner_options": options,
-        "policy": str(cfg.policy),
-        "plan": plan,
-        "saycan_plan": [plan_step_dict(c) for c in choices],
-        "planner_said_done": said_done,
-        "skills": skill_rows(results),
-        "success": success,
-        "steps": sum(r.steps for r in results),
-        "seconds": round(seconds, 2),
-        "video": video.name,
-    }
-    (out / "report.json").write_text(json.dumps(report, indent=2))
-    (out / "report.md").write_text(render_markdown(report, sheet.name))
-    verdict = {True: "SUCCESS", False: "FAILURE", None: f"GOAL UNKNOWN (done={said_done})"}
-    print(f"{verdict[success]} in {report['steps']} steps, {seconds:.1f} s")
-    print(f"wrote {video}, {out / 'report.md'}")
-    return report
-
-
-def render_markdown(report: dict, sheet: str) -> str:
-    rows = "\n".join(
-        f"| {i + 1} | {s['skill']} | {'yes' if s['success'] else 'no'} | {s['steps']} |"
-        for i, s in enumerate(report["skills"])
-    )
-    verdict = {True: "success", False: "failure", None: "goal unknown"}[report["success"]]
-    scores = ""
-    if report["saycan_plan"]:
-        scores = f"## SayCan steps (say x can = score)\n\n{plan_table(report['saycan_plan'])}\n\n"
-    return (
-        f"# {report['task']}\n\n"
-        f"- goal: `{', '.join(report['goal']) or 'unknown'}`\n- seed: {report['seed']}\n"
-        f"- planner: {report['planner']} {report['planner_options'] or ''}, "
-        f"policy: {report['policy']}\n"
-        f"- result: **{verdict}** (planner said done: {report['planner_said_done']}) "
-        f"in {report['steps']} control steps ({report['seconds']} s)\n\n"
-        f"| # | skill | succeeded | steps |\n|---|---|---|---|\n{rows}\n\n{scores}"
-        f"Video: [{report['video']}]({report['video']})\n\n"
-        f"![frame at the end of each skill]({sheet})\n"
-    )
-
-
-@hydra.main(config_path="../../configs", config_name="run", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    run_app("vla-run", run, cfg)
-
+main = hydra_app("vla-run", "run", RunConfig, run_task)
 
 if __name__ == "__main__":
     main()

@@ -1,34 +1,24 @@
-"""``vla-train-affordance``: train the learned affordance (see configs/train_affordance.yaml).
+"""``vla-train-affordance``: train the learned affordance (SayCan's value function).
 
 vla-train-affordance data_dir=data/affordance output_dir=vla/assets/affordance
+
+Options: :class:`vla.planning.affordance.train.AffordanceTrainConfig`; ``command`` (for the
+model card) defaults to this command line. Bad input ends in one line, exit code 2.
 """
 
-from __future__ import annotations
-
+import dataclasses
 import sys
 
-import hydra
-from omegaconf import DictConfig, OmegaConf
-
-from vla.cli.errors import run_app
+from vla.cli.app import hydra_app
 from vla.planning.affordance.train import AffordanceTrainConfig, train_affordance
 
 
-def _train(cfg: DictConfig) -> None:
-    fields = OmegaConf.to_container(cfg, resolve=True)
-    fields.pop("hydra", None)
-    fields["command"] = fields.get("command") or " ".join(["vla-train-affordance", *sys.argv[1:]])
-    try:
-        config = AffordanceTrainConfig(**fields)
-    except TypeError as error:
-        raise ValueError(f"bad option: {error}") from None
-    train_affordance(config)
+def train(cfg: AffordanceTrainConfig) -> None:
+    command = cfg.command or " ".join(["vla-train-affordance", *sys.argv[1:]])
+    train_affordance(dataclasses.replace(cfg, command=command))
 
 
-@hydra.main(config_path="../../configs", config_name="train_affordance", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    run_app("vla-train-affordance", _train, cfg)
-
+main = hydra_app("vla-train-affordance", "train_affordance", AffordanceTrainConfig, train)
 
 if __name__ == "__main__":
     main()

@@ -13,10 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from sim.contract import CAMERA_NAMES
+
 FORMAT = "vla-episodes"
 VERSION = 1
 SPLITS = ("train", "val", "test")
-DEFAULT_CAMERAS = ("front", "wrist")
+DEFAULT_CAMERAS = CAMERA_NAMES
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 EpisodeKey = str | Sequence[str | int]

@@ -70,6 +70,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.contract import ACTION_DIM, STATE_DIM
 from vla.data.episode_schema import (
     DEFAULT_CAMERAS,
     EpisodeKey,
@@ -128,8 +129,8 @@ class EpisodeStore:
         *,
         image_size: tuple[int, int],
         cameras: Sequence[str] = DEFAULT_CAMERAS,
-        state_dim: int = 10,
-        action_dim: int = 11,
+        state_dim: int = STATE_DIM,
+        action_dim: int = ACTION_DIM,
     ) -> EpisodeStore:
         """Open the dataset at ``path`` for writing, creating it if needed.
 
@@ -145,8 +146,8 @@ class EpisodeStore:
         *,
         image_size: tuple[int, int],
         cameras: Sequence[str] = DEFAULT_CAMERAS,
-        state_dim: int = 10,
-        action_dim: int = 11,
+        state_dim: int = STATE_DIM,
+        action_dim: int = ACTION_DIM,
     ) -> EpisodeStore:
         """Create a new dataset at ``path`` for writing; FileExistsError if one is there."""
         wanted = make_header(cameras, image_size, state_dim, action_dim)

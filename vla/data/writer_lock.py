@@ -1,4 +1,5 @@
-"""The writer lock of a dataset folder: one writer per dataset, stale locks taken over.
+"""The writer lock of a folder (a dataset, a training run): one writer at a time, stale locks
+taken over.
 
 The lock file holds {"pid": int, "host": str}. A dead pid on this host, or an unreadable
 file (its writer died creating it), is stale. Another host is assumed alive: the lock is
@@ -14,7 +15,7 @@ from pathlib import Path
 
 
 class DatasetLockedError(ValueError):
-    """Another live process is writing the dataset (a ValueError: the command-line apps
+    """Another live process is writing the folder (a ValueError: the command-line apps
     report it in one line, like other bad input)."""
 
 
@@ -28,7 +29,7 @@ def acquire_lock(lock: Path) -> None:
             if owner is not None and owner_alive(owner):
                 raise DatasetLockedError(
                     f"{lock.parent} is being written by pid {owner['pid']} on {owner['host']}; "
-                    f"stop that recorder first (delete {lock} only if it is surely gone)"
+                    f"stop that process first (delete {lock} only if it is surely gone)"
                 ) from None
             lock.unlink(missing_ok=True)  # stale: its writer died without releasing it
             continue

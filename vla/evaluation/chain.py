@@ -18,11 +18,12 @@ from typing import Any
 
 from sim.tasks import TaskSpec, all_hold, load_tasks
 from sim.tasks.chain import chain_scene_ok, next_chain_task
-from vla.evaluation.episode import planner_runner, run_planned, skill_rows
+from vla.evaluation.episode import run_planned, skill_rows
 from vla.evaluation.provenance import provenance, seed_ranges
 from vla.evaluation.report import write_report
 from vla.evaluation.runner import EvalSettings, Worker, collect
 from vla.evaluation.stats import rate
+from vla.planning.runners import planner_runner
 
 
 @dataclass
@@ -128,8 +129,10 @@ def evaluate_chains(
     n_videos: int = 3,
     image_size: int = 64,
     render_size: int = 160,
+    policy_filter: Any = None,
 ) -> dict[str, Any]:
-    """Run the chains; write ``eval_info.json`` (``per_chain`` rows), ``report.md``, videos."""
+    """Run the chains; write ``eval_info.json`` (``per_chain`` rows), ``report.md``, videos.
+    ``policy_filter`` as in :func:`vla.evaluation.runner.evaluate`."""
     planner_runner(planner)
     if planner == "none":
         raise ValueError("mode=chain needs a planner that splits instructions: oracle or saycan")
@@ -137,12 +140,20 @@ def evaluate_chains(
     ranges = seed_ranges([j.seed for j in jobs])  # warns before the run on training seeds
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    video_dir = str(out / "videos")
     settings = EvalSettings(
-        policy, planner, image_size, render_size, str(out / "videos"), planner_options
+        policy, planner, image_size, render_size, video_dir, planner_options, policy_filter
     )
     results, seconds = collect(jobs, settings, num_workers, f"chains {Path(str(tasks)).stem}")
     rows = [r.to_dict() for r in results]
-    config = dict(tasks=str(tasks), policy=policy, planner=planner, seed=seed, seed_range=ranges)
+    config = dict(
+        tasks=str(tasks),
+        policy=policy,
+        policy_filter=policy_filter,
+        planner=planner,
+        seed=seed,
+        seed_range=ranges,
+    )
     config.update(planner_options=planner_options or {}, num_workers=num_workers)
     config.update(n_chains=n_chains, chain_length=chain_length, image_size=image_size)
     info = {

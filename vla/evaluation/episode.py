@@ -1,77 +1,29 @@
 """One evaluation episode: reset a task from a seed, plan, execute with a policy, check the goal.
 
-Planners (a registry): ``none`` gives the task instruction to the policy as is (for
-single-skill tasks); ``oracle`` feeds the oracle planner's skills one by one, re-planning
-from the real state after each (so it measures execution given a perfect plan); ``saycan``
-(:mod:`vla.planning.saycan_runner`) chooses each skill by LM likelihood x affordance.
-
-A plan runner is ``fn(env, policy, task, observation, on_step=None, on_skill=None,
-on_choice=None, max_skills=None, planner_options=None) -> [SkillResult]``; a runner ignores
-the hooks and options it has no use for.
+The plan runners (``planner=none | oracle | saycan``) live in :mod:`vla.planning.runners`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sim.rollout import FrameHook, SkillResult, run_oracle_task, run_policy
+from sim.rollout import FrameHook, SkillResult
 from sim.tasks import TaskSpec
-
-PlanRunner = Callable[..., list[SkillResult]]
-PLANNERS: dict[str, PlanRunner] = {}
+from vla.planning.runners import PlanRunner, planner_runner
 
 
-def register_planner(name: str) -> Callable[[PlanRunner], PlanRunner]:
-    """Decorator: ``fn(env, policy, task, observation, on_step=...) -> [SkillResult]``."""
+def make_policy(name: str, env=None, policy_filter: Any = None):
+    """``expert`` (the scripted expert of ``env``; privileged), else ``load_policy(name)``;
+    wrapped in the hand-written action filter ``policy_filter`` names (:mod:`vla.filters`:
+    a name, or a mapping with ``name`` and its options), if any."""
+    if policy_filter:
+        from vla.filters import wrap_policy
 
-    def decorator(fn: PlanRunner) -> PlanRunner:
-        PLANNERS[name] = fn
-        return fn
-
-    return decorator
-
-
-@register_planner("none")
-def run_instruction(
-    env,
-    policy,
-    task: TaskSpec,
-    observation: dict,
-    on_step: FrameHook | None = None,
-    on_skill: Callable[[SkillResult], None] | None = None,
-    **_: Any,
-) -> list[SkillResult]:
-    """The instruction goes to the policy verbatim until it terminates (or the step cap);
-    success is the task's goal."""
-    steps, observation = run_policy(env, policy, task.instruction, observation, on_step=on_step)
-    result = SkillResult(task.instruction, bool(env.is_success()), steps, observation)
-    if on_skill is not None:
-        on_skill(result)
-    return [result]
-
-
-@register_planner("oracle")
-def run_oracle(
-    env,
-    policy,
-    task: TaskSpec,
-    observation: dict,
-    on_step: FrameHook | None = None,
-    on_skill: Callable[[SkillResult], None] | None = None,
-    max_skills: int | None = None,
-    **_: Any,
-) -> list[SkillResult]:
-    """The oracle plan's skills, each chosen from the state the last one really left."""
-    return run_oracle_task(
-        env, policy, task, observation, max_skills, on_skill=on_skill, on_step=on_step
-    )
-
-
-def make_policy(name: str, env=None):
-    """``expert`` (the scripted expert of ``env``; privileged), else ``load_policy(name)``."""
+        options = {"name": policy_filter} if isinstance(policy_filter, str) else policy_filter
+        options = dict(options)
+        return wrap_policy(make_policy(name, env), options.pop("name", None), **options)
     if name == "expert":
         from sim.expert import ScriptedExpert
 
@@ -81,15 +33,6 @@ def make_policy(name: str, env=None):
     from vla.policies import load_policy
 
     return load_policy(name)
-
-
-def planner_runner(name: str) -> PlanRunner:
-    """The registered planner ``name``; ValueError (one line) naming the choices."""
-    import vla.planning  # noqa: F401  (registers "saycan"; it imports this module)
-
-    if name not in PLANNERS:
-        raise ValueError(f"unknown planner {name!r}; choose one of {sorted(PLANNERS)}")
-    return PLANNERS[name]
 
 
 @dataclass

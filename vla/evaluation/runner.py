@@ -24,11 +24,12 @@ from tqdm import tqdm
 
 from sim.env import VLAEnv
 from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
-from vla.evaluation.episode import EpisodeResult, make_policy, planner_runner, run_episode
+from vla.evaluation.episode import EpisodeResult, make_policy, run_episode
 from vla.evaluation.provenance import provenance, seed_ranges
 from vla.evaluation.report import write_report
 from vla.evaluation.stats import aggregate
 from vla.parallel import worker_map
+from vla.planning.runners import planner_runner
 from vla.video import compose_frame, write_video
 
 
@@ -42,6 +43,7 @@ class EvalSettings:
     render_size: int
     video_dir: str | None
     planner_options: dict | None = None
+    policy_filter: Any = None  # a hand-written action filter around the policy (vla.filters)
 
     @property
     def checks_plan(self) -> bool:
@@ -75,7 +77,8 @@ class Worker:
         name = name or self.settings.policy
         key = (name, scene if name == "expert" else "")
         if key not in self.policies:
-            self.policies[key] = make_policy(name, env)
+            rule = self.settings.policy_filter if name == self.settings.policy else None
+            self.policies[key] = make_policy(name, env, rule)
         return self.policies[key]
 
     def env_for(self, scene: str) -> VLAEnv:
@@ -185,11 +188,14 @@ def evaluate(
     image_size: int = 64,
     render_size: int = 160,
     planner_options: dict | None = None,
+    policy_filter: Any = None,
 ) -> dict[str, Any]:
     """Run the evaluation; write ``output_dir/eval_info.json``, ``report.md`` and videos.
 
     ``planner_options``: the ``planner.*`` settings of ``planner=saycan`` (see
-    :class:`vla.planning.SayCanOptions`); other planners take none.
+    :class:`vla.planning.SayCanOptions`); other planners take none. ``policy_filter``: a
+    hand-written action filter around the policy (:mod:`vla.filters`), recorded in the
+    config so that its figures are never mistaken for the policy's own.
     """
     planner_runner(planner)  # unknown planner: fail before any work
     if planner == "saycan":
@@ -200,8 +206,9 @@ def evaluate(
     ranges = seed_ranges([j.seed for j in jobs])  # warns before the run on training seeds
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    video_dir = str(out / "videos")
     settings = EvalSettings(
-        policy, planner, image_size, render_size, str(out / "videos"), planner_options
+        policy, planner, image_size, render_size, video_dir, planner_options, policy_filter
     )
     results, seconds = collect(jobs, settings, num_workers, f"eval {Path(str(tasks)).stem}")
     rows = [r.to_dict() for r in results]
@@ -209,6 +216,7 @@ def evaluate(
         "config": {
             "tasks": str(tasks),
             "policy": policy,
+            "policy_filter": policy_filter,
             "planner": planner,
             "planner_options": planner_options or {},
             "n_episodes": len(jobs),

@@ -12,42 +12,16 @@ Scorers and affordances are built once per process (and per env for ``oracle``) 
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from planners import SayCanPlanner, StepRecord, make_affordance, make_scorer
 from planners.affordance import Affordance
 from sim.rollout import PLAN_SLACK, FrameHook, SkillResult, run_skill
 from sim.tasks import TaskSpec, oracle_plan
-from vla.evaluation.episode import register_planner
 from vla.planning import oracle_affordance  # noqa: F401  (registers affordance "oracle")
-
-
-@dataclass(frozen=True)
-class SayCanOptions:
-    """The ``planner.*`` settings of ``planner=saycan`` (configs/planner/saycan.yaml)."""
-
-    lm: str | None = None  # a Say checkpoint or local HF causal LM folder; None: the bundled Say
-    reduction: str = "sum"  # causal LMs: "sum" (log-prob of the option) or "mean" (per token)
-    feedback: bool = True  # the scene facts each skill changed go into the prompt
-    affordance: str = "learned"  # learned | oracle | constant
-    affordance_checkpoint: str | None = None  # for learned; None: the bundled one
-    done_affordance: float = 0.05  # fixed "Can" of done (SayCan learns no value for it)
-    max_failures: int = 2  # failures since the last success after which a skill is dropped
-    top_k: int = 5  # candidates recorded per step
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None) -> SayCanOptions:
-        """Options from a config mapping; a key that is not an option is a one-line error."""
-        values = {k: v for k, v in dict(values or {}).items() if k != "name"}
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown planner option(s) {unknown}; known: {sorted(known)}")
-        return cls(**values)
+from vla.planning.config import SayCanOptions
 
 
 @functools.lru_cache(maxsize=4)
@@ -98,7 +72,6 @@ def skill_cap(task: TaskSpec, env: Any) -> int:
     return len(oracle_plan(task, env.unwrapped.world.snapshot())) + PLAN_SLACK
 
 
-@register_planner("saycan")
 def run_saycan(
     env: Any,
     policy: Any,

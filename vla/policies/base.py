@@ -1,6 +1,6 @@
 """The policy interface every controller implements, and the registry that builds them by name.
 
-A policy maps one observation (README "Observation") to one 11-dim RT-1 action; it may keep
+A policy maps one observation (docs/architecture.md) to one 11-dim RT-1 action; it may keep
 per-episode memory (e.g. frame history), cleared by ``reset``. Learned policies save to and
 load from a checkpoint folder (``vla.checkpoint``) whose config.json names the registered
 class under ``"policy"``, so ``load_policy(folder)`` needs no other hint.
@@ -16,6 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from sim.registry import Registry
 from vla.checkpoint import BUNDLED_DIR, CONFIG_FILE, read_config
 
 
@@ -50,7 +51,7 @@ class Policy(abc.ABC):
         """Load a policy saved by ``save_pretrained``."""
 
 
-POLICIES: dict[str, type[Policy]] = {}
+POLICIES: Registry[type[Policy]] = Registry("policy")
 P = TypeVar("P", bound=type[Policy])
 
 
@@ -58,9 +59,7 @@ def register_policy(name: str) -> Callable[[P], P]:
     """Class decorator: make ``load_policy(name)`` build this class."""
 
     def decorator(cls: P) -> P:
-        if name in POLICIES and POLICIES[name] is not cls:
-            raise ValueError(f"policy name {name!r} is already registered to {POLICIES[name]}")
-        POLICIES[name] = cls
+        POLICIES.add(name, cls)
         cls.policy_name = name
         return cls
 
@@ -79,7 +78,8 @@ def load_policy(
     """Load a registered policy by name, a policy from a checkpoint folder, or a remote one.
 
     By name, the package's bundled checkpoint for it (``vla/assets/<name>``) is loaded when
-    one ships and ``pretrained`` is true; otherwise a fresh (untrained) policy is built.
+    one ships and ``pretrained`` is true; otherwise the class is built from ``kwargs`` (a
+    class may refuse to build an untrained model silently: ``rt2`` without a backbone).
     ``kwargs`` go to the constructor (fresh) or to ``from_pretrained`` (checkpoints). A
     ``ws://`` / ``wss://`` URL gives a :class:`vla.serve.client.RemotePolicy` for it.
 
@@ -98,7 +98,7 @@ def load_policy(
             return POLICIES[key](**kwargs)
         return POLICIES[key].from_pretrained(bundled, **kwargs)
     folder = pathlib.Path(key).expanduser()
-    registered = ", ".join(sorted(POLICIES)) or "none"
+    registered = ", ".join(POLICIES) or "none"
     if (folder / CONFIG_FILE).is_file():
         name = read_config(folder).get("policy")
         if name not in POLICIES:

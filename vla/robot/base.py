@@ -20,10 +20,10 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from vla.robot.safety import ACTION_DIM, SafetyLayer, SafetyLimits, hold_action
+from sim.contract import ACTION_DIM, STATE_DIM
+from sim.registry import Registry
+from vla.robot.safety import PosePredictor, SafetyLayer, SafetyLimits, hold_action
 from vla.robot.watchdog import Watchdog
-
-STATE_DIM = 10
 
 
 class Robot(abc.ABC):
@@ -76,6 +76,12 @@ class Robot(abc.ABC):
     def _emergency_stop(self) -> None:
         """The hardware emergency stop; default: halt."""
         self._halt()
+
+    def pose_predictor(self) -> PosePredictor | None:
+        """``predict(action)``: the grasp point (m, base frame) after the arm executes
+        ``action``, for the safety layer's pose check; None: the backend has no model beyond
+        the translation target (its rotations turn about the grasp point)."""
+        return None
 
     # -- public API ----------------------------------------------------------------------
     @property
@@ -148,6 +154,7 @@ class Robot(abc.ABC):
             if self._estopped:
                 return hold_action(self._gripper)  # latched: nothing moves until reset
             safe = self._make_safe(action)
+            refuse_nonfinite(f"robot {self.robot_name!r} action", safe)
             self._apply(safe)
             self._gripper = float(safe[6])
         if self.watchdog is not None:
@@ -156,11 +163,16 @@ class Robot(abc.ABC):
 
     def _make_safe(self, action: np.ndarray) -> np.ndarray:
         if self.safety is not None:
-            return self.safety.filter(action, self._ee_position())
+            return self.safety.filter(action, self._ee_position(), self.pose_predictor())
         a = np.asarray(action, dtype=np.float32).reshape(-1)
         if a.shape != (ACTION_DIM,) or not np.all(np.isfinite(a)):
             raise ValueError(f"action must be {ACTION_DIM} finite numbers, got {a!r}")
         return a
+
+    def _stopped(self) -> None:
+        """The robot stopped outside the safety layer: its next action starts from rest."""
+        if self.safety is not None:
+            self.safety.reset()
 
     def hold(self) -> None:
         """Hold position and stop the base (the watchdog's and Ctrl-C's response)."""
@@ -168,6 +180,7 @@ class Robot(abc.ABC):
             if self.is_connected:
                 self.holds += 1
                 self._halt()
+                self._stopped()
 
     def emergency_stop(self) -> None:
         """Stop now and refuse every action until ``reset_emergency_stop``."""
@@ -175,13 +188,13 @@ class Robot(abc.ABC):
             self._estopped = True
             if self.is_connected:
                 self._emergency_stop()
+            self._stopped()
 
     def reset_emergency_stop(self) -> None:
         """Release the emergency-stop latch."""
         with self._lock:
             self._estopped = False
-            if self.safety is not None:
-                self.safety.reset()
+            self._stopped()
 
     @property
     def estopped(self) -> bool:
@@ -196,7 +209,14 @@ class Robot(abc.ABC):
         return counts
 
 
-ROBOTS: dict[str, type[Robot]] = {}
+def refuse_nonfinite(what: str, values: object) -> None:
+    """Raise a one-line ValueError instead of sending a command with NaN or inf to hardware."""
+    array = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"refusing to send {what} with non-finite values: {array.tolist()}")
+
+
+ROBOTS: Registry[type[Robot]] = Registry("robot")
 R = TypeVar("R", bound=type[Robot])
 
 
@@ -204,9 +224,7 @@ def register_robot(name: str) -> Callable[[R], R]:
     """Class decorator: make ``make_robot(name, ...)`` build this class."""
 
     def decorator(cls: R) -> R:
-        if name in ROBOTS and ROBOTS[name] is not cls:
-            raise ValueError(f"robot name {name!r} is already registered to {ROBOTS[name]}")
-        ROBOTS[name] = cls
+        ROBOTS.add(name, cls)
         cls.robot_name = name
         return cls
 
@@ -217,6 +235,4 @@ def make_robot(name: str, **kwargs: Any) -> Robot:
     """Build the registered backend ``name`` (not yet connected)."""
     import vla.robot  # noqa: F401  (registers the built-in backends)
 
-    if name not in ROBOTS:
-        raise ValueError(f"unknown robot {name!r}; choose one of {sorted(ROBOTS)}")
-    return ROBOTS[name](**kwargs)
+    return ROBOTS.get(name)(**kwargs)

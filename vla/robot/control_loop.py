@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.contract import CONTROL_HZ
 from vla.robot.base import Robot
 from vla.robot.safety import hold_action
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 class ControlLoop:
     """Step ``robot`` at ``hz``; records tick times and observation-to-action latency."""
 
-    def __init__(self, robot: Robot, hz: float = 20.0) -> None:
+    def __init__(self, robot: Robot, hz: float = CONTROL_HZ) -> None:
         if not hz > 0:
             raise ValueError(f"control_hz must be > 0, got {hz}")
         self.robot, self.period = robot, 1.0 / hz

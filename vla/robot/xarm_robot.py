@@ -12,7 +12,13 @@ RT-1 action -> SDK calls (arm in position mode 0, non-blocking):
 - hold -> ``set_state(4)`` (stop, clears queued motions) then ``set_state(0)`` (ready);
   emergency stop -> ``emergency_stop()``.
 
-Nothing here has run on a real xArm (see README): tests drive it against a fake SDK object.
+The safety layer checks the grasp point: the reported TCP moved by ``grasp_offset_m`` (tool
+frame). Leave it at 0 when the controller's TCP offset is set to the fingertips; otherwise a
+rotation about the TCP carries the grasp point, and the layer's pose check accounts for it.
+A command with a NaN or inf in it (e.g. from a bad pose reading) is never sent: the arm
+holds and ``send_action`` raises a one-line ValueError.
+
+Nothing here has run on a real xArm (see docs/robot.md): tests drive it against a fake SDK object.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from vla.robot.base import Robot, register_robot
+from sim.contract import CAMERA_NAMES
+from vla.robot.base import Robot, refuse_nonfinite, register_robot
 from vla.robot.cameras import Camera, OpenCVCamera
-from vla.robot.safety import SafetyLimits, as_limits
+from vla.robot.safety import PosePredictor, SafetyLimits, as_limits
 
 # Conservative defaults for an xArm 6 on a table: 1 cm and ~3 degrees per 20 Hz step.
 XARM_LIMITS = SafetyLimits(
@@ -95,6 +102,7 @@ class XArmRobot(Robot):
         watchdog_s: hold when no action came for this long.
         speed_mm_s, accel_mm_s2: Cartesian speed and acceleration of each move.
         gripper_open: the SDK's fully open gripper position.
+        grasp_offset_m: the grasp point relative to the reported TCP, in the tool frame (m).
         sdk: an ``XArmAPI``-like object to use instead of the real SDK (tests).
     """
 
@@ -108,6 +116,7 @@ class XArmRobot(Robot):
         accel_mm_s2: float = 2000.0,
         gripper_open: float = 850.0,
         image_size: int = 64,
+        grasp_offset_m: tuple[float, float, float] = (0.0, 0.0, 0.0),
         sdk: Any = None,
     ) -> None:
         limits = as_limits(safety, XARM_LIMITS)
@@ -115,8 +124,16 @@ class XArmRobot(Robot):
             raise ValueError("robot=xarm always runs with the safety layer: drop safety=false")
         super().__init__(limits, watchdog_s)
         self.ip, self.sdk = ip, sdk
+        for name, value in (("speed_mm_s", speed_mm_s), ("accel_mm_s2", accel_mm_s2)):
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"robot.{name} must be a finite number > 0, got {value!r}")
+        if not (isinstance(gripper_open, int | float) and math.isfinite(gripper_open)):
+            raise ValueError(f"robot.gripper_open must be a finite number, got {gripper_open!r}")
         self.speed, self.accel, self.gripper_open = speed_mm_s, accel_mm_s2, gripper_open
         self.size = image_size
+        self.grasp_offset = np.asarray(grasp_offset_m, np.float64).reshape(-1)
+        if self.grasp_offset.shape != (3,) or not np.all(np.isfinite(self.grasp_offset)):
+            raise ValueError(f"robot.grasp_offset_m must be 3 finite numbers, got {grasp_offset_m}")
         self.cameras = {n: _camera(c, image_size) for n, c in (cameras or {}).items()}
         self._connected = False
 
@@ -170,15 +187,34 @@ class XArmRobot(Robot):
         position, rpy = self._pose()
         state = np.concatenate([position, rpy, [self._gripper_opening()], np.zeros(3)])
         blank = np.zeros(self.image_shape, np.uint8)
-        images = {
-            n: self.cameras[n].read() if n in self.cameras else blank for n in ("front", "wrist")
-        }
+        images = {n: self.cameras[n].read() if n in self.cameras else blank for n in CAMERA_NAMES}
         return {"images": images, "state": state.astype(np.float32)}
 
     def _ee_position(self) -> np.ndarray:
-        return self._pose()[0]
+        position, rpy = self._pose()
+        return position + rpy_matrix(*rpy) @ self.grasp_offset
+
+    def _target(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(TCP position (m), orientation matrix) that ``action`` asks for, from the pose now."""
+        limits = self.safety.limits
+        position, rpy = self._pose()
+        rotation = rotvec_matrix(action[3:6] * limits.turn_rad) @ rpy_matrix(*rpy)
+        return position + action[0:3] * limits.step_m, rotation
+
+    def pose_predictor(self) -> PosePredictor | None:
+        """The grasp point after a move (rigid-body model): None with no grasp offset, where
+        rotations turn about the grasp point and the translation target says it all."""
+        if not np.any(self.grasp_offset):
+            return None
+
+        def predict(action: np.ndarray) -> np.ndarray:
+            position, rotation = self._target(action)
+            return position + rotation @ self.grasp_offset
+
+        return predict
 
     def _apply(self, action: np.ndarray) -> None:
+        refuse_nonfinite("an xArm command", action)
         mode = int(action[10])
         if mode == 0:
             self._move(action)
@@ -188,11 +224,13 @@ class XArmRobot(Robot):
         self._call("set_gripper_position", self.gripper_open * (1.0 - closed) / 2.0, wait=False)
 
     def _move(self, action: np.ndarray) -> None:
-        limits = self.safety.limits
-        position, rpy = self._pose()
-        target = (position + action[0:3] * limits.step_m) * 1000.0
-        rotation = rotvec_matrix(action[3:6] * limits.turn_rad) @ rpy_matrix(*rpy)
+        position, rotation = self._target(action)
+        target = position * 1000.0
         roll, pitch, yaw = matrix_rpy(rotation)
+        command = [*target, roll, pitch, yaw]
+        if not np.all(np.isfinite(command)):
+            self._halt()
+            refuse_nonfinite("xArm set_position (the arm reported a non-finite pose)", command)
         self._call(
             "set_position",
             x=float(target[0]),

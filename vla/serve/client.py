@@ -22,8 +22,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from vla.policies.base import Policy
+from vla.serve.auth import API_KEY_HEADER, resolve_api_key
 from vla.serve.protocol import MAX_MESSAGE_BYTES, ProtocolError, pack, unpack
-from vla.serve.server import API_KEY_HEADER
 
 
 class RemotePolicyError(RuntimeError):
@@ -36,7 +36,8 @@ class RemotePolicy(Policy):
     Args:
         url: the server.
         timeout_s: how long one request may take before ``TimeoutError``.
-        api_key: sent as header ``x-api-key`` when the server wants one.
+        api_key: sent as header ``x-api-key`` when the server wants one; default: the
+            environment variable ``VLA_SERVE_API_KEY`` (keeps the key out of ``ps``).
         connect_timeout_s: how long one connection attempt may take.
         reconnect_s: how long to keep trying to reconnect after the connection drops.
     """
@@ -53,7 +54,7 @@ class RemotePolicy(Policy):
     ) -> None:
         if not url.startswith(("ws://", "wss://")):
             raise ValueError(f"remote policy URL must start with ws:// or wss://, got {url!r}")
-        self.url, self.timeout_s, self.api_key = url, timeout_s, api_key
+        self.url, self.timeout_s, self.api_key = url, timeout_s, resolve_api_key(api_key)
         self.connect_timeout_s, self.reconnect_s = connect_timeout_s, reconnect_s
         self.metadata: dict[str, Any] = {}
         self.last_timing: dict[str, float] = {}
@@ -78,9 +79,13 @@ class RemotePolicy(Policy):
             ).__enter__()  # websockets >= 16 returns a context manager; < 16 the connection
         except InvalidStatus as err:
             status = err.response.status_code
-            raise ValueError(
-                f"{self.url} refused the connection (HTTP {status}); check api_key"
-            ) from None
+            if status == 401:
+                raise ValueError(
+                    f"{self.url} refused the connection (HTTP 401); check api_key"
+                ) from None
+            body = bytes(err.response.body or b"").decode("utf-8", "replace").strip()[:200]
+            message = f"{self.url} refused the connection (HTTP {status}): {body}"
+            raise ConnectionError(message) from None
         ws.socket.setsockopt(6, 1, 1)  # TCP_NODELAY: small frames go out at once
         metadata = unpack(ws.recv(timeout=self.connect_timeout_s))
         if metadata.get("type") != "metadata":

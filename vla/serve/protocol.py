@@ -2,7 +2,7 @@
 
 A numpy array travels as the map ``{"__ndarray__": true, "dtype": "<f4", "shape": [n, ...],
 "data": <bin: C-order bytes>}`` (dtype in numpy's ``dtype.str`` form, numeric kinds
-only). Messages (README "Remote policy server" has the full schema):
+only). Messages (docs/serve.md has the full schema):
 
 - server -> client on connect: ``{"type": "metadata", "protocol": 1, ...}``
 - client -> server: ``{"type": "infer", "seq": int, "observation": {...}, "chunk": int}``
@@ -13,23 +13,44 @@ only). Messages (README "Remote policy server" has the full schema):
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 import msgpack
 import numpy as np
 
+from sim.contract import ACTION_DIM, CAMERA_NAMES, STATE_DIM  # noqa: F401  (ACTION_DIM: server)
+
 PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024  # a 2-camera 512x512 observation is 1.5 MiB
 MAX_INSTRUCTION_CHARS = 512
 MAX_CHUNK = 64
+MAX_ERROR_CHARS = 300  # an error reply never echoes a large request back
+# Camera images may be at most this many times the side the policy sees (it resizes them),
+# or MAX_IMAGE_SIDE when the policy announces no size; the server announces its limit as
+# ``max_image_side`` and refuses larger sides before any resize.
+IMAGE_SIDE_FACTOR = 16
+MAX_IMAGE_SIDE = 1024
 ALLOWED_KINDS = "biuf"  # bool, signed/unsigned int, float: no objects, no strings, no voids
-IMAGE_NAMES = ("front", "wrist")
-STATE_DIM = 10
-ACTION_DIM = 11
+IMAGE_NAMES = CAMERA_NAMES
 
 
 class ProtocolError(ValueError):
     """A message that does not follow the schema; its text is sent back to the client."""
+
+
+_brief = reprlib.Repr()
+_brief.maxstring = _brief.maxother = 60
+
+
+def brief(value: Any) -> str:
+    """A short repr of client data for an error message."""
+    return _brief.repr(value)
+
+
+def image_side_limit(image_size: int | None) -> int:
+    """The largest image side a server takes for a policy that sees ``image_size`` pixels."""
+    return MAX_IMAGE_SIDE if not image_size else max(int(image_size) * IMAGE_SIDE_FACTOR, 64)
 
 
 def _encode(obj: Any) -> Any:
@@ -58,7 +79,7 @@ def _decode(obj: dict) -> Any:
     except (KeyError, TypeError, ValueError) as err:
         raise ProtocolError(f"bad array header: {err}") from None
     if dtype.kind not in ALLOWED_KINDS or dtype.hasobject:
-        raise ProtocolError(f"array dtype {obj['dtype']!r} not allowed (numeric only)")
+        raise ProtocolError(f"array dtype {brief(obj['dtype'])} not allowed (numeric only)")
     if not isinstance(data, bytes) or any(n < 0 for n in shape):
         raise ProtocolError("array data must be bytes and its shape non-negative")
     if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != len(data):
@@ -80,6 +101,8 @@ def unpack(data: bytes | str, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, A
         raise ProtocolError("send binary msgpack frames, not text")
     if len(data) > max_bytes:
         raise ProtocolError(f"message of {len(data)} bytes exceeds the {max_bytes}-byte limit")
+    if not data or not (0x80 <= data[0] <= 0x8F or data[0] in (0xDE, 0xDF)):  # fixmap, map16/32
+        raise ProtocolError("not valid msgpack for a message: a message must be a map")
     try:
         message = msgpack.unpackb(data, object_hook=_decode, raw=False, strict_map_key=True)
     except ProtocolError:
@@ -95,12 +118,16 @@ def request_seq(message: dict[str, Any]) -> int:
     """The message's ``seq`` (a non-negative int)."""
     seq = message.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-        raise ProtocolError(f"'seq' must be a non-negative integer, got {seq!r}")
+        raise ProtocolError(f"'seq' must be a non-negative integer, got {brief(seq)}")
     return seq
 
 
-def validate_observation(observation: Any) -> dict[str, Any]:
-    """Check an observation against the contract of ARCHITECTURE.md; returns it."""
+def validate_observation(observation: Any, max_image_side: int = MAX_IMAGE_SIDE) -> dict[str, Any]:
+    """Check an observation against the contract of ARCHITECTURE.md; returns it.
+
+    Image sides above ``max_image_side`` are refused here, before any resize can cost the
+    inference thread seconds and a gigabyte (a 1,390,000 x 1 image).
+    """
     if not isinstance(observation, dict):
         raise ProtocolError("'observation' must be a map with images, state, instruction")
     images = observation.get("images")
@@ -116,6 +143,12 @@ def validate_observation(observation: Any) -> dict[str, Any]:
             and min(image.shape[:2]) > 0
         ):
             raise ProtocolError(f"observation.images.{name} must be an (H, W, 3) uint8 array")
+        if max(image.shape[:2]) > max_image_side:
+            height, width = image.shape[:2]
+            raise ProtocolError(
+                f"observation.images.{name} is {height}x{width} pixels; this server takes "
+                f"sides up to {max_image_side} (max_image_side in its metadata)"
+            )
     state = observation.get("state")
     if not (
         isinstance(state, np.ndarray)
@@ -134,5 +167,8 @@ def validate_observation(observation: Any) -> dict[str, Any]:
 
 
 def error_message(seq: int | None, error: str) -> dict[str, Any]:
-    """An error response (``seq`` is None when the request had no readable seq)."""
+    """An error response (``seq`` is None when the request had no readable seq); the text is
+    cut to ``MAX_ERROR_CHARS`` characters."""
+    if len(error) > MAX_ERROR_CHARS:
+        error = error[: MAX_ERROR_CHARS - 3] + "..."
     return {"type": "error", "seq": seq, "error": error}

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from vla.data.episode_store import EpisodeStore
@@ -69,18 +68,46 @@ def train_batches(
     epoch, skip = divmod(start_step, per_epoch)
     while True:
         batches = epoch_batches(sampler, epoch, batch_size, seed)[skip:]
-        # batch_sampler yields ready-made batches; the loader's own generator keeps it from
-        # drawing a worker base seed out of torch's global RNG (that would break resuming)
-        loader = DataLoader(
-            dataset,
-            batch_sampler=batches,
-            collate_fn=collate_fn,
-            num_workers=num_workers,
-            generator=torch.Generator().manual_seed(seed),
-            persistent_workers=False,
-        )
-        yield from loader
+        yield from batch_loader(dataset, batches, collate_fn, num_workers, seed)
         epoch, skip = epoch + 1, 0
+
+
+def batch_loader(
+    dataset: Any,
+    batches: list[list[Any]],
+    collate_fn: Callable[[list], Any],
+    num_workers: int,
+    seed: int = 0,
+) -> DataLoader:
+    """A loader of ``batches`` (lists of keys): item by item and collated, or, for a dataset
+    that builds whole batches (``dataset.batched``, e.g.
+    :class:`vla.training.cached_batches.CachedBatches`), one ``dataset[keys]`` per batch.
+
+    The loader's own generator keeps it from drawing a worker base seed out of torch's
+    global RNG (that would break resuming)."""
+    generator = torch.Generator().manual_seed(seed)
+    if getattr(dataset, "batched", False):
+        return DataLoader(
+            dataset,
+            sampler=batches,
+            batch_size=None,
+            collate_fn=whole_batch,
+            num_workers=num_workers,
+            generator=generator,
+            prefetch_factor=4 if num_workers else None,
+        )
+    return DataLoader(
+        dataset,
+        batch_sampler=batches,
+        collate_fn=collate_fn,
+        num_workers=num_workers,
+        generator=generator,
+    )
+
+
+def whole_batch(batch: Any) -> Any:
+    """The collate function of a dataset that builds whole batches itself."""
+    return batch
 
 
 def train_actions(store: EpisodeStore, episode_ids: list[int]) -> np.ndarray:
@@ -121,9 +148,9 @@ def to_model_inputs(
     )
 
 
-def config_dict(node: Any) -> dict[str, Any]:
-    """A config node (OmegaConf or dict, may be None) as a plain dict without null entries."""
-    if node is None:
-        return {}
-    data = OmegaConf.to_container(node) if OmegaConf.is_config(node) else dict(node)
-    return {k: v for k, v in data.items() if v is not None}
+def val_batches(dataset: Any, batch_size: int) -> list[list[Any]]:
+    """Every item of a validation set in order, in batches of keys (no augmentation)."""
+    if getattr(dataset, "batched", False):
+        return dataset.sequential(batch_size)
+    indices = list(range(len(dataset)))
+    return [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]

@@ -1,15 +1,17 @@
 """Behaviour-cloning training of a VLA policy (RT-1 or RT-2) on an :class:`EpisodeStore`.
 
 One flat loop in the nanoGPT spirit: split episodes into train/val, fit action NormStats on
-the train split, let the policy's trainer (``TRAINERS``: ``vla.policies.rt1.trainer``,
-``vla.policies.rt2.trainer``) build its model and datasets, then AdamW with linear warmup + cosine
-decay and gradient clipping. Metrics go to a tqdm bar, TensorBoard and ``metrics.csv``;
-checkpoints go to ``output_dir/checkpoints/{last,best}`` through :mod:`vla.checkpoint`.
+the train split, let the policy's trainer (:mod:`vla.training.trainer`: ``rt1`` in
+``vla.policies.rt1.trainer``, ``rt2`` in ``vla.policies.rt2.trainer``) build its model and
+datasets, then AdamW with linear warmup + cosine decay and gradient clipping. Metrics go to a
+tqdm bar, TensorBoard and ``metrics.csv``; checkpoints go to
+``output_dir/checkpoints/{last,best}`` through :mod:`vla.checkpoint`.
 
-A trainer is a class built as ``Trainer(cfg, store, (train_ids, val_ids), norm, device)``
-with ``model``, ``train_set`` (items keyed by ``(index, aug_seed)``), ``val_set``,
-``collate``, ``checkpoint_config`` (config.json), ``loss(batch, model) -> (loss, accuracy
-per action dimension (11,), batch size)`` and ``model_card(cfg, step, val_loss)``.
+``precision: bf16`` runs forward and loss under ``torch.autocast`` (bfloat16, fp32 master
+weights; CPU with AMX or GPU); ``grad_accum_steps: N`` sums gradients of N batches of
+``batch_size`` per optimizer step. A trainer may export its own checkpoint contents (the
+optional ``export``/``load_weights`` hooks of :mod:`vla.training.trainer`; RT-2 LoRA keeps
+only its adapters); otherwise the whole ``model.state_dict()`` is saved.
 
 Resuming is exact on CPU (same seed): the batch order and the augmentation of every sample
 are pure functions of (seed, epoch, position) rather than of an RNG stream, and the only
@@ -20,6 +22,7 @@ rank 0 evaluates, logs and saves.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import time
@@ -29,18 +32,20 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from vla.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from vla.data.episode_store import EpisodeStore
 from vla.data.torch_dataset import split_episodes
-from vla.policies.rt1.trainer import RT1Trainer
-from vla.policies.rt2.trainer import RT2Trainer
+from vla.policies.rt1 import trainer as _rt1_trainer  # noqa: F401  (registers "rt1")
+from vla.policies.rt2 import trainer as _rt2_trainer  # noqa: F401  (registers "rt2")
 from vla.tokenizer import ACTION_NAMES, NormStats
 from vla.training.checks import sim_success, validate
-from vla.training.data import train_actions, train_batches
+from vla.training.config import TrainConfig
+from vla.training.data import batch_loader, train_actions, train_batches, val_batches
+from vla.training.output import data_record, locked_output, run_record
 from vla.training.setup import (
     Dist,
     lr_factor,
@@ -50,6 +55,7 @@ from vla.training.setup import (
     set_rng_states,
     setup_distributed,
 )
+from vla.training.trainer import TRAINERS
 
 LAST, BEST = "last", "best"
 CSV_FIELDS = (
@@ -58,16 +64,7 @@ CSV_FIELDS = (
     + [f"val_acc_{name}" for name in ACTION_NAMES]
     + ["sim_success"]
 )
-TRAINERS: dict[str, type] = {"rt1": RT1Trainer, "rt2": RT2Trainer}
-
-
-def policy_name(cfg: Any) -> str:
-    """``cfg.policy.name`` (``policy=rt2`` on the command line); rt1 when absent."""
-    policy = cfg.get("policy")
-    name = "rt1" if policy is None else policy if isinstance(policy, str) else policy.get("name")
-    if name not in TRAINERS:
-        raise ValueError(f"policy={name!r} cannot be trained; choose one of {sorted(TRAINERS)}")
-    return name
+AMP_DTYPES = {"fp32": None, "bf16": torch.bfloat16}  # precision -> autocast dtype
 
 
 # --- checkpoints and logs -----------------------------------------------------------------
@@ -91,29 +88,30 @@ def open_metrics_csv(path: Path, resume_step: int | None) -> Any:
 # --- the training run -----------------------------------------------------------------------
 
 
-def train(cfg: Any) -> dict[str, Any]:
-    """Train as ``cfg`` (configs/train.yaml) says; returns the final metrics (rank 0).
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Train as ``cfg`` says; returns the final metrics (rank 0).
 
     Raises:
         ValueError: bad data path, bad config, or a resume that does not match the run.
     """
+    check_config(cfg)
     ddp, device = setup_distributed()
     try:
-        return Run(cfg, ddp, device).loop()
+        with locked_output(cfg.output_dir) if ddp.main else contextlib.nullcontext():
+            return Run(cfg, ddp, device).loop()
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
 
 
-def check_config(cfg: Any) -> None:
-    """One-line errors for a missing dataset or non-positive sizes."""
+def check_config(cfg: TrainConfig) -> None:
+    """One-line errors for a missing dataset or a policy that cannot be trained."""
+    TRAINERS.get(cfg.policy)  # one line naming the trainable policies
     if not Path(cfg.data).is_dir():
         raise ValueError(f"dataset {cfg.data!r} does not exist")
-    if cfg.steps < 1 or cfg.batch_size < 1 or cfg.checkpoint_every < 1:
-        raise ValueError("steps, batch_size and checkpoint_every must be >= 1")
 
 
-def open_store(cfg: Any) -> tuple[EpisodeStore, list[int], list[int]]:
+def open_store(cfg: TrainConfig) -> tuple[EpisodeStore, list[int], list[int]]:
     """The dataset and its train/val episode ids (all skills of one task on one side)."""
     try:
         store = EpisodeStore.open(cfg.data)
@@ -127,7 +125,7 @@ def open_store(cfg: Any) -> tuple[EpisodeStore, list[int], list[int]]:
     return store, train_ids, val_ids
 
 
-def find_resume(cfg: Any, ckpt_dir: Path) -> Checkpoint | None:
+def find_resume(cfg: TrainConfig, ckpt_dir: Path) -> Checkpoint | None:
     """The checkpoint to continue from, if ``checkpoints/last`` exists and resume is on."""
     if not (ckpt_dir / LAST).exists():
         return None
@@ -136,9 +134,9 @@ def find_resume(cfg: Any, ckpt_dir: Path) -> Checkpoint | None:
     return load_checkpoint(ckpt_dir / LAST, with_training_state=True)
 
 
-def find_init(cfg: Any) -> Checkpoint | None:
+def find_init(cfg: TrainConfig) -> Checkpoint | None:
     """The policy checkpoint ``init_from`` names (weights and normalisation), if any."""
-    folder = cfg.get("init_from")
+    folder = cfg.init_from
     if not folder:
         return None
     if not Path(folder).is_dir():
@@ -149,9 +147,10 @@ def find_init(cfg: Any) -> Checkpoint | None:
 class Run:
     """One training run: the trainer, optimiser, logs and checkpoints of ``cfg``."""
 
-    def __init__(self, cfg: Any, ddp: Dist, device: torch.device) -> None:
-        check_config(cfg)
+    def __init__(self, cfg: TrainConfig, ddp: Dist, device: torch.device) -> None:
         self.cfg, self.ddp, self.device = cfg, ddp, device
+        self.accum = cfg.grad_accum_steps
+        self.amp_dtype = AMP_DTYPES[cfg.precision]
         self.out = Path(cfg.output_dir)
         self.ckpt_dir = self.out / "checkpoints"
         resume = find_resume(cfg, self.ckpt_dir)
@@ -164,11 +163,12 @@ class Run:
             else NormStats.from_actions(train_actions(store, train_ids))
         )
         seed_everything(cfg.seed)
-        trainer_class = TRAINERS[policy_name(cfg)]
+        trainer_class = TRAINERS.get(cfg.policy)
         self.trainer = trainer_class(cfg, store, (train_ids, val_ids), self.norm, device)
         self.model = self.raw_model = self.trainer.model
+        self.data = data_record(cfg, store, train_ids, val_ids, self.trainer)
         self.optimizer = make_optimizer(self.raw_model, cfg.lr, cfg.weight_decay)
-        decay_steps = cfg.get("lr_decay_steps") or cfg.steps
+        decay_steps = cfg.lr_decay_steps or cfg.steps
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(s, cfg.warmup_steps, decay_steps)
         )
@@ -178,7 +178,7 @@ class Run:
             self.load_resume(resume)
         elif init is not None:
             self.check_model(init, "init_from")
-            self.raw_model.load_state_dict(init.model_state)
+            self.load_weights(init.model_state)
         if ddp.world_size > 1:
             ids = [device.index] if device.type == "cuda" else None
             self.model = torch.nn.parallel.DistributedDataParallel(self.raw_model, ids)
@@ -190,9 +190,18 @@ class Run:
                 "(give the same policy, history, image_size and model.* options)"
             )
 
+    def load_weights(self, state: dict[str, torch.Tensor]) -> None:
+        load = getattr(self.trainer, "load_weights", None)
+        load(state) if load else self.raw_model.load_state_dict(state)
+
+    def autocast(self) -> Any:
+        """bfloat16 autocast with ``precision: bf16``, else nothing."""
+        enabled = self.amp_dtype is not None
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=enabled)
+
     def load_resume(self, resume: Checkpoint) -> None:
         self.check_model(resume, "resume")
-        self.raw_model.load_state_dict(resume.model_state)
+        self.load_weights(resume.model_state)
         state = resume.training_state
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -207,13 +216,15 @@ class Run:
             "best_val_loss": self.best_val,
             "rng": rng_states(),
         }
+        export = getattr(self.trainer, "export", None)
+        contents = export() if export else {"model_state": self.raw_model.state_dict()}
         return save_checkpoint(
             self.ckpt_dir / name,
-            model_state=self.raw_model.state_dict(),
-            config=self.trainer.checkpoint_config,
+            **{"config": self.trainer.checkpoint_config, **contents},
             norm_stats=self.norm.to_dict(),
             model_card=self.trainer.model_card(self.cfg, self.step, val_loss),
             training_state=training_state,
+            train_config=run_record(self.cfg, self.data, self.step),
         )
 
     def batches(self) -> Any:
@@ -227,7 +238,7 @@ class Run:
             cfg.batch_size,
             cfg.seed,
             cfg.num_workers,
-            self.step,
+            self.step * self.accum,  # batches are counted per micro-batch
             self.trainer.collate,
         )
 
@@ -252,29 +263,41 @@ class Run:
             group = "acc_per_dim/" if "_acc_" in key else ""
             self.writer.add_scalar(group + key.replace("_", "/", 1), value, self.step)
 
-    def train_step(self, batch: Any) -> tuple[float, torch.Tensor, int]:
-        loss, accuracy, n = self.trainer.loss(batch, self.model)
+    def train_step(self, batches: Any) -> tuple[float, torch.Tensor, int]:
+        """One optimizer step over ``grad_accum_steps`` batches drawn from ``batches``;
+        returns (mean loss, mean accuracy (11,), samples)."""
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        losses, accuracies, samples = [], [], 0
+        for micro in range(self.accum):
+            last = micro == self.accum - 1
+            # DDP: all-reduce the gradients once, after the last micro-batch
+            sync = last or not isinstance(self.model, torch.nn.parallel.DistributedDataParallel)
+            with self.autocast(), contextlib.nullcontext() if sync else self.model.no_sync():
+                loss, accuracy, n = self.trainer.loss(next(batches), self.model)
+                (loss / self.accum).backward()
+            losses.append(loss.item())
+            accuracies.append(accuracy)
+            samples += n
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
         self.step += 1
-        return loss.item(), accuracy, n
+        return float(np.mean(losses)), torch.nanmean(torch.stack(accuracies), dim=0), samples
 
     def checkpoint(self) -> dict[str, float]:
         """Validate, then save best (if improved) and last; returns the validation row."""
         row: dict[str, float] = {}
         val_loss = None
         if len(self.trainer.val_set):
-            val_loader = DataLoader(
+            val_loader = batch_loader(
                 self.trainer.val_set,
-                batch_size=self.cfg.batch_size,
-                collate_fn=self.trainer.collate,
-                num_workers=self.cfg.num_workers,
+                val_batches(self.trainer.val_set, self.cfg.batch_size),
+                self.trainer.collate,
+                self.cfg.num_workers,
             )
-            max_batches = self.cfg.get("max_val_batches")
-            val_loss, val_acc = validate(self.trainer, self.raw_model, val_loader, max_batches)
+            max_batches = self.cfg.max_val_batches
+            with self.autocast():
+                val_loss, val_acc = validate(self.trainer, self.raw_model, val_loader, max_batches)
             row |= {"val_loss": val_loss, "val_acc": float(np.nanmean(val_acc))}
             row |= {f"val_acc_{n}": float(a) for n, a in zip(ACTION_NAMES, val_acc, strict=True)}
         # best before last: a kill in between only costs redoing this interval
@@ -303,7 +326,7 @@ class Run:
             disable=not ddp.main or None,
         )
         while self.step < cfg.steps:
-            loss, accuracy, n = self.train_step(next(batches))
+            loss, accuracy, n = self.train_step(batches)
             samples += n
             window.append((loss, accuracy))
             bar.update(1)

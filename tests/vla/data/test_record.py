@@ -9,16 +9,16 @@ import time
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
-from vla.cli.record import record, task_seed
 from vla.data import EpisodeStore
+from vla.data.recording import RecordConfig, record, task_seed
+from vla.options import build
 
 CONFIG = {"suites": ["single"], "episodes_per_suite": 3, "split": "train", "image_size": 32}
 
 
 def test_record_writes_readable_successful_episodes(tmp_path):
-    dataset = record(OmegaConf.create({**CONFIG, "output_dir": str(tmp_path)}))
+    dataset = record(build(RecordConfig, {**CONFIG, "output_dir": str(tmp_path)}))
     assert len(dataset) == 3
     for rec in dataset.episodes():
         ep = dataset.load_episode(rec["episode_id"])
@@ -26,7 +26,7 @@ def test_record_writes_readable_successful_episodes(tmp_path):
         assert ep["action"].shape == (rec["n_steps"], 11)
         assert ep["action"][-1, 10] == 2  # every skill ends with the terminate token
         assert rec["split"] == "train" and rec["seed"] < 1_000_000
-    again = record(OmegaConf.create({**CONFIG, "output_dir": str(tmp_path)}))
+    again = record(build(RecordConfig, {**CONFIG, "output_dir": str(tmp_path)}))
     assert len(again) == 3  # a rerun finds everything recorded and adds nothing
 
 
@@ -53,6 +53,7 @@ def test_the_last_seeds_of_each_split_stay_inside_it():
     assert task_seed("test", 9, 99_999) == 1_999_999
 
 
+@pytest.mark.slow
 def test_killed_recording_resumes_without_losing_episodes(tmp_path):
     out = tmp_path / "demos"
     args = ["output_dir=" + str(out), "suites=[single]", "episodes_per_suite=12", "image_size=32"]
@@ -90,10 +91,11 @@ def test_killed_recording_resumes_without_losing_episodes(tmp_path):
     assert not list((out / "episodes").glob("*.tmp*"))
 
 
+@pytest.mark.slow
 def test_worker_processes_record_the_same_episodes(tmp_path):
-    inline = record(OmegaConf.create({**CONFIG, "output_dir": str(tmp_path / "a")}))
+    inline = record(build(RecordConfig, {**CONFIG, "output_dir": str(tmp_path / "a")}))
     pooled = record(
-        OmegaConf.create({**CONFIG, "output_dir": str(tmp_path / "b"), "num_workers": 2})
+        build(RecordConfig, {**CONFIG, "output_dir": str(tmp_path / "b"), "num_workers": 2})
     )
     by_key = {r["key"]: r for r in inline.episodes()}
     assert len(pooled) == len(inline) == 3
@@ -103,13 +105,14 @@ def test_worker_processes_record_the_same_episodes(tmp_path):
         assert all(np.array_equal(a[name], b[name]) for name in ("front", "wrist", "action"))
 
 
-def test_a_second_recorder_on_the_same_dataset_gets_one_line(tmp_path):
+def test_a_second_recorder_on_the_same_dataset_gets_one_line(tmp_path, capsys):
     from vla.cli.errors import run_app
 
-    cfg = OmegaConf.create({**CONFIG, "output_dir": str(tmp_path)})
+    cfg = build(RecordConfig, {**CONFIG, "output_dir": str(tmp_path)})
     with EpisodeStore.open_or_create(tmp_path, image_size=(32, 32)):
         with pytest.raises(SystemExit) as exit_info:
             run_app("vla-record", record, cfg)
-    message = str(exit_info.value.code)
+    message = capsys.readouterr().err
+    assert exit_info.value.code == 2
     assert message.startswith("vla-record: error: ") and "being written" in message
-    assert "\n" not in message
+    assert message.count("\n") == 1

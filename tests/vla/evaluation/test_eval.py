@@ -50,6 +50,7 @@ def test_training_seeds_are_flagged_before_the_run(tmp_path, caplog):
     assert info["config"]["seed_range"] == "test+validation" and not caplog.text
 
 
+@pytest.mark.slow
 def test_workers_give_the_same_episodes_as_one_process(tmp_path):
     args = dict(planner="oracle", n_episodes=3, n_videos=0)
     inline = evaluate("structured", "expert", output_dir=tmp_path / "a", **args)

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 from torch.nn import functional as F
 
-from vla.cli.collect_affordance import collect
-from vla.planning.affordance.collect import check_seeds, pick_task
+from vla.options import build
+from vla.planning.affordance.collect import CollectConfig, check_seeds, pick_task
+from vla.planning.affordance.collect import collect_dataset as collect
 from vla.planning.affordance.dataset import done_episodes, load_dataset, shard_paths
 from vla.planning.affordance.learned import LearnedAffordance
 from vla.planning.affordance.metrics import auc, oracle_top1
@@ -32,9 +32,9 @@ CONFIG = {
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("affordance")
-    collect(OmegaConf.create({**CONFIG, "output_dir": str(out)}))
+    collect(build(CollectConfig, {**CONFIG, "output_dir": str(out)}))
     first = load_dataset(out)
-    collect(OmegaConf.create({**CONFIG, "output_dir": str(out), "episodes": 2}))
+    collect(build(CollectConfig, {**CONFIG, "output_dir": str(out), "episodes": 2}))
     return out, first
 
 
@@ -54,7 +54,7 @@ def test_rerun_appends_and_keeps_what_was_written(dataset_dir):
     assert len(both["label"]) == 6
     for key in ("front", "skill", "label"):
         np.testing.assert_array_equal(both[key][:3], first[key])  # first shard intact
-    collect(OmegaConf.create({**CONFIG, "output_dir": str(out), "episodes": 2}))
+    collect(build(CollectConfig, {**CONFIG, "output_dir": str(out), "episodes": 2}))
     assert len(shard_paths(out)) == 2  # nothing left to do: no new shard
 
 
@@ -63,8 +63,9 @@ def test_test_seeds_are_refused(tmp_path):
         check_seeds([999_999, 1_000_000])
     with pytest.raises(ValueError, match="training range"):
         collect(
-            OmegaConf.create(
-                {**CONFIG, "output_dir": str(tmp_path), "seed_start": 999_999, "episodes": 2}
+            build(
+                CollectConfig,
+                {**CONFIG, "output_dir": str(tmp_path), "seed_start": 999_999, "episodes": 2},
             )
         )
 

@@ -5,14 +5,13 @@ import json
 import random
 
 import pytest
-from omegaconf import OmegaConf
 
 from sim.env import VLAEnv
 from sim.tasks import all_hold, apply_skill, load_tasks, oracle_plan, symbolic_world
 from sim.tasks.chain import chain_scene_ok, next_chain_task
-from vla.cli.aggregate import aggregate_dir
 from vla.cli.aggregate import main as aggregate_main
 from vla.evaluation import evaluate
+from vla.evaluation.aggregate import aggregate_dir
 from vla.evaluation.chain import chain_aggregate, evaluate_chains
 from vla.planning import OracleAffordance, SayCanOptions
 
@@ -118,20 +117,22 @@ def test_aggregate_makes_one_table_of_a_sweep(tmp_path, capsys):
     assert "| oracle |" in capsys.readouterr().out
     assert len((tmp_path / "summary.csv").read_text().splitlines()) == 3
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SystemExit, match="no eval_info.json"):
+    with pytest.raises(SystemExit) as exit_info:
         aggregate_main([str(tmp_path / "empty")])
+    assert exit_info.value.code == 2 and "no eval_info.json" in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_vla_run_takes_a_free_form_instruction_with_saycan(tmp_path):
-    from vla.cli.run import run
+    from vla.evaluation.config import RunConfig
+    from vla.evaluation.run_task import run_task as run
 
-    cfg = OmegaConf.create({
-        "planner": {"name": "saycan", **vars(SayCanOptions(affordance="oracle"))},
-        "instruction": "Put the red block on the green block!", "tasks": "structured",
-        "task_index": 0, "seed": 1_000_000, "policy": "expert", "image_size": 32,
-        "render_size": 64, "max_skills": 3, "output_dir": str(tmp_path),
-    })  # fmt: skip
+    cfg = RunConfig(
+        planner=SayCanOptions(affordance="oracle"),
+        instruction="Put the red block on the green block!", tasks="structured",
+        task_index=0, seed=1_000_000, policy="expert", image_size=32,
+        render_size=64, max_skills=3, output_dir=str(tmp_path),
+    )  # fmt: skip
     report = run(cfg)
     assert report["success"] is None and report["goal"] == []
     assert 1 <= len(report["saycan_plan"]) <= 4 and len(report["skills"]) <= 3

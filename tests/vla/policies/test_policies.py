@@ -145,38 +145,53 @@ def test_runs_in_simulator(policy):
         env.close()
 
 
-def test_stall_toggle_steps_round_trip_and_bad_value(encoder, tmp_path):
-    torch.manual_seed(0)
-    policy = RT1Policy(TINY, encoder=encoder, stall_toggle_steps=3)
+def test_a_checkpoint_that_turns_on_the_stall_rule_is_refused(policy, tmp_path):
     path = policy.save_pretrained(tmp_path / "rt1")
-    assert json.loads((path / "config.json").read_text())["stall_toggle_steps"] == 3
-    assert RT1Policy.from_pretrained(path, encoder=encoder).stall_toggle.steps == 3
     config = json.loads((path / "config.json").read_text())
-    config["stall_toggle_steps"] = -2
+    assert "stall_toggle_steps" not in config  # the policy saves no rule
+    config["stall_toggle_steps"] = 3
     (path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match="stall_toggle_steps must be an integer >= 0"):
-        RT1Policy.from_pretrained(path, encoder=encoder)
+    with pytest.raises(ValueError, match="no longer part of RT-1.*policy_filter=stall_toggle"):
+        RT1Policy.from_pretrained(path, encoder=policy.encoder)
 
 
-def test_stall_goal_gate_uses_the_goal_head_and_round_trips(encoder, tmp_path):
+def chunk_policy(encoder, execution: str) -> RT1Policy:
     torch.manual_seed(0)
-    config = RT1Config(**{**TINY.to_dict(), "goal_head": True})
-    policy = RT1Policy(config, encoder=encoder, stall_toggle_steps=1, stall_goal_reach=0.06)
-    with torch.no_grad():  # a still arm with the gripper closed; the goal 12 cm below
-        policy.model.head.weight.zero_()
-        policy.model.head.bias.zero_()
-        policy.model.head.bias[128] = 10.0
-        policy.model.goal_out.weight.zero_()
-        policy.model.goal_out.bias.copy_(torch.tensor([0.0, 0.0, -1.2]))
-    actions = rollout(policy, observations(12))
-    assert np.allclose(actions[:10, :3], [0.0, 0.0, -1.0])  # homes down, gripper closed
-    assert (actions[:10, 6] > 0).all() and (actions[10:, 6] == -1.0).all()
+    config = RT1Config(**{**TINY.to_dict(), "chunk": 4, "goal_head": True})
+    return RT1Policy(config, encoder=encoder, chunk_execution=execution)
+
+
+def test_chunks_predict_k_actions_and_round_trip(encoder, tmp_path):
+    policy = chunk_policy(encoder, "ensemble")
+    policy.reset()
+    chunk = policy.predict_chunk(observations(1)[0])
+    assert chunk.shape == (4, 11) and chunk.dtype == np.float32
+    assert policy.last_goal is not None and policy.last_goal.shape == (3,)
     path = policy.save_pretrained(tmp_path / "rt1")
-    assert RT1Policy.from_pretrained(path, encoder=encoder).stall_toggle.goal_reach == 0.06
-    with pytest.raises(ValueError, match="needs a model with a goal head"):
-        RT1Policy(TINY, encoder=encoder, stall_toggle_steps=1, stall_goal_reach=0.06)
-    saved = json.loads((path / "config.json").read_text())
-    saved["model"]["goal_head"] = False
-    (path / "config.json").write_text(json.dumps(saved))
-    with pytest.raises(ValueError, match="needs a model with a goal head"):
-        RT1Policy.from_pretrained(path, encoder=encoder)
+    loaded = RT1Policy.from_pretrained(path, encoder=encoder)
+    assert loaded.config.chunk == 4 and loaded.chunk_execution == "ensemble"
+    obs = observations(6)
+    assert np.array_equal(rollout(policy, obs), rollout(loaded, obs))
+
+
+def test_receding_horizon_predicts_once_per_chunk(encoder):
+    policy = chunk_policy(encoder, "receding")
+    calls = []
+    predict = policy.predict_chunk
+    policy.predict_chunk = lambda o: calls.append(1) or predict(o)
+    actions = rollout(policy, observations(9))
+    assert len(calls) == 3 and actions.shape == (9, 11)  # steps 0, 4 and 8 predict
+
+
+def test_ensembled_action_averages_the_overlapping_predictions(encoder):
+    policy = chunk_policy(encoder, "ensemble")
+    obs = observations(3)
+    policy.reset()
+    chunks = [policy.predict_chunk(o) for o in obs]
+    policy.reset()
+    acted = [policy.select_action(o) for o in obs]
+    weights = np.exp(-0.01 * np.arange(3))
+    expected = (weights[:, None] * np.stack([chunks[0][2], chunks[1][1], chunks[2][0]])).sum(0)
+    expected /= weights.sum()
+    assert np.allclose(acted[2][:6], expected[:6], atol=1e-5)
+    assert acted[2][6] in (-1.0, 1.0) and acted[2][10] in (0.0, 1.0, 2.0)

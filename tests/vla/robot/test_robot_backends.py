@@ -121,3 +121,52 @@ def test_xarm_refuses_to_run_without_safety_and_names_the_extra():
 def test_rpy_round_trip():
     for rpy in [(0.1, -0.4, 2.0), (np.pi, 0.0, 0.3), (-1.0, 1.2, -3.0)]:
         assert matrix_rpy(rpy_matrix(*rpy)) == pytest.approx(rpy)
+
+
+@pytest.mark.parametrize(
+    "limits, match",
+    [
+        ({"workspace_high": (0.6, float("nan"), 0.5)}, "safety.workspace_high must be finite"),
+        ({"max_gripper_closedness": float("nan")}, "max_gripper_closedness must be finite"),
+        ({"max_base_speed_mps": -1}, "max_base_speed_mps must be >= 0"),
+        ({"step_m": -0.01}, "step_m must be > 0"),
+    ],
+)
+def test_xarm_refuses_limits_that_would_bend_the_safety_layer(limits, match):
+    fake = FakeXArm()
+    with pytest.raises(ValueError, match=match):
+        XArmRobot(sdk=fake, watchdog_s=None, safety=limits)
+    assert not fake.calls  # nothing reached the arm
+
+
+def test_xarm_never_sends_nan_even_when_the_arm_reports_one():
+    fake = FakeXArm()
+    with XArmRobot(sdk=fake, watchdog_s=None) as robot:
+        robot.send_action(np.r_[0.5, np.zeros(5), -1, 0, 0, 0, 0])
+        fake.pose = [float("nan")] + fake.pose[1:]
+        with pytest.raises(ValueError, match="non-finite pose"):
+            robot.send_action(np.r_[0.5, np.zeros(5), -1, 0, 0, 0, 0])
+        assert robot.safety_counts()["nonfinite"] == 1  # the layer held; the backend refused
+        with pytest.raises(ValueError, match="refusing to send an xArm command"):
+            robot._apply(np.r_[np.nan, np.zeros(10)].astype(np.float32))
+    for name, args, kwargs in fake.calls:
+        values = [*args, *kwargs.values()]
+        assert all(np.isfinite(v) for v in values if isinstance(v, float)), (name, args, kwargs)
+    assert ("set_state", (4,), {}) in fake.calls
+
+
+def test_xarm_grasp_offset_keeps_rotations_from_carrying_the_fingertips_out():
+    fake = FakeXArm()
+    fake.pose = [400.0, 0.0, 200.0, np.pi, 0.6, 0.0]  # tool tilted back
+    # Fingertips 172 mm below the reported TCP (its offset not set on the controller).
+    robot = XArmRobot(sdk=fake, watchdog_s=None, grasp_offset_m=(0, 0, 0.172))
+    with robot:
+        grasp = robot._ee_position()
+        assert grasp[2] == pytest.approx(0.058, abs=1e-3)  # 8 mm above the box floor
+        for _ in range(6):  # pitch on and on: the fingertips swing down towards the table
+            robot.send_action(np.r_[0, 0, 0, 0, -1.0, 0, -1, 0, 0, 0, 0])
+            grasp = robot._ee_position()
+            assert grasp[2] >= 0.05 - 1e-6
+        assert robot.safety_counts()["pose"] >= 1
+    with pytest.raises(ValueError, match="grasp_offset_m must be 3 finite"):
+        XArmRobot(sdk=FakeXArm(), grasp_offset_m=(0, float("nan"), 0))

@@ -94,3 +94,65 @@ def test_emergency_stop_latches_until_reset():
         robot.reset_emergency_stop()
         sent = robot.send_action(np.r_[0.3, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0])
         assert sent[0] == pytest.approx(0.3)
+
+
+X = np.r_[1.0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("stop", ["hold", "watchdog", "emergency_stop"])
+def test_a_hold_resets_the_jump_reference(stop):
+    """1.0 -> hold -> 1.0 is a jump of 1.0 from rest: the 0.5 limit must apply again."""
+    watchdog_s = 0.05 if stop == "watchdog" else None
+    with make_robot(
+        "pybullet", tasks="single", task_index=0, seed=3, safety=True, watchdog_s=watchdog_s
+    ) as robot:
+        robot.send_action(X * 0.5)
+        robot.send_action(X)
+        assert robot.safety.previous[0] == pytest.approx(1.0)
+        if stop == "hold":
+            robot.hold()
+        elif stop == "watchdog":
+            deadline = time.monotonic() + 2.0
+            while robot.watchdog.fired == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert robot.watchdog.fired >= 1
+        else:
+            robot.emergency_stop()
+            assert np.all(robot.send_action(X)[:6] == 0)
+            robot.reset_emergency_stop()
+        sent = robot.send_action(X)
+        assert sent[0] == pytest.approx(0.5)
+        assert robot.safety_counts()["jump"] >= 1
+
+
+def test_sustained_rotation_keeps_the_simulated_grasp_point_in_the_box():
+    """Driven into a corner, then rolled about x for 75 steps: the simulator's IK runs into
+    the joint limits and (without the pose check) swung the hand 23 cm out of the box and
+    19 cm in one step."""
+    limits = SafetyLimits()
+    low, high = np.asarray(limits.workspace_low), np.asarray(limits.workspace_high)
+    with make_robot("pybullet", tasks="single", task_index=0, seed=3, safety=limits) as robot:
+        robot.reset_episode(2)
+        ee = robot.get_observation()["state"][:3].astype(np.float64)
+        outside = largest_step = 0.0
+        for t in range(115):
+            action = (
+                np.r_[1.0, 1.0, 1.0, np.zeros(8)] if t < 40 else np.r_[0, 0, 0, 1.0, np.zeros(7)]
+            )
+            robot.send_action(action)
+            now = robot.get_observation()["state"][:3].astype(np.float64)
+            outside = max(outside, float(np.max(np.maximum(low - now, now - high))))
+            largest_step = max(largest_step, float(np.linalg.norm(now - ee)))
+            ee = now
+        assert robot.safety_counts()["pose"] > 10
+    assert outside <= 1e-3 and largest_step <= limits.max_translation_m
+
+
+def test_backends_refuse_non_finite_commands():
+    with make_robot("pybullet", tasks="single", task_index=0, seed=3) as robot:
+        before = robot.get_observation()["state"].copy()
+        with pytest.raises(ValueError, match="refusing to send a pybullet command"):
+            robot._apply(np.full(11, np.nan, np.float32))
+        with pytest.raises(ValueError, match="11 finite numbers"):
+            robot.send_action(np.r_[np.inf, np.zeros(10)])
+        assert np.array_equal(robot.get_observation()["state"], before)

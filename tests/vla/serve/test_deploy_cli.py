@@ -4,14 +4,14 @@ import json
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_module
 
-from vla.cli import deploy
+from vla.cli.app import compose_config
+from vla.robot import deploy
+from vla.robot.config import DeployConfig
 
 
 def config(overrides):
-    with initialize_config_module("configs", version_base="1.3"):
-        return compose("deploy", overrides=overrides)
+    return compose_config("deploy", DeployConfig, overrides)
 
 
 def test_deploy_through_a_remote_policy_writes_the_report(serve, echo, tmp_path):
@@ -25,7 +25,7 @@ def test_deploy_through_a_remote_policy_writes_the_report(serve, echo, tmp_path)
             f"output_dir={tmp_path}",
         ]
     )
-    report = deploy.run(cfg)
+    report = deploy.deploy(cfg)
     saved = json.loads((tmp_path / "deploy_report.json").read_text())
     assert saved["steps"] == report["steps"] == 8
     assert saved["achieved_hz"] == pytest.approx(20, rel=0.25)
@@ -54,7 +54,7 @@ def test_ctrl_c_holds_disconnects_and_still_reports(monkeypatch, tmp_path):
     monkeypatch.setattr(deploy, "load_policy", lambda name: InterruptedPolicy())
     cfg = config(["robot.watchdog_s=null", f"output_dir={tmp_path}"])
     with pytest.raises(KeyboardInterrupt):
-        deploy.run(cfg)
+        deploy.deploy(cfg)
     saved = json.loads((tmp_path / "deploy_report.json").read_text())
     assert saved["interrupted"] is True and saved["steps"] == 2
     assert robots[0].holds >= 1 and not robots[0].is_connected
@@ -64,4 +64,4 @@ def test_unknown_planner_is_a_one_line_error(tmp_path):
     cfg = config(["planner=oracle", "robot.watchdog_s=null", f"output_dir={tmp_path}"])
     cfg.planner.name = "nonsense"
     with pytest.raises(ValueError, match="unknown planner 'nonsense'"):
-        deploy.run(cfg)
+        deploy.deploy(cfg)

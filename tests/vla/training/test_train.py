@@ -1,9 +1,11 @@
 """vla-train on a tiny recorded dataset: learning, checkpoints, exact resume, kill -9, errors."""
 
 import csv
+import dataclasses
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,13 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from vla.checkpoint import load_checkpoint
-from vla.cli.record import record
-from vla.cli.record_scenes import record_scenes
+from vla.data.recording import RecordConfig, record
+from vla.options import build
 from vla.policies import load_policy
 from vla.policies.rt1.model import RT1, RT1Config
+from vla.policies.rt1.scenes import RecordScenesConfig, record_scenes
+from vla.training.config import TrainConfig
 from vla.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,23 +48,19 @@ def dataset(tmp_path_factory) -> Path:
     """Four real expert demos of the `single` suite at 32 px (a few seconds)."""
     path = tmp_path_factory.mktemp("demos")
     record(
-        OmegaConf.create(
-            {
-                "suites": ["single"],
-                "episodes_per_suite": 4,
-                "split": "train",
-                "image_size": 32,
-                "output_dir": str(path),
-            }
+        RecordConfig(
+            suites=["single"],
+            episodes_per_suite=4,
+            split="train",
+            image_size=32,
+            output_dir=str(path),
         )
     )
     return path
 
 
-def make_cfg(data: Path, out: Path, **overrides) -> OmegaConf:
-    cfg = OmegaConf.load(ROOT / "configs" / "train.yaml")
-    del cfg["hydra"]
-    return OmegaConf.merge(cfg, TINY, {"data": str(data), "output_dir": str(out)}, overrides)
+def make_cfg(data: Path, out: Path, **overrides) -> TrainConfig:
+    return build(TrainConfig, {**TINY, "data": str(data), "output_dir": str(out), **overrides})
 
 
 def read_metrics(out: Path) -> list[dict[str, str]]:
@@ -143,6 +142,7 @@ def test_resume_equals_uninterrupted_run(dataset, tmp_path, capsys):
     assert [r["val_loss"] for r in rows_full] == [r["val_loss"] for r in rows_split]
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume(dataset, tmp_path):
     out = tmp_path / "killed"
     args = [f"{k}={v}" for k, v in TINY.items() if k != "model"]
@@ -176,7 +176,7 @@ def test_kill_9_then_resume(dataset, tmp_path):
     assert steps == list(range(5, step + 11, 5))
 
 
-def test_bad_data_path_is_a_one_line_error(tmp_path, monkeypatch):
+def test_bad_data_path_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     from vla.cli.train import main
 
     out = tmp_path / "out"
@@ -184,9 +184,10 @@ def test_bad_data_path_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", argv)
     with pytest.raises(SystemExit) as exc:
         main()
-    message = str(exc.value.code)
+    message = capsys.readouterr().err
+    assert exc.value.code == 2
     assert message.startswith("vla-train: error:") and "missing" in message
-    assert "\n" not in message
+    assert message.count("\n") == 1
 
 
 def test_goal_head_trains_and_the_policy_acts(dataset, tmp_path):
@@ -206,7 +207,7 @@ def test_goal_head_trains_and_the_policy_acts(dataset, tmp_path):
 def tiny_scenes(folder: Path, n_scenes: int) -> Path:
     """Localisation scenes at 32 px, in shards of 4."""
     cfg = {"output_dir": str(folder), "n_scenes": n_scenes, "shard_size": 4, "image_size": 32}
-    return record_scenes(OmegaConf.create(cfg | {"num_workers": 0}))
+    return record_scenes(RecordScenesConfig(**cfg))
 
 
 def test_scenes_co_train_the_goal_head(dataset, tmp_path):
@@ -224,8 +225,11 @@ def test_scenes_co_train_the_goal_head(dataset, tmp_path):
     with pytest.raises(ValueError, match="goal_head"):
         train(make_cfg(dataset, tmp_path / "x", steps=1, scenes=str(scenes)))
     with pytest.raises(ValueError, match="image_size=64"):
-        cfg = make_cfg(dataset, tmp_path / "y", steps=1, scenes=str(scenes), image_size=64)
-        train(OmegaConf.merge(cfg, {"model": model}))
+        train(
+            make_cfg(
+                dataset, tmp_path / "y", steps=1, scenes=str(scenes), image_size=64, model=model
+            )
+        )
 
 
 def test_init_from_starts_from_a_checkpoint_and_scenes_take_a_list(dataset, tmp_path):
@@ -236,8 +240,9 @@ def test_init_from_starts_from_a_checkpoint_and_scenes_take_a_list(dataset, tmp_
     base = tmp_path / "base" / "checkpoints" / "last"
     train(make_cfg(dataset, tmp_path / "base", steps=20, checkpoint_every=20, model=model))
     tuned = tmp_path / "tuned"
+    scene_list = [str(scenes), str(scenes)]
     cfg = make_cfg(dataset, tuned, steps=10, checkpoint_every=10, model=model, lr=1e-12)
-    train(OmegaConf.merge(cfg, {"init_from": str(base), "scenes": [str(scenes), str(scenes)]}))
+    train(dataclasses.replace(cfg, init_from=str(base), scenes=scene_list))
     start, end = load_checkpoint(base), load_checkpoint(tuned / "checkpoints" / "last")
     assert end.norm_stats == start.norm_stats
     for name, tensor in start.model_state.items():  # lr ~0: still the weights it started from
@@ -246,3 +251,79 @@ def test_init_from_starts_from_a_checkpoint_and_scenes_take_a_list(dataset, tmp_
         train(make_cfg(dataset, tmp_path / "x", steps=1, init_from=str(base)))
     with pytest.raises(ValueError, match="init_from='nowhere' is not a folder"):
         train(make_cfg(dataset, tmp_path / "y", steps=1, init_from="nowhere"))
+
+
+def test_the_app_leaves_its_config_in_every_checkpoint_and_hydra_record(
+    dataset, tmp_path, monkeypatch
+):
+    from vla.cli.train import main
+
+    out = tmp_path / "cli"
+    args = [f"{k}={v}" for k, v in TINY.items() if k != "model"]
+    args += [f"model.{k}={v}".replace(" ", "") for k, v in TINY_MODEL.items()]
+    args += [f"data={dataset}", f"output_dir={out}", "steps=4", "checkpoint_every=4"]
+    monkeypatch.setattr(sys, "argv", ["vla-train", *args])
+    main()
+    for name in ("last", "best"):
+        record = json.loads((out / "checkpoints" / name / "train_config.json").read_text())
+        config, data = record["config"], record["data"]
+        assert config["steps"] == 4 and config["model"]["d_model"] == 32
+        assert config["cache_episodes"] == 20_000 and config["policy"] == "rt1"  # defaults too
+        assert record["step"] == 4 and "steps=4" in record["command"]
+        assert data["dataset"] == str(dataset.resolve()) and data["dataset_episodes"] == 4
+        assert data["train_episodes"] + data["val_episodes"] == 4 and data["train_samples"] > 0
+    (overrides,) = out.glob(".hydra_runs/*/.hydra/overrides.yaml")
+    assert "steps=4" in overrides.read_text()
+    assert (overrides.parent / "config.yaml").is_file()
+
+
+def test_one_run_per_output_dir_and_stale_leftovers_are_cleaned(dataset, tmp_path):
+    out = tmp_path / "busy"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = {"pid": holder.pid, "host": socket.gethostname()}
+        (out / ".train.lock").write_text(json.dumps(lock))
+        with pytest.raises(ValueError, match=f"being written by pid {holder.pid}"):
+            train(make_cfg(dataset, out, steps=1))
+        assert not (out / "checkpoints").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # its holder is dead: the lock is stale and taken over; a crash's temp checkpoint goes
+    stale = out / "checkpoints" / ".last.tmp-1-deadbeef"
+    stale.mkdir(parents=True)
+    (stale / "model.safetensors").write_bytes(b"half")
+    train(make_cfg(dataset, out, steps=2, checkpoint_every=2))
+    assert not stale.exists() and (out / "checkpoints" / "last" / "train_config.json").is_file()
+    assert not (out / ".train.lock").exists()
+
+
+def test_gradient_accumulation_equals_the_larger_batch_and_resumes(dataset, tmp_path):
+    """grad_accum_steps=2 of batch 4 sees the samples of batch 8 (no dropout): same weights;
+    a run resumed between accumulated steps equals the uninterrupted one."""
+    model = {**TINY_MODEL, "dropout": 0.0}
+    common = {"checkpoint_every": 2, "model": model, "max_val_batches": 1}
+    train(make_cfg(dataset, tmp_path / "big", steps=4, batch_size=8, **common))
+    accumulated = {"batch_size": 4, "grad_accum_steps": 2, **common}
+    train(make_cfg(dataset, tmp_path / "acc", steps=4, **accumulated))
+    train(make_cfg(dataset, tmp_path / "split", steps=2, lr_decay_steps=4, **accumulated))
+    train(make_cfg(dataset, tmp_path / "split", steps=4, resume=True, **accumulated))
+    weights = {
+        name: load_checkpoint(tmp_path / name / "checkpoints" / "last").model_state
+        for name in ("big", "acc", "split")
+    }
+    for key, value in weights["big"].items():
+        torch.testing.assert_close(weights["acc"][key], value, rtol=1e-4, atol=1e-5)
+        assert torch.equal(weights["split"][key], weights["acc"][key])
+
+
+def test_bf16_precision_trains_with_fp32_weights(dataset, tmp_path):
+    out = tmp_path / "bf16"
+    train(make_cfg(dataset, out, steps=20, checkpoint_every=20, precision="bf16"))
+    losses = train_losses(read_metrics(out))
+    assert losses[20] < 0.9 * losses[5], losses
+    state = load_checkpoint(out / "checkpoints" / "last").model_state
+    assert all(t.dtype == torch.float32 for t in state.values() if t.is_floating_point())
+    with pytest.raises(ValueError, match="precision='fp8': choose one of"):
+        train(make_cfg(dataset, tmp_path / "bad", steps=1, precision="fp8"))

@@ -6,38 +6,81 @@ so states include held blocks, filled bowls, the robot at another area); then, f
 state, each labelled skill (the oracle's next skill and random candidates of the scene,
 never ``done``) runs with the labelling policy after ``restore_state``. The label is the
 skill's simulator success check (:func:`sim.rollout.run_skill`).
+
+:func:`collect_dataset` (``vla-collect-affordance``) labels the seeds of a run in worker
+processes and appends them to the dataset folder as shards, written by this process only.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from planners.candidates import candidate_skills
 from sim import TEST_SEED_START
 from sim.env import VLAEnv
 from sim.expert import ScriptedExpert
 from sim.rollout import run_skill
-from sim.tasks import TaskSpec, apply_skill, load_tasks, oracle_next_skill, oracle_plan
+from sim.tasks import (
+    BUILTIN_SUITES,
+    TaskSpec,
+    apply_skill,
+    load_tasks,
+    oracle_next_skill,
+    oracle_plan,
+)
+from vla.data.writer_lock import acquire_lock, release_lock
+from vla.durable import append_line
+from vla.options import at_least, one_of
+from vla.parallel import worker_map
+from vla.planning.affordance.dataset import (
+    COMMANDS_FILE,
+    ShardBuffer,
+    done_episodes,
+    load_dataset,
+    summarize,
+)
 from vla.planning.lm.corpus import scene_of
 
 DONE = "done"
+LOCK_FILE = ".writer.lock"
 
 
-@dataclass(frozen=True)
+@dataclass
 class CollectConfig:
-    """What one labelling worker needs (picklable, for spawn workers)."""
+    """Options of ``vla-collect-affordance`` (configs/collect_affordance.yaml); also what each
+    labelling worker gets (picklable, for spawn workers)."""
 
-    suites: tuple[str, ...]
-    policy: str = "rt1"
-    max_steps: int = 80  # labelling step cap per skill
-    oracle_skills: int = 1  # the oracle's next skill, labelled this many times (0 or 1)
-    random_skills: int = 3  # random other candidates per state
-    image_size: int = 64
-    threads: int = 1
+    output_dir: str = "data/affordance"
+    episodes: int = 100  # episodes (states) to label: seeds seed_start .. seed_start+episodes-1
+    seed_start: int = 0  # training seeds only (< 1,000,000; test seeds start there)
+    suites: list[str] = field(default_factory=lambda: list(BUILTIN_SUITES))  # built-in suites
+    policy: str = "rt1"  # the labelling policy: name, checkpoint folder, ws:// URL, or expert
+    max_steps: int = 80  # labelling step cap per skill (expert skills take <= 40 steps)
+    oracle_skills: int = 1  # label the oracle planner's next skill (a feasible one): 1 or 0
+    random_skills: int = 3  # other random candidate skills of the scene per state
+    image_size: int = 64  # camera resolution (pixels)
+    shard_episodes: int = 10  # episodes per shard (a crash loses at most the unwritten ones)
+    num_workers: int = 0  # spawn worker processes; 0 labels in this process
+    threads: int = 1  # torch CPU threads per labelling process
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.suites if s not in BUILTIN_SUITES]
+        if not self.suites or unknown:
+            raise ValueError(
+                f"suites={self.suites}: choose built-in suites of {list(BUILTIN_SUITES)}"
+            )
+        one_of(self, "oracle_skills", (0, 1))
+        at_least(self, 1, "episodes", "max_steps", "image_size", "shard_episodes", "threads")
+        at_least(self, 0, "seed_start", "random_skills", "num_workers")
 
 
 @dataclass
@@ -157,3 +200,42 @@ class Labeller:
         for env in self.envs.values():
             env.close()
         self.envs.clear()
+
+
+def run_jobs(seeds: list[int], cfg: CollectConfig, num_workers: int) -> Iterator[LabelledState]:
+    """Labelled episodes in completion order, in ``num_workers`` spawn processes (0: inline)."""
+    return worker_map(Labeller, cfg, seeds, num_workers)
+
+
+def collect_dataset(cfg: CollectConfig) -> str:
+    """Collect what ``cfg`` asks for (``vla-collect-affordance``); returns the summary."""
+    directory = Path(cfg.output_dir).expanduser()
+    seeds = list(range(cfg.seed_start, cfg.seed_start + cfg.episodes))
+    check_seeds(seeds)
+    directory.mkdir(parents=True, exist_ok=True)
+    acquire_lock(directory / LOCK_FILE)
+    try:
+        done = done_episodes(directory)
+        pending = [s for s in seeds if s not in done]
+        command = " ".join(["vla-collect-affordance", *sys.argv[1:]])
+        append_line(directory / COMMANDS_FILE, f"{command}\n".encode())
+        _collect(pending, cfg, directory, cfg.num_workers, cfg.shard_episodes)
+    finally:
+        release_lock(directory / LOCK_FILE, os.getpid())
+    summary = f"dataset {directory}: {summarize(load_dataset(directory))}"
+    print(summary)
+    return summary
+
+
+def _collect(seeds: list[int], cfg: CollectConfig, directory: Path, workers: int, every: int):
+    buffer = ShardBuffer(directory)
+    bar = tqdm(total=len(seeds), desc="labelling", unit="episode", disable=None)
+    try:
+        for state in run_jobs(seeds, cfg, workers):
+            buffer.add(state.seed, state.samples)
+            if len(buffer.episodes) >= every:
+                buffer.flush()
+            bar.update()
+    finally:  # Ctrl-C or an error: keep the finished episodes
+        buffer.flush()
+        bar.close()

@@ -106,3 +106,25 @@ def collection_commands(directory: str | Path) -> list[str]:
     """The collection commands recorded in ``directory`` (oldest first)."""
     path = Path(directory) / COMMANDS_FILE
     return path.read_text().splitlines() if path.is_file() else []
+
+
+class ShardBuffer:
+    """Labelled episodes waiting to be written as one shard of ``directory``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.samples: dict[str, list] = {k: [] for k in FIELDS}
+        self.episodes: list[int] = []
+
+    def add(self, seed: int, samples: list[dict]) -> None:
+        """Buffer one episode's samples (``seed``: the episode; it may have none)."""
+        self.episodes.append(seed)
+        for sample in samples:
+            for key in FIELDS:
+                self.samples[key].append(sample[key])
+
+    def flush(self) -> None:
+        """Write the buffered episodes as a new shard (nothing if empty)."""
+        if self.episodes:
+            write_shard(self.directory, self.samples, self.episodes)
+            self.__init__(self.directory)

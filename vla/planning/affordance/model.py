@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-CAMERAS = ("front", "wrist")
+from sim.contract import CAMERA_NAMES as CAMERAS
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import torch
 from torch.nn import functional as F
 
 from vla.language import DEFAULT_ENCODER, SentenceEncoder
+from vla.options import at_least, in_range, positive
 from vla.planning.affordance.dataset import load_dataset
 from vla.planning.affordance.learned import LearnedAffordance
 from vla.planning.affordance.metrics import bce, evaluate, format_metrics, oracle_top1
@@ -43,7 +44,14 @@ class AffordanceTrainConfig:
     encoder: str = DEFAULT_ENCODER
     seed: int = 0
     threads: int = 1  # torch CPU threads
-    command: str = ""  # how this run was launched, for the model card
+    command: str = ""  # how this run was launched, for the model card ("": the command line)
+
+    def __post_init__(self) -> None:
+        at_least(self, 1, "steps", "batch_size", "eval_every", "width", "threads")
+        at_least(self, 0, "weight_decay", "shift", "seed")
+        in_range(self, "val_fraction", 0.0, 1.0)
+        in_range(self, "dropout", 0.0, 1.0)
+        positive(self, "lr")
 
 
 def split_episodes(episodes: np.ndarray, val_fraction: float, seed: int) -> np.ndarray:

@@ -22,6 +22,7 @@ from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from planners.hf_scorer import load_local_lm
 from sim.tasks.spec import BUILTIN_SUITES
+from vla.options import at_least, in_range, positive
 from vla.planning.lm.corpus import generate_tasks, held_twin, make_episode, render
 
 SPECIAL = "<|endoftext|>"
@@ -29,7 +30,7 @@ SPECIAL = "<|endoftext|>"
 
 @dataclass
 class LMTrainConfig:
-    """Everything ``vla-train-lm`` takes (configs/train_lm.yaml mirrors it)."""
+    """Options of ``vla-train-lm`` (configs/train_lm.yaml extends this schema)."""
 
     output_dir: str = "outputs/saycan_lm"
     steps: int = 1500  # optimizer steps
@@ -40,7 +41,9 @@ class LMTrainConfig:
     tasks_per_family: int = 2000  # train tasks drawn per task family
     # tasks_per_family is multiplied by these per family (e.g. {structured: 3}): more of
     # the multi-step families, which the small LM finds hardest; missing families get 1
-    family_weights: dict[str, float] = field(default_factory=dict)
+    family_weights: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(BUILTIN_SUITES, 1.0)
+    )
     p_failure: float = 0.3  # share of episodes with one failed skill and its recovery
     vocab_size: int = 600  # BPE vocabulary, special token included
     n_layer: int = 3
@@ -50,6 +53,13 @@ class LMTrainConfig:
     seed: int = 0
     threads: int = 1  # torch CPU threads
     init_from: str | None = None  # continue from a saved LM folder (its tokenizer and weights)
+
+    def __post_init__(self) -> None:
+        at_least(self, 1, "steps", "batch_size", "tasks_per_family", "vocab_size", "threads")
+        at_least(self, 1, "n_layer", "n_embd", "n_head", "n_positions")
+        at_least(self, 0, "warmup_steps", "weight_decay", "seed")
+        in_range(self, "p_failure", 0.0, 1.0, high_open=False)
+        positive(self, "lr")
 
 
 def train_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFast:

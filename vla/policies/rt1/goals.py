@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vla.tokenizer import GRIPPER_INDEX
+from sim.contract import GRIPPER_INDEX
 
 EE_POS = slice(0, 3)  # end-effector position (base frame, m) in the 10-d state
 GOAL_SCALE = 10.0  # the goal head predicts offsets in decimetres (order 1)

@@ -7,6 +7,11 @@ pre-LN transformer. Eleven learned action queries are appended and read out in p
 per-dimension logits over 256 action bins (see ``vla.tokenizer.ActionTokenizer``); the mode
 dimension only has 3 valid tokens, so its other logits are masked to -inf.
 
+Action chunks (``chunk`` = k > 1, as in ACT and OpenVLA-OFT): each action query reads out
+its dimension for the next k control steps at once (k x 11 tokens in one forward pass), so
+the network commits to where a motion is going, gripper flip included, rather than to one
+step; the policy executes chunks with ACT's temporal ensembling (:mod:`vla.policies.rt1.policy`).
+
 RT-1 decodes action tokens with a causal decoder; here the queries attend to the whole
 context at once (no causal mask), which is equivalent for a one-step readout and cheaper.
 """
@@ -21,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sim.contract import ACTION_DIM, CAMERA_NAMES, STATE_DIM
 from vla.policies.rt1.film_cnn import FiLMCNN
 from vla.policies.rt1.token_learner import TokenLearner
 
@@ -30,7 +36,7 @@ class RT1Config:
     """Hyper-parameters (JSON round-trip via ``to_dict``/``from_dict``); ~1.1 M params."""
 
     image_size: int = 64  # square input, pixels
-    n_cameras: int = 2  # front, wrist
+    n_cameras: int = len(CAMERA_NAMES)  # front, wrist
     history: int = 2  # frames of context, oldest first
     text_dim: int = 384  # instruction embedding width (MiniLM)
     cnn_channels: tuple[int, ...] = (24, 48, 96)  # stem, then one stride-2 stage each
@@ -44,23 +50,25 @@ class RT1Config:
     mlp_ratio: int = 4
     dropout: float = 0.1
     n_bins: int = 256  # action token vocabulary per continuous dimension
-    n_action_dims: int = 11  # last one is the discrete mode
+    n_action_dims: int = ACTION_DIM  # last one is the discrete mode
     mode_vocab: int = 3  # arm, base, terminate
-    state_dim: int = 10  # proprioception vector; 0 disables the state tokens
+    state_dim: int = STATE_DIM  # proprioception vector; 0 disables the state tokens
     # x/y coordinate channels appended to the CNN features before TokenLearner, so each
     # pooled token carries where it looked (a spatial soft-argmax). Without them the pooled
-    # tokens of a translation-equivariant CNN barely say *where* a block is. Off by default:
-    # the bundled checkpoint is built without them and no run with them has done better yet.
+    # tokens of a translation-equivariant CNN barely say *where* a block is. Off by default
+    # (configs saved before it load without it); the bundled checkpoint is built with it.
     spatial_coords: bool = False
     # One more query token whose output regresses the hand's offset (decimetres) to the
-    # point where the skill grasps or releases (vla.policies.rt1.goals): an auxiliary loss that can
-    # only be met by finding the named object in the images. Training only; off by default.
+    # point where the skill grasps or releases (vla.policies.rt1.goals): an auxiliary loss that
+    # can only be met by finding the named object in the images. Off by default.
     goal_head: bool = False
+    chunk: int = 1  # actions predicted per forward pass (the next k control steps)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cnn_channels", tuple(int(c) for c in self.cnn_channels))
         positive = ("image_size", "n_cameras", "history", "text_dim", "tokens_per_image")
         positive += ("d_model", "n_layers", "n_heads", "mlp_ratio", "n_bins", "cnn_stem_stride")
+        positive += ("chunk",)
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"RT1Config.{name} must be >= 1, got {getattr(self, name)}")
@@ -179,22 +187,24 @@ def with_coordinates(features: torch.Tensor) -> torch.Tensor:
 
 
 def action_loss(logits: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over batch and action dimensions.
+    """Mean cross-entropy over batch, chunk steps and action dimensions.
 
     Args:
-        logits: (B, A, V) from ``RT1.forward``.
-        target_tokens: (B, A) int64 tokens from ``ActionTokenizer.encode``.
+        logits: (B, A, V) or (B, k, A, V) from ``RT1.forward``.
+        target_tokens: (B, A) or (B, k, A) int64 tokens from ``ActionTokenizer.encode``.
     """
     if logits.shape[:-1] != target_tokens.shape:
         raise ValueError(f"logits {tuple(logits.shape)} vs targets {tuple(target_tokens.shape)}")
-    return F.cross_entropy(logits.flatten(0, 1), target_tokens.flatten().long())
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target_tokens.reshape(-1).long())
 
 
 def token_accuracy(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-    """Per-dimension exact-token accuracy: (B, A, V), (B, A) -> (A,) float in [0, 1]."""
+    """Per-dimension exact-token accuracy, over the batch and chunk steps:
+    (B, [k,] A, V), (B, [k,] A) -> (A,) float in [0, 1]."""
     if logits.shape[:-1] != tokens.shape:
         raise ValueError(f"logits {tuple(logits.shape)} vs tokens {tuple(tokens.shape)}")
-    return (logits.argmax(dim=-1) == tokens).float().mean(dim=0)
+    hits = logits.argmax(dim=-1) == tokens
+    return hits.float().reshape(-1, tokens.shape[-1]).mean(dim=0)
 
 
 class RT1(nn.Module):
@@ -223,7 +233,7 @@ class RT1(nn.Module):
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layers))
         self.ln_f = nn.LayerNorm(d)
-        self.head = nn.Linear(d, c.n_bins)
+        self.head = nn.Linear(d, c.chunk * c.n_bins)  # each query: its dimension, k steps
         self.goal_out = nn.Linear(d, 3) if c.goal_head else None
         mask = torch.zeros(c.n_action_dims, c.n_bins, dtype=torch.bool)
         mask[-1, c.mode_vocab :] = True  # mode (last dim) has only mode_vocab valid tokens
@@ -304,7 +314,8 @@ class RT1(nn.Module):
                 ``goal_head``).
 
         Returns:
-            (B, n_action_dims, n_bins) float logits; the mode row is -inf at >= mode_vocab.
+            (B, n_action_dims, n_bins) float logits, or (B, chunk, n_action_dims, n_bins) when
+            ``chunk`` > 1; the mode row is -inf at >= mode_vocab.
         """
         self._check_inputs(images, text_emb, state)
         if return_goal and self.goal_out is None:
@@ -319,8 +330,12 @@ class RT1(nn.Module):
         for block in self.blocks[:-1]:
             x = block(x)
         x = self.ln_f(self.blocks[-1](x, n_query=n_query))  # only the queries are read
-        logits = self.head(x[:, : self.config.n_action_dims])  # (B, n_act, n_bins)
-        logits = logits.masked_fill(self.logit_mask, float("-inf"))
+        c = self.config
+        logits = self.head(x[:, : c.n_action_dims])  # (B, n_act, k * n_bins)
+        logits = logits.view(-1, c.n_action_dims, c.chunk, c.n_bins).transpose(1, 2)
+        logits = logits.masked_fill(self.logit_mask, float("-inf"))  # (B, k, n_act, n_bins)
+        if c.chunk == 1:
+            logits = logits[:, 0]
         return (logits, self.goal_out(x[:, -1])) if return_goal else logits
 
     @torch.no_grad()
@@ -330,7 +345,7 @@ class RT1(nn.Module):
         text_emb: torch.Tensor,
         state: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Greedy action tokens (B, n_action_dims) int64, for ``ActionTokenizer.decode``."""
+        """Greedy action tokens (B, [chunk,] n_action_dims) int64 for ``ActionTokenizer.decode``."""
         return self(images, text_emb, state).argmax(dim=-1)
 
     # Also exposed as methods so training code can call model.loss(...).

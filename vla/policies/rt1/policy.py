@@ -1,4 +1,10 @@
-"""RT-1 as a closed-loop policy: observation in, one de-tokenised 11-dim action out."""
+"""RT-1 as a closed-loop policy: observation in, one de-tokenised 11-dim action out.
+
+Everything the policy returns is the network's own output: with ``chunk`` > 1 the chunks are
+executed with ACT's temporal ensembling (:mod:`vla.policies.rt1.temporal_ensemble`, part of
+the published method) or a receding horizon; no hand-written rule touches the action. Rules
+that do (the stall rule) are separate, opt-in wrappers in :mod:`vla.filters`.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +17,17 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from sim.contract import CAMERA_NAMES
 from vla.checkpoint import load_checkpoint, save_checkpoint
 from vla.language import DEFAULT_ENCODER, SentenceEncoder
 from vla.policies.base import Policy, register_policy
 from vla.policies.rt1.goals import GOAL_SCALE
 from vla.policies.rt1.model import RT1, RT1Config
-from vla.policies.stall_toggle import StallToggle
+from vla.policies.rt1.temporal_ensemble import TemporalEnsembler
 from vla.tokenizer import N_CONTINUOUS, ActionTokenizer, NormStats
 
-CAMERA_NAMES = ("front", "wrist")
+CHUNK_EXECUTION = ("ensemble", "receding")
+RULE_KEYS = ("stall_toggle_steps", "stall_goal_reach")  # moved out of the policy
 
 
 def _untrained_stats() -> NormStats:
@@ -38,12 +46,14 @@ class RT1Policy(Policy):
             ``language_model``.
         language_model: encoder name or folder, used when ``encoder`` is None.
         device: torch device of the model.
-        stall_toggle_steps: flip the gripper after this many steps without arm translation
-            (:mod:`vla.policies.stall_toggle`; 0, the default, is the policy alone). Saved in
+        chunk_execution: with ``config.chunk`` > 1, ``"ensemble"`` (ACT's temporal
+            ensembling: predict every step, average the overlapping predictions) or
+            ``"receding"`` (execute a whole chunk open-loop, then predict again). Saved in
             config.json.
-        stall_goal_reach: with the rule on and a model with a goal head, a stall whose
-            goal-head estimate is farther than this (m) homes towards it before the
-            gripper flips (0, the default, turns this off). Saved in config.json.
+        ensemble_decay: ACT's ``m`` for ``"ensemble"``. Saved in config.json.
+
+    ``last_goal`` holds the goal head's latest estimate of the hand's offset (m) to where the
+    skill grasps or releases (None without a goal head), for wrappers that read it.
     """
 
     def __init__(
@@ -53,13 +63,16 @@ class RT1Policy(Policy):
         encoder: SentenceEncoder | None = None,
         language_model: str = DEFAULT_ENCODER,
         device: str = "cpu",
-        stall_toggle_steps: int = 0,
-        stall_goal_reach: float = 0.0,
+        chunk_execution: str = "ensemble",
+        ensemble_decay: float = 0.01,
     ) -> None:
         self.config = config or RT1Config()
-        self.stall_toggle = StallToggle(stall_toggle_steps, stall_goal_reach)
-        if self.stall_toggle.needs_goal and not self.config.goal_head:
-            raise ValueError("stall_goal_reach > 0 needs a model with a goal head (goal_head)")
+        if chunk_execution not in CHUNK_EXECUTION:
+            raise ValueError(f"chunk_execution: one of {CHUNK_EXECUTION}, not {chunk_execution!r}")
+        self.chunk_execution = chunk_execution
+        self.ensembler = TemporalEnsembler(self.config.chunk, ensemble_decay)
+        self._queue: list[np.ndarray] = []  # receding horizon: actions still to execute
+        self.last_goal: np.ndarray | None = None
         self.norm_stats = norm_stats or _untrained_stats()
         self.device = torch.device(device)
         self.encoder = encoder if encoder is not None else SentenceEncoder(language_model, device)
@@ -88,9 +101,12 @@ class RT1Policy(Policy):
         return self.config.image_size
 
     def reset(self) -> None:
-        """Clear the frame history (the next observation is repeated to fill it)."""
+        """Clear the frame history (the next observation is repeated to fill it) and the
+        chunks predicted so far."""
         self._frames.clear()
-        self.stall_toggle.reset()
+        self.ensembler.reset()
+        self._queue.clear()
+        self.last_goal = None
 
     def _camera(self, image: np.ndarray, name: str) -> torch.Tensor:
         """(H, W, 3) uint8 -> (3, S, S) uint8, bilinear-resized to image_size if needed."""
@@ -106,6 +122,17 @@ class RT1Policy(Policy):
 
     def select_action(self, observation: dict[str, Any]) -> np.ndarray:
         """Greedy action for ``observation``; returns (11,) float32 with mode in {0, 1, 2}."""
+        if self.config.chunk > 1 and self.chunk_execution == "receding":
+            if not self._queue:
+                self._queue = list(self.predict_chunk(observation))
+            else:
+                self._remember(observation)  # keep the frame history current
+            return self._queue.pop(0)
+        return self.ensembler(self.predict_chunk(observation))
+
+    def _remember(self, observation: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add the observation to the frame history; returns frames (1, T, N, 3, S, S) and
+        states (1, T, 10)."""
         images = torch.stack([self._camera(observation["images"][n], n) for n in CAMERA_NAMES])
         state = torch.as_tensor(np.asarray(observation["state"], np.float32), device=self.device)
         if not self._frames:  # episode start: pad the history with the first frame
@@ -114,16 +141,21 @@ class RT1Policy(Policy):
             self._frames.append((images, state))
         frames = torch.stack([f[0] for f in self._frames])[None]  # (1, T, N, 3, S, S)
         states = torch.stack([f[1] for f in self._frames])[None]  # (1, T, 10)
+        return frames, states
+
+    def predict_chunk(self, observation: dict[str, Any]) -> np.ndarray:
+        """The network's next ``chunk`` actions (k, 11) float32 for ``observation`` (added
+        to the frame history); also updates ``last_goal``."""
+        frames, states = self._remember(observation)
         text = self.encoder.encode([observation["instruction"]]).to(self.device)  # (1, 384)
-        want_goal = self.stall_toggle.needs_goal
+        want_goal = self.config.goal_head
         with torch.inference_mode():
             out = self.model(frames, text, states if self.config.state_dim else None, want_goal)
         logits, goal = out if want_goal else (out, None)
-        tokens = logits.argmax(dim=-1)[0].cpu().numpy()  # (11,) int64
-        action = self.tokenizer.decode(tokens).astype(np.float32)
+        tokens = logits.argmax(dim=-1)[0].cpu().numpy().reshape(self.config.chunk, -1)
         if goal is not None:
-            goal = goal[0].cpu().numpy() / GOAL_SCALE  # decimetres -> m
-        return self.stall_toggle(action, goal)
+            self.last_goal = goal[0].cpu().numpy() / GOAL_SCALE  # decimetres -> m
+        return self.tokenizer.decode(tokens).astype(np.float32)  # (k, 11)
 
     def save_pretrained(self, directory: str | os.PathLike) -> pathlib.Path:
         """Write config.json, model.safetensors, norm_stats.json and README.md atomically."""
@@ -132,8 +164,8 @@ class RT1Policy(Policy):
             "model": self.config.to_dict(),
             "language_model": self.encoder.name_or_path,
             "camera_names": list(CAMERA_NAMES),
-            "stall_toggle_steps": self.stall_toggle.steps,
-            "stall_goal_reach": self.stall_toggle.goal_reach,
+            "chunk_execution": self.chunk_execution,
+            "ensemble_decay": self.ensembler.decay,
         }
         return save_checkpoint(
             directory,
@@ -166,13 +198,17 @@ class RT1Policy(Policy):
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{where} or norm_stats.json is invalid: {err}") from None
         language_model = ckpt.config.get("language_model", DEFAULT_ENCODER)
-        stall = ckpt.config.get("stall_toggle_steps", 0)
-        if not isinstance(stall, int) or stall < 0:
-            raise ValueError(f"{where}: stall_toggle_steps must be an integer >= 0, got {stall!r}")
-        reach = ckpt.config.get("stall_goal_reach", 0.0)
-        if isinstance(reach, bool) or not isinstance(reach, (int, float)) or not reach >= 0:
-            raise ValueError(f"{where}: stall_goal_reach must be a number >= 0 (m), got {reach!r}")
-        policy = cls(config, norm_stats, encoder, language_model, device, stall, reach)
+        rules = [k for k in RULE_KEYS if ckpt.config.get(k)]
+        if rules:
+            raise ValueError(
+                f"{where} turns on the stall rule ({', '.join(rules)}), no longer part of "
+                "RT-1: delete those keys and wrap the policy instead (policy_filter=stall_toggle)"
+            )
+        execution = ckpt.config.get("chunk_execution", "ensemble")
+        decay = ckpt.config.get("ensemble_decay", 0.01)
+        if isinstance(decay, bool) or not isinstance(decay, int | float) or not decay >= 0:
+            raise ValueError(f"{where}: ensemble_decay must be a number >= 0, got {decay!r}")
+        policy = cls(config, norm_stats, encoder, language_model, device, execution, decay)
         try:
             policy.model.load_state_dict(ckpt.model_state, strict=True)
         except RuntimeError as err:

@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 
 from vla.data.torch_dataset import augment_frames, collate
 from vla.policies.rt1.scenes import SceneSet
+from vla.training.cached_batches import augment_batch
 
 SCENE_KEYS = ("scene_images", "scene_state", "scene_goal")
 
@@ -83,3 +84,31 @@ def _load_one(folder: str, image_size: int, cameras: Sequence[str]) -> SceneSet:
     if missing:
         raise ValueError(f"scenes {folder!r} have no camera {missing[0]!r}")
     return scenes
+
+
+class CachedWithScenes:
+    """Whole batches of a :class:`vla.training.cached_batches.CachedBatches` with one scene
+    per item, as ``scene_*`` fields: the scene of item ``(index, aug_seed)`` is
+    ``aug_seed % len(scenes)``, its frame repeated over the history and augmented from the item's
+    seed + 1."""
+
+    batched = True
+
+    def __init__(self, frames: Any, scenes: SceneSet, cameras: Sequence[str]) -> None:
+        self.frames, self.scenes, self.cameras = frames, scenes, tuple(cameras)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, keys: Sequence[tuple[int, int]]) -> dict[str, Any]:
+        batch = self.frames[keys]
+        j = np.array([seed for _, seed in keys]) % len(self.scenes)
+        frame = np.stack([getattr(self.scenes, cam)[j] for cam in self.cameras], axis=1)
+        images = torch.from_numpy(frame).permute(0, 1, 4, 2, 3)[:, None]  # (B, 1, N, 3, H, W)
+        images = images.expand(-1, self.frames.history, -1, -1, -1, -1)
+        batch["scene_images"] = augment_batch(images, [seed + 1 for _, seed in keys])
+        state = torch.from_numpy(self.scenes.state[j])[:, None]
+        batch["scene_state"] = state.expand(-1, self.frames.history, -1).contiguous()
+        batch["scene_goal"] = torch.from_numpy(self.scenes.goal[j])
+        batch["scene_instruction"] = [str(s) for s in self.scenes.instruction[j]]
+        return batch

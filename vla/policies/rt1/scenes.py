@@ -2,7 +2,7 @@
 
 Behaviour cloning from a few thousand demonstrations does not teach RT-1 to *find* the
 named object: its image encoder fits the training scenes and does not generalise to new
-ones (measured; see the README). A scene here costs one reset and one render (about 10 ms)
+ones (measured; see docs/experiments/). A scene here costs one reset and one render (about 10 ms)
 instead of a 40-step expert rollout, so tens of thousands are cheap. Each scene holds the
 two camera images, the state, the skill text and the **goal offset**: the hand's offset
 (base frame, m) to the point where the skill will close or open the gripper
@@ -26,9 +26,11 @@ import io
 import json
 import random
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from sim.env import VLAEnv
 from sim.geometry import TABLE_TOP_Z
@@ -37,6 +39,8 @@ from sim.skills import make_skill
 from sim.skills.base import move_arm
 from sim.tasks.generate import SUITE_MAKERS
 from vla.durable import write_atomically
+from vla.options import at_least, in_range
+from vla.parallel import worker_map
 
 SEED_START = 800_000  # scene i uses seed SEED_START + i: inside the train range
 MAX_SCENES = 200_000  # keeps every seed below sim.TEST_SEED_START
@@ -45,6 +49,26 @@ STARTS = ("home", "hover")  # where the hand is when a scene is captured
 HOVER_Z = TABLE_TOP_Z + 0.17  # the carry / lift height a previous skill ends at (m)
 HOVER_JITTER = 0.02  # uniform +/- this on each coordinate of the hover point (m)
 MAX_TRAVEL_STEPS = 40
+
+
+@dataclass
+class RecordScenesConfig:
+    """Options of ``vla-record-scenes`` (configs/record_scenes.yaml)."""
+
+    output_dir: str = "data/scenes"
+    n_scenes: int = 40_000  # rounded up to whole shards
+    shard_size: int = 1000  # scenes per file (an interrupted run keeps its finished files)
+    image_size: int = 64  # pixels; must match the demonstrations the policy trains on
+    num_workers: int = 0  # simulator worker processes (0: run in this process)
+    start: str = (
+        "home"  # home: the task's first frame; hover: the hand first moved over another object
+    )
+
+    def __post_init__(self) -> None:
+        in_range(self, "n_scenes", 1, MAX_SCENES, high_open=False)
+        at_least(self, 1, "shard_size", "image_size")
+        at_least(self, 0, "num_workers")
+        check_start(self.start)
 
 
 @dataclass(frozen=True)
@@ -175,6 +199,22 @@ def check_meta(folder: Path, image_size: int, shard_size: int, start: str = "hom
         return
     Path(folder).mkdir(parents=True, exist_ok=True)
     write_atomically(file, json.dumps(meta).encode())
+
+
+def record_scenes(cfg: RecordScenesConfig) -> Path:
+    """Write the shards ``cfg`` asks for (``vla-record-scenes``); returns the folder."""
+    folder = Path(cfg.output_dir)
+    size, image_size = cfg.shard_size, cfg.image_size
+    jobs = pending_shards(folder, cfg.n_scenes, image_size, size)
+    check_meta(folder, image_size, size, cfg.start)
+    maker = partial(SceneMaker, start=cfg.start)
+    bar = tqdm(total=len(jobs) * size, desc="scenes", unit="scene", disable=None)
+    for index, data in worker_map(maker, image_size, jobs, cfg.num_workers):
+        write_shard(folder, index, data)
+        bar.update(size)
+    bar.close()
+    print(f"scenes {folder}: {len(list(folder.glob('scenes-*.npz')))} shards of {size}")
+    return folder
 
 
 def write_shard(folder: Path, index: int, data: bytes) -> None:

@@ -7,24 +7,21 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import Dataset
 
 from vla.data.episode_store import EpisodeStore
-from vla.data.torch_dataset import FrameDataset, collate
+from vla.data.frame_cache import FrameCache
+from vla.data.torch_dataset import collate
 from vla.language import DEFAULT_ENCODER
 from vla.policies.rt1.goals import GOAL_SCALE
 from vla.policies.rt1.model import RT1, RT1Config
-from vla.policies.rt1.scene_cotrain import WithScenes, collate_with_scenes, load_scenes
+from vla.policies.rt1.scene_cotrain import CachedWithScenes, load_scenes
 from vla.tokenizer import ActionTokenizer, NormStats
-from vla.training.data import (
-    AugmentedFrames,
-    config_dict,
-    embed_instructions,
-    embed_texts,
-    to_model_inputs,
-)
+from vla.training.cached_batches import CachedBatches
+from vla.training.data import embed_instructions, embed_texts, to_model_inputs
+from vla.training.trainer import register_trainer
 
 
+@register_trainer("rt1")
 class RT1Trainer:
     """Behaviour cloning of ``RT1``: frame history + MiniLM instruction + state -> 11 tokens.
 
@@ -42,25 +39,24 @@ class RT1Trainer:
         norm: NormStats,
         device: torch.device,
     ) -> None:
-        size = (cfg.image_size, cfg.image_size)
-        cache = int(cfg.get("cache_episodes", 8))
-        kwargs = dict(history=cfg.history, image_size=size, cache_episodes=cache)
-        self.train_set: Dataset = AugmentedFrames(FrameDataset(store, split[0], **kwargs))
-        scenes = cfg.get("scenes")
-        self.val_set: Dataset = FrameDataset(store, split[1], **kwargs)
         self.config = RT1Config.from_dict(
             {
                 "image_size": cfg.image_size,
                 "history": cfg.history,
                 "n_cameras": len(store.cameras),
                 "state_dim": store.state_dim,
-                **config_dict(cfg.get("model")),  # null entries: RT1Config default
+                **cfg.model.for_policy("rt1"),  # options left at None: RT1Config default
             }
         )
+        # every step decoded once into a memory-mapped cache; batches gathered whole
+        frames = FrameCache.build(store, (cfg.image_size, cfg.image_size))
+        chunk = self.config.chunk
+        self.train_set: Any = CachedBatches(frames, split[0], cfg.history, chunk, augment=True)
+        self.val_set: Any = CachedBatches(frames, split[1], cfg.history, chunk, augment=False)
         self.tokenizer = ActionTokenizer(norm, n_bins=self.config.n_bins)
         self.text = embed_instructions(store, device)
-        if scenes:
-            self._add_scenes(scenes, cfg, store, device)
+        if cfg.scene_folders:
+            self._add_scenes(cfg.scene_folders, cfg, store, device)
         self.device = device
         self.model: nn.Module = RT1(self.config).to(device)
         self.checkpoint_config = {
@@ -70,13 +66,12 @@ class RT1Trainer:
             "camera_names": list(store.cameras),
         }
 
-    def _add_scenes(self, folder: Any, cfg: Any, store: EpisodeStore, device) -> None:
+    def _add_scenes(self, folders: list[str], cfg: Any, store: EpisodeStore, device) -> None:
         """Pair every training item with a localisation scene for the goal head."""
         if not self.config.goal_head:
             raise ValueError("scenes= trains the goal head: add model.goal_head=true")
-        scenes = load_scenes(folder, cfg.image_size, store.cameras)
-        self.train_set = WithScenes(self.train_set, scenes, store.cameras, cfg.history)
-        self.collate = collate_with_scenes
+        scenes = load_scenes(folders, cfg.image_size, store.cameras)
+        self.train_set = CachedWithScenes(self.train_set, scenes, store.cameras)
         self.text.update(embed_texts(sorted(set(scenes.instruction.tolist())), device))
 
     def loss(

@@ -1,48 +1,48 @@
 """RT-2 style VLA (Brohan et al. 2023): a Hugging Face vision-language model that speaks actions.
 
-The backbone is a LLaVA-style ``transformers`` model (``LlavaForConditionalGeneration``: a
-vision tower, a projector, a causal language model). Both cameras go in as two images, each
-a group of ``<image>`` placeholders in the prompt::
+The backbone is any supported image-text-to-text model (``vla.policies.rt2.backbones``:
+LLaVA, Idefics3/SmolVLM, PaliGemma, Qwen2-VL/Qwen2.5-VL) with its processor. Both cameras go
+in as two images of one user turn, built by the processor's chat template::
 
-    <bos> <image> x n (front) <image> x n (wrist) What action should the robot take to {x}?
+    <user> <image tokens (front)> <image tokens (wrist)> What action should the robot take
+    to {instruction}? <assistant>
 
-and the answer is the 11 action tokens of ``vla.policies.rt2.vocab`` (added to the vocabulary, with
-the embeddings resized). Training is next-token cross-entropy on the answer only; at run time
-the 11 tokens are generated greedily with the KV cache, under ``ActionLogitsProcessor`` so
-each position can only produce a valid token. Co-training answers are words instead.
+and the answer is the 11 action tokens of ``vla.policies.rt2.vocab`` (added to the
+vocabulary, with the embeddings resized). Training is next-token cross-entropy on the
+answer only; co-training answers are words instead. Two ways to decode the action:
 
-``RT2Config.backbone = None`` builds a small model from config classes (no download, trains on
-a CPU); a path loads a pretrained LLaVA-format VLM from disk and fine-tunes it, fully or with
-LoRA (``peft``). Sequences in a batch are left-padded so that all answers end together.
+* ``autoregressive`` (RT-2): 11 greedy steps with a ``DynamicCache``, under
+  ``ActionLogitsProcessor`` so each position can only produce a valid token.
+* ``parallel`` (OpenVLA-OFT): 11 slot tokens after the prompt attend to the prompt and to
+  each other (``vla.policies.rt2.sequences``) and are all predicted in one forward pass,
+  under the same constraint. A model trained with ``decoding="parallel"`` learns both
+  objectives at once, so one checkpoint decodes either way.
+
+``RT2Config.backbone = None`` builds the small from-scratch LLaVA of ``vla.policies.rt2.tiny``
+(trains on a CPU); a folder loads a pretrained VLM and fine-tunes it, fully or with LoRA.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-from tokenizers import Tokenizer
 from torch import nn
 from torch.nn import functional as F
-from transformers import (
-    AutoConfig,
-    AutoTokenizer,
-    LlamaConfig,
-    LlavaConfig,
-    LlavaForConditionalGeneration,
-    LogitsProcessor,
-    PreTrainedTokenizerFast,
-    SiglipVisionConfig,
-)
+from transformers import DynamicCache, ProcessorMixin
 
-from vla.policies.rt2.text import IMAGE, PROMPT, build_word_tokenizer
-from vla.policies.rt2.vocab import ActionLogitsProcessor, ActionVocab, add_action_tokens
+from vla.policies.rt2.backbones import Family, config_sha256, family_of, load_backbone
+from vla.policies.rt2.lora import apply_lora
+from vla.policies.rt2.sequences import IGNORE, Sequences, extend, next_positions
+from vla.policies.rt2.text import PROMPT
+from vla.policies.rt2.tiny import small_llava
+from vla.policies.rt2.vocab import SLOT_TOKEN, ActionLogitsProcessor, ActionVocab, add_action_tokens
 from vla.tokenizer import N_ACTION_DIMS
 
-SUPPORTED_BACKBONES = ("llava",)  # config.json model_type of a loadable pretrained VLM
-IGNORE = -100  # label of tokens without loss (prompt, padding)
+DECODINGS = ("autoregressive", "parallel")
+VISION_KEYS = ("pixel_values", "pixel_attention_mask", "image_grid_thw")
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class RT2Config:
     """
 
     backbone: str | None = None  # local Hugging Face VLM folder; None: small, from scratch
-    image_size: int = 64  # camera side the policy is fed (resized to the vision tower's)
+    image_size: int = 64  # camera side the policy is fed (the processor resizes it)
     n_cameras: int = 2  # front, wrist: two images per prompt
     patch_size: int = 16  # vision tower patches: (64 / 16) ** 2 = 16 tokens per camera
     vision_dim: int = 128
@@ -62,8 +62,11 @@ class RT2Config:
     text_layers: int = 4
     n_heads: int = 4
     n_bins: int = 256
-    lora: bool = False  # LoRA adapters on the language model instead of full fine-tuning
+    lora: bool = False  # adapter-only LoRA on the language model (needs a backbone)
     lora_rank: int = 16
+    # "parallel": also learn 11 slots decoded in one pass (and still decode autoregressively);
+    # "autoregressive": RT-2's 11 cached steps only
+    decoding: str = "parallel"
 
     def __post_init__(self) -> None:
         positive = ("image_size", "n_cameras", "patch_size", "vision_dim", "vision_layers")
@@ -75,6 +78,12 @@ class RT2Config:
             raise ValueError("RT2Config.image_size must be a multiple of patch_size")
         if self.text_dim % self.n_heads or self.vision_dim % self.n_heads:
             raise ValueError("RT2Config.text_dim and vision_dim must be divisible by n_heads")
+        if self.decoding not in DECODINGS:
+            raise ValueError(
+                f"RT2Config.decoding must be one of {DECODINGS}, got {self.decoding!r}"
+            )
+        if self.lora and self.backbone is None:
+            raise ValueError("model.lora needs model.backbone: a pretrained VLM folder to adapt")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,292 +97,246 @@ class RT2Config:
         return cls(**data)
 
 
-def scratch_backbone(config: RT2Config, tokenizer: PreTrainedTokenizerFast) -> nn.Module:
-    """A small LLaVA (SigLIP-style vision tower + Llama decoder) built from config classes."""
-    heads = config.n_heads
-    vision = SiglipVisionConfig(
-        hidden_size=config.vision_dim,
-        intermediate_size=4 * config.vision_dim,
-        num_hidden_layers=config.vision_layers,
-        num_attention_heads=heads,
-        image_size=config.image_size,
-        patch_size=config.patch_size,
-    )
-    text = LlamaConfig(
-        hidden_size=config.text_dim,
-        intermediate_size=4 * config.text_dim,
-        num_hidden_layers=config.text_layers,
-        num_attention_heads=heads,
-        num_key_value_heads=heads,
-        vocab_size=len(tokenizer),
-        max_position_embeddings=512,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    llava = LlavaConfig(
-        vision_config=vision,
-        text_config=text,
-        image_token_id=tokenizer.convert_tokens_to_ids(IMAGE),
-        vision_feature_select_strategy="full",  # SigLIP has no CLS token to drop
-        vision_feature_layer=-1,
-        image_seq_length=(config.image_size // config.patch_size) ** 2,
-    )
-    return LlavaForConditionalGeneration(llava)
-
-
-def pretrained_backbone(path: str) -> tuple[nn.Module, PreTrainedTokenizerFast, dict[str, Any]]:
-    """Load a LLaVA-format VLM folder: (model, fast tokenizer, image preprocessing).
-
-    Raises:
-        ValueError: one line, if ``path`` is not a folder holding a supported VLM.
-    """
-    folder = Path(path).expanduser()
-    if not (folder / "config.json").is_file():
-        raise ValueError(f"policy.backbone {path!r} is not a Hugging Face model folder")
-    model_type = AutoConfig.from_pretrained(folder, local_files_only=True).model_type
-    if model_type not in SUPPORTED_BACKBONES:
-        raise ValueError(
-            f"policy.backbone {path!r} is a {model_type!r} model; supported VLMs: "
-            f"{', '.join(SUPPORTED_BACKBONES)} (vision tower + causal LM)"
-        )
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    if not isinstance(tokenizer, PreTrainedTokenizerFast):
-        raise ValueError(f"policy.backbone {path!r} has no fast tokenizer (tokenizer.json)")
-    vlm = LlavaForConditionalGeneration.from_pretrained(folder, local_files_only=True)
-    return vlm.float(), tokenizer, _image_preprocessing(folder)
-
-
-def _image_preprocessing(folder: Path) -> dict[str, Any]:
-    """Mean/std of the backbone's image processor (CLIP's when it has none on disk)."""
-    import json
-
-    mean, std = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
-    file = folder / "preprocessor_config.json"
-    if file.is_file():
-        data = json.loads(file.read_text())
-        mean, std = data.get("image_mean", mean), data.get("image_std", std)
-    return {"image_mean": list(mean), "image_std": list(std)}
-
-
-def apply_lora(vlm: nn.Module, rank: int) -> nn.Module:
-    """Wrap ``vlm`` with LoRA on the language model's attention and MLP projections; the
-    embeddings, output layer and projector stay fully trainable (they hold the new tokens)."""
-    from peft import LoraConfig, get_peft_model
-
-    lora = LoraConfig(
-        r=rank,
-        lora_alpha=2 * rank,
-        lora_dropout=0.0,
-        target_modules=r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)",
-        modules_to_save=["embed_tokens", "lm_head", "multi_modal_projector"],
-    )
-    return get_peft_model(vlm, lora)
-
-
 class RT2(nn.Module):
     """A VLA: camera images + instruction -> 11 action tokens (or a text answer).
 
-    Build with ``RT2.build(config)``; ``vlm`` is the Hugging Face model (a ``PeftModel`` with
-    LoRA), ``tokenizer`` its text tokenizer including the action tokens.
+    Build with ``RT2.build(config)``. ``vlm`` is the model that trains (a ``PeftModel`` with
+    LoRA), ``hf`` the Hugging Face model inside it, ``processor`` its processor whose
+    tokenizer includes the action tokens, ``base`` the backbone folder and its config hash.
     """
 
     def __init__(
         self,
         config: RT2Config,
         vlm: nn.Module,
-        tokenizer: PreTrainedTokenizerFast,
-        image_mean: list[float],
-        image_std: list[float],
+        processor: ProcessorMixin,
+        base: dict[str, str] | None = None,
+        adapter: bool | None = None,
     ) -> None:
         super().__init__()
         self.config = config
-        self.tokenizer = tokenizer
-        if tokenizer.pad_token_id is None:  # left padding needs one; it is always masked
+        self.processor = processor
+        self.tokenizer = tokenizer = processor.tokenizer
+        self.family: Family = family_of(vlm.config.model_type)
+        self.base = base
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:  # padding needs one; it is always masked
             tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         add_action_tokens(tokenizer, config.n_bins)
-        if vlm.get_input_embeddings().weight.shape[0] != len(tokenizer):
+        tokenizer.add_tokens([SLOT_TOKEN], special_tokens=True)
+        if vlm.get_input_embeddings().weight.shape[0] < len(tokenizer):
             # pretrained: new rows start at the mean of the old ones; scratch: random anyway
-            vlm.resize_token_embeddings(len(tokenizer), mean_resizing=config.backbone is not None)
-        self.llava_config = vlm.config
-        self.vision_size = int(vlm.config.vision_config.image_size)
-        self.image_token_id = int(vlm.config.image_token_id)
-        self.n_image_tokens = _image_tokens_per_camera(vlm, self.vision_size)
-        self.vlm = apply_lora(vlm, config.lora_rank) if config.lora else vlm
+            vlm.resize_token_embeddings(len(tokenizer), mean_resizing=base is not None)
+        self.slot_id = tokenizer.convert_tokens_to_ids(SLOT_TOKEN)
         vocab_size = vlm.get_output_embeddings().weight.shape[0]
         self.vocab = ActionVocab.from_tokenizer(tokenizer, vocab_size, config.n_bins)
-        self.register_buffer("image_mean", torch.tensor(image_mean).view(1, 3, 1, 1), False)
-        self.register_buffer("image_std", torch.tensor(image_std).view(1, 3, 1, 1), False)
+        new_ids = [*self.vocab.bin_ids.tolist(), *self.vocab.mode_ids.tolist(), self.slot_id]
+        use_lora = config.lora if adapter is None else adapter
+        self.vlm = apply_lora(vlm, self.family, config.lora_rank, new_ids) if use_lora else vlm
 
     @classmethod
-    def build(cls, config: RT2Config, tokenizer: PreTrainedTokenizerFast | None = None) -> RT2:
+    def build(cls, config: RT2Config) -> RT2:
         """From scratch (``config.backbone`` None) or from the pretrained backbone folder."""
         if config.backbone is None:
-            tokenizer = tokenizer or build_word_tokenizer()
-            half = {"image_mean": [0.5] * 3, "image_std": [0.5] * 3}
-            return cls(config, scratch_backbone(config, tokenizer), tokenizer, **half)
-        vlm, backbone_tokenizer, preprocessing = pretrained_backbone(config.backbone)
-        return cls(config, vlm, tokenizer or backbone_tokenizer, **preprocessing)
+            sizes = ("image_size", "patch_size", "vision_dim", "vision_layers", "text_dim")
+            sizes += ("text_layers", "n_heads")
+            vlm, processor = small_llava(**{k: getattr(config, k) for k in sizes})
+            return cls(config, vlm, processor)
+        vlm, processor, _ = load_backbone(config.backbone)
+        base = {"path": str(config.backbone), "config_sha256": config_sha256(config.backbone)}
+        return cls(config, vlm, processor, base)
 
-    def checkpoint_fields(self) -> dict[str, Any]:
-        """What config.json needs to rebuild this model without the backbone folder: the
-        RT2Config, the (resized) LLaVA config, the tokenizer and the image normalisation."""
-        special = ("pad_token", "unk_token", "bos_token", "eos_token")
-        return {
-            "model": self.config.to_dict(),
-            "hf_config": self.llava_config.to_dict(),
-            "tokenizer": self.tokenizer.backend_tokenizer.to_str(),
-            "special_tokens": {k: getattr(self.tokenizer, k) for k in special},
-            "image_mean": self.image_mean.flatten().tolist(),
-            "image_std": self.image_std.flatten().tolist(),
-        }
-
-    @classmethod
-    def from_checkpoint_fields(cls, data: dict[str, Any]) -> RT2:
-        """Inverse of ``checkpoint_fields`` (random weights: load the state dict next)."""
-        config = RT2Config.from_dict(data["model"])
-        backend = Tokenizer.from_str(data["tokenizer"])
-        special = {k: v for k, v in data["special_tokens"].items() if v is not None}
-        tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, **special)
-        vlm = LlavaForConditionalGeneration(LlavaConfig.from_dict(data["hf_config"]))
-        return cls(config, vlm, tokenizer, data["image_mean"], data["image_std"])
+    @property
+    def hf(self) -> nn.Module:
+        """The Hugging Face model (inside the ``PeftModel`` with LoRA)."""
+        return self.vlm.get_base_model() if hasattr(self.vlm, "get_base_model") else self.vlm
 
     def num_params(self, trainable: bool = False) -> int:
         return sum(p.numel() for p in self.vlm.parameters() if p.requires_grad or not trainable)
 
+    @property
+    def device(self) -> torch.device:
+        return next(self.hf.parameters()).device
+
     # --- inputs -----------------------------------------------------------------------------
 
-    def pixel_values(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, n_cameras, 3, H, W) uint8 -> (B * n_cameras, 3, S, S) normalised float."""
-        x = images.flatten(0, 1).float() / 255.0
-        if x.shape[-2:] != (self.vision_size, self.vision_size):
-            size = (self.vision_size, self.vision_size)
-            x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
-        return (x - self.image_mean) / self.image_std
+    def prompts(
+        self, images: torch.Tensor, questions: list[str]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """Processor inputs of B prompts: (ids (B, P), valid (B, P), positions, vision inputs).
 
-    def prompt_ids(self, text: str, instruction: bool = True) -> list[int]:
-        """Token ids of one prompt: bos, the image placeholders, then the question
-        (``PROMPT`` filled with ``text`` when ``instruction``, else ``text`` as it is)."""
-        question = PROMPT.format(instruction=text) if instruction else text
-        bos = [self.tokenizer.bos_token_id] if self.tokenizer.bos_token_id is not None else []
-        images = [self.image_token_id] * (self.n_image_tokens * self.config.n_cameras)
-        return bos + images + self.tokenizer(question, add_special_tokens=False).input_ids
+        Args:
+            images: (B, n_cameras, 3, H, W) uint8, one image per camera.
+            questions: B question texts (``PROMPT`` filled in for robot steps).
+        """
+        texts = [self.family.prompt(self.processor, q, images.shape[1]) for q in questions]
+        frames = images.permute(0, 1, 3, 4, 2).cpu().numpy()  # processors take (H, W, 3)
+        batch = self.processor(
+            text=texts,
+            images=[list(np.ascontiguousarray(row)) for row in frames],
+            padding=True,
+            return_tensors="pt",
+        )
+        ids, valid = batch["input_ids"], batch["attention_mask"].bool()
+        dtype = self.hf.dtype
+        vision = {k: batch[k] for k in VISION_KEYS if k in batch}
+        vision = {k: v.to(dtype) if v.is_floating_point() else v for k, v in vision.items()}
+        return ids, valid, self.prompt_positions(ids, valid, vision), vision
+
+    def prompt_positions(
+        self, ids: torch.Tensor, valid: torch.Tensor, vision: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """(B, P) positions counting real tokens only, or the model's (3, B, P) 3D ones."""
+        if self.family.mrope:
+            image_id = self.hf.config.image_token_id
+            positions, _ = self.hf.model.get_rope_index(
+                ids,
+                mm_token_type_ids=(ids == image_id).int(),
+                image_grid_thw=vision["image_grid_thw"],
+                attention_mask=valid.long(),
+            )
+            return positions
+        return (valid.long().cumsum(-1) - 1).clamp(min=0) + self.family.position_offset
+
+    def sequences(
+        self,
+        images: torch.Tensor,
+        questions: list[str],
+        answers: list[list[int]],
+        n_slots: int = 0,
+        action_rows: list[bool] | None = None,
+    ) -> tuple[Sequences, dict[str, torch.Tensor]]:
+        """Prompt + answer (+ slot) rows and the vision inputs, on the model's device.
+        ``action_rows`` marks rows whose answer is an action (their slots get its labels)."""
+        ids, valid, positions, vision = self.prompts(images, questions)
+        pad, prefix_lm = self.tokenizer.pad_token_id, self.family.prefix_lm
+        seq = extend(
+            ids, valid, positions, answers, n_slots, self.slot_id, pad, prefix_lm, action_rows
+        )
+        device = self.device
+        return seq.to(device), {k: v.to(device) for k, v in vision.items()}
+
+    def prompt_text(self, instruction: str) -> str:
+        return PROMPT.format(instruction=instruction)
 
     def answer_ids(self, answer: str) -> list[int]:
         """Token ids of a text answer (co-training), ending with eos."""
         ids = self.tokenizer(answer, add_special_tokens=False).input_ids
         return ids + [self.tokenizer.eos_token_id]
 
-    def batch(self, prompts: list[list[int]], answers: list[list[int]]) -> dict[str, torch.Tensor]:
-        """Left-padded ``input_ids``/``attention_mask``/``position_ids`` of prompt + answer and
-        ``labels`` (B, T): the last T tokens, IGNORE on prompt and padding."""
-        rows = [p + a for p, a in zip(prompts, answers, strict=True)]
-        width, keep = max(map(len, rows)), max(map(len, answers))
-        pad = self.tokenizer.pad_token_id or 0
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        labels = torch.full((len(rows), keep), IGNORE, dtype=torch.long)
-        for i, (row, answer) in enumerate(zip(rows, answers, strict=True)):
-            ids[i, width - len(row) :] = torch.tensor(row)
-            mask[i, width - len(row) :] = 1
-            labels[i, keep - len(answer) :] = torch.tensor(answer)
-        position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-        return {
-            "input_ids": ids,
-            "attention_mask": mask,
-            "position_ids": position_ids,
-            "labels": labels,
-        }
-
     # --- training -----------------------------------------------------------------------------
 
-    def forward(self, batch: dict[str, torch.Tensor], pixel_values: torch.Tensor) -> torch.Tensor:
-        """Logits (B, T, V) that predict the T answer tokens ``batch["labels"]``."""
-        keep = batch["labels"].shape[1]
+    def forward(
+        self, seq: Sequences, vision: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits that predict the answer tokens (B, A, V) and the slot tokens (B, S, V)."""
+        keep = seq.n_answer + seq.n_slots + 1  # the prompt's last column predicts answer 0
         out = self.vlm(
-            input_ids=batch["input_ids"],
-            attention_mask=batch["attention_mask"],
-            position_ids=batch["position_ids"],
-            pixel_values=pixel_values,
-            logits_to_keep=keep + 1,  # position t predicts token t + 1
+            input_ids=seq.input_ids,
+            attention_mask=seq.attention_mask(),
+            position_ids=seq.positions,
+            logits_to_keep=keep,
             use_cache=False,
+            **vision,
         )
-        return out.logits[:, :-1]
+        logits = out.logits
+        return logits[:, : seq.n_answer], logits[:, seq.n_answer + 1 :]
 
     @staticmethod
-    def loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Mean next-token cross-entropy over the answer tokens."""
-        return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
+    def loss(
+        answer_logits: torch.Tensor, slot_logits: torch.Tensor, seq: Sequences
+    ) -> torch.Tensor:
+        """Next-token cross-entropy over the answers, plus the slots' when there are any."""
+        loss = F.cross_entropy(
+            answer_logits.flatten(0, 1).float(), seq.labels.flatten(), ignore_index=IGNORE
+        )
+        if seq.n_slots:
+            labels = seq.slot_labels.flatten()
+            loss = loss + F.cross_entropy(
+                slot_logits.flatten(0, 1).float(), labels, ignore_index=IGNORE
+            )
+        return loss
 
     # --- inference ----------------------------------------------------------------------------
 
     @torch.no_grad()
-    def generate_action_ids(self, images: torch.Tensor, instructions: list[str]) -> torch.Tensor:
-        """Greedy, constrained, KV-cached decoding of 11 action ids: (B, 11) vocabulary ids.
+    def generate_action_ids(
+        self, images: torch.Tensor, instructions: list[str], decoding: str | None = None
+    ) -> torch.Tensor:
+        """Greedy, constrained action ids (B, 11) on the CPU.
 
         Args:
             images: (B, n_cameras, 3, H, W) uint8.
             instructions: B instruction strings.
+            decoding: "autoregressive" or "parallel"; default: the config's.
         """
-        prompts = [self.prompt_ids(text) for text in instructions]
-        batch = self.batch(prompts, [[] for _ in prompts])
-        processor = ActionLogitsProcessor(self.vocab, prompt_length=batch["input_ids"].shape[1])
-        return self.greedy_decode(batch, images, processor, N_ACTION_DIMS)
+        decoding = decoding or self.config.decoding
+        if decoding not in DECODINGS:
+            raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
+        questions = [self.prompt_text(t) for t in instructions]
+        if decoding == "parallel":
+            return self.parallel_decode(images, questions)
+        seq, vision = self.sequences(images, questions, [[] for _ in questions])
+        processor = ActionLogitsProcessor(self.vocab, prompt_length=seq.n_prompt)
+        return self.greedy_decode(seq, vision, processor, N_ACTION_DIMS)
+
+    def parallel_decode(self, images: torch.Tensor, questions: list[str]) -> torch.Tensor:
+        """All 11 action ids from one forward pass over prompt + slots (constrained argmax)."""
+        if self.config.decoding != "parallel":
+            raise ValueError(
+                "this RT-2 was trained for autoregressive decoding only; train with "
+                "model.decoding=parallel to decode in parallel"
+            )
+        seq, vision = self.sequences(images, questions, [[] for _ in questions], N_ACTION_DIMS)
+        _, logits = self(seq, vision)
+        processor = ActionLogitsProcessor(self.vocab, prompt_length=0)
+        return processor.constrain_all(logits.float()).argmax(-1).cpu()
 
     def greedy_decode(
         self,
-        batch: dict[str, torch.Tensor],
-        images: torch.Tensor,
-        processor: LogitsProcessor | None,
+        seq: Sequences,
+        vision: dict[str, torch.Tensor],
+        processor: ActionLogitsProcessor | None,
         n_tokens: int,
     ) -> torch.Tensor:
-        """``n_tokens`` greedy tokens after the (left-padded) prompts of ``batch``: one prefill
-        with the images, then one cached step per token. A plain loop rather than
-        ``generate()``: at 11 tokens from a small model, generate's per-step bookkeeping costs
-        more than the model on a CPU. Returns (B, n_tokens) ids on the CPU."""
-        device = self.image_mean.device
-        ids = batch["input_ids"].to(device)
-        mask = batch["attention_mask"].to(device)
-        position = batch["position_ids"].to(device)
-        kwargs = {"pixel_values": self.pixel_values(images.to(device))}
-        out_ids = ids
+        """``n_tokens`` greedy tokens after the prompts of ``seq``: one prefill with the
+        images into a ``DynamicCache``, then one cached step per token. A plain loop rather
+        than ``generate()``: RT-2's own masks and positions go in as they are. Returns
+        (B, n_tokens) ids on the CPU."""
+        cache = DynamicCache(config=self.hf.config.get_text_config(decoder=True))
+        ids, valid, positions = seq.input_ids, seq.valid, seq.positions
+        mask = seq.attention_mask()
+        step_position = next_positions(positions)
+        generated = seq.input_ids
+        kwargs = dict(vision)
         for _ in range(n_tokens):
             out = self.vlm(
                 input_ids=ids,
                 attention_mask=mask,
-                position_ids=position,
+                position_ids=positions,
+                cache=cache,
                 use_cache=True,
                 logits_to_keep=1,
                 **kwargs,
             )
             scores = out.logits[:, -1].float()
             if processor is not None:
-                scores = processor(out_ids, scores)
+                scores = processor(generated, scores)
             ids = scores.argmax(-1, keepdim=True)
-            out_ids = torch.cat([out_ids, ids], dim=1)
-            mask = torch.cat([mask, torch.ones_like(ids)], dim=1)
-            position = position[:, -1:] + 1
-            kwargs = {"past_key_values": out.past_key_values}
-        return out_ids[:, batch["input_ids"].shape[1] :].cpu()
+            generated = torch.cat([generated, ids], dim=1)
+            valid = torch.cat([valid, torch.ones_like(ids, dtype=torch.bool)], dim=1)
+            mask = valid[:, None, None, :]
+            positions = step_position[:, None]
+            if seq.positions.dim() == 3:
+                positions = positions.expand(3, -1, -1)
+            step_position = step_position + 1
+            kwargs = {}
+        return generated[:, seq.n_prompt :].cpu()
 
     @torch.no_grad()
     def answer(self, images: torch.Tensor, question: str, max_new_tokens: int = 8) -> str:
         """Free-text greedy answer to ``question`` about (1, n_cameras, 3, H, W) images."""
-        batch = self.batch([self.prompt_ids(question, instruction=False)], [[]])
-        ids = self.greedy_decode(batch, images, None, max_new_tokens)[0].tolist()
+        seq, vision = self.sequences(images, [question], [[]])
+        ids = self.greedy_decode(seq, vision, None, max_new_tokens)[0].tolist()
         eos = self.tokenizer.eos_token_id
         return self.tokenizer.decode(ids[: ids.index(eos)] if eos in ids else ids).strip()
-
-
-def _image_tokens_per_camera(vlm: nn.Module, size: int) -> int:
-    """How many embeddings the projector gives per image (one dummy pass; depends on the
-    vision tower, the patch size and the feature-select strategy)."""
-    cfg = vlm.config
-    with torch.no_grad():
-        out = vlm.model.get_image_features(
-            pixel_values=torch.zeros(1, 3, size, size, dtype=vlm.dtype),
-            vision_feature_layer=cfg.vision_feature_layer,
-            vision_feature_select_strategy=cfg.vision_feature_select_strategy,
-        )
-    features = out.pooler_output if hasattr(out, "pooler_output") else out
-    return int(features[0].shape[0])

@@ -14,6 +14,7 @@ The mode gets tokens distinct from the bins so that "terminate" cannot be read a
 
 ``ActionLogitsProcessor`` constrains generation: at action position p (0-9) only the 256 bin
 ids are allowed, at position 10 only the 3 mode ids, so every generated sequence decodes.
+Parallel decoding applies the same table to all 11 positions at once (``constrain_all``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from transformers import LogitsProcessor, PreTrainedTokenizerBase
 from vla.tokenizer import MODE_INDEX, N_ACTION_DIMS, N_MODES
 
 MODE_TOKENS: tuple[str, ...] = ("<mode_arm>", "<mode_base>", "<mode_terminate>")
+SLOT_TOKEN = "<act_slot>"  # input of the parallel-decoding slots (``vla.policies.rt2.sequences``)
 
 
 def bin_token(index: int) -> str:
@@ -147,3 +149,9 @@ class ActionLogitsProcessor(LogitsProcessor):
             raise ValueError(f"input_ids shorter than the prompt ({self.prompt_length} tokens)")
         allowed = self.allowed_at(position, scores.shape[-1]).to(scores.device)
         return scores.masked_fill(~allowed, float("-inf"))
+
+    def constrain_all(self, scores: torch.FloatTensor) -> torch.FloatTensor:
+        """(B, 11, V) scores of all 11 action positions at once -> the invalid ids masked."""
+        width = scores.shape[-1]
+        allowed = torch.stack([self.allowed_at(p, width) for p in range(N_ACTION_DIMS)])
+        return scores.masked_fill(~allowed.to(scores.device), float("-inf"))

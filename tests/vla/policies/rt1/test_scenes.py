@@ -3,18 +3,19 @@
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from sim.expert import ScriptedExpert
 from sim.skill_text import parse_skill
-from vla.cli.record_scenes import record_scenes
+from sim.skills.pick import GRASP_TOLERANCE
 from vla.policies.rt1.goals import goal_offsets
 from vla.policies.rt1.scene_cotrain import WithScenes
 from vla.policies.rt1.scenes import (
     HOVER_Z,
     SEED_START,
+    RecordScenesConfig,
     SceneMaker,
     SceneSet,
+    record_scenes,
     scene_task,
     shard_path,
 )
@@ -23,7 +24,7 @@ from vla.policies.rt1.scenes import (
 def record(folder, n_scenes=6, shard_size=3, image_size=32, start="home"):
     cfg = {"output_dir": str(folder), "n_scenes": n_scenes, "shard_size": shard_size}
     cfg |= {"image_size": image_size, "num_workers": 0, "start": start}
-    return record_scenes(OmegaConf.create(cfg))
+    return record_scenes(RecordScenesConfig(**cfg))
 
 
 @pytest.mark.parametrize("start", ["home", "hover"])
@@ -42,7 +43,9 @@ def test_goal_label_is_where_the_expert_grasps_or_releases(seed, start):
             break
     recorded, valid = goal_offsets(np.array(states[:-1]), np.array(actions))
     assert valid[0], scene["instruction"]
-    np.testing.assert_allclose(scene["goal"], recorded[0], atol=0.005)
+    # the expert closes anywhere within GRASP_TOLERANCE (xy, z) of the exact grasp point
+    gap = np.abs(scene["goal"] - recorded[0])
+    assert gap[:2].max() < GRASP_TOLERANCE[0] and gap[2] < GRASP_TOLERANCE[1], gap
     assert np.linalg.norm(scene["goal"][:2]) > 0.02  # a real offset, not the hand's own place
     maker.close()
 

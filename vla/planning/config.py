@@ -1,0 +1,60 @@
+"""The ``planner`` option group of ``vla-eval``, ``vla-run`` and ``vla-deploy``.
+
+``planner=none`` and ``planner=oracle`` take no options (:class:`PlannerConfig`);
+``planner=saycan`` takes :class:`SayCanOptions` as ``planner.*``, e.g.
+``vla-eval -m planner=saycan planner.affordance=learned,oracle,constant`` (a sweep).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from vla.options import at_least, in_range, one_of
+
+
+@dataclass
+class PlannerConfig:
+    """A planner by its registered name (:data:`vla.planning.runners.PLANNERS`)."""
+
+    name: str = "none"  # none | oracle | saycan
+
+    def options(self) -> dict[str, Any]:
+        """The planner's own options (every field but ``name``), for reports."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "name"}
+
+
+@dataclass
+class SayCanOptions(PlannerConfig):
+    """``planner=saycan``: each skill chosen by p_LM(skill | prompt) x affordance(obs, skill)."""
+
+    name: str = "saycan"
+    # None: the bundled MiniLM Say (vla/assets/say_minilm); or a Say checkpoint folder, or any
+    # local HF causal LM folder (the previous bundled LM: vla/assets/saycan_lm)
+    lm: str | None = None
+    reduction: str = "sum"  # causal LMs: "sum" (log-prob of the option) or "mean" (per token)
+    feedback: bool = True  # after every skill the prompt gets the scene facts it changed
+    affordance: str = "learned"  # learned (bundled value function) | oracle (sim state) | constant
+    affordance_checkpoint: str | None = None  # for learned; None: the bundled one
+    # Fixed "Can" of done (SayCan learns no value for it). Low: the learned values of RT-1's
+    # skills stay well below 1, and done at 1.0 would win at the first step.
+    done_affordance: float = 0.05
+    max_failures: int = 2  # failures since the last success after which a skill is dropped
+    top_k: int = 5  # candidates recorded per step
+
+    def __post_init__(self) -> None:
+        one_of(self, "reduction", ("sum", "mean"), prefix="planner.")
+        in_range(self, "done_affordance", 0.0, 1.0, high_open=False, prefix="planner.")
+        at_least(self, 1, "max_failures", "top_k", prefix="planner.")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> SayCanOptions:
+        """Options from a config mapping; a key that is not an option is a one-line error."""
+        values = {k: v for k, v in dict(values or {}).items() if k != "name"}
+        known = {f.name for f in dataclasses.fields(cls)} - {"name"}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown planner option(s) {unknown}; known: {sorted(known)}")
+        return cls(**values)
