@@ -1,13 +1,15 @@
 """Planning cost: one SayCan step (every candidate skill scored) on one CPU core.
 
-    python benchmarks/say_benchmark.py                      # the bundled MiniLM Say
-    python benchmarks/say_benchmark.py --lm vla/assets/saycan_lm   # the previous causal LM
+    python benchmarks/say_benchmark.py                              # the bundled causal LM
+    python benchmarks/say_benchmark.py --lm vla/assets/say_minilm   # the MiniLM Say
 
-The scene is the largest tabletop one (4 blocks, 4 bowls: 53 candidates) or, with
-``--tasks``, the first steps of each task of a suite. For each step it times the scorer's
+The prompts are every step of the oracle's episode of the first ``--episodes`` tasks of a
+suite (``--tasks``, default long_horizon: 4 blocks and 4 bowls, 30-60 candidate skills a
+step). For each step it times the scorer's
 ``score(prompt, options)``: the first step of an episode (a new instruction: MiniLM encodes
 it) and the later steps (the instruction is cached; each step has the scene feedback of the
-one before). Prints the median and 90th percentile in milliseconds.
+one before, when the scorer was trained with it). Prints the median and 90th percentile in
+milliseconds.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from planners.prompt import build_prompt, observed_step, option_text  # noqa: E4
 from sim.tasks import apply_skill, load_tasks, oracle_plan, symbolic_world  # noqa: E402
 from sim.tasks.describe import scene_facts  # noqa: E402
 from vla.planning.lm.corpus import scene_of  # noqa: E402
-from vla.planning.saycan_runner import _scorer  # noqa: E402
+from vla.planning.saycan_runner import _scorer, wants_feedback  # noqa: E402
 
 
 def episode_prompts(task, feedback: bool = True):
@@ -51,10 +53,12 @@ def episode_prompts(task, feedback: bool = True):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lm", default=None, help="Say or causal LM folder; default: bundled")
+    parser.add_argument("--lm", default=None, help="Say or causal LM folder; default: bundled LM")
     parser.add_argument("--tasks", default="long_horizon", help="suite whose tasks are planned")
     parser.add_argument("--episodes", type=int, default=20)
-    parser.add_argument("--no-feedback", action="store_true", help="prompts without feedback")
+    parser.add_argument(
+        "--feedback", action=argparse.BooleanOptionalAction, help="default: as trained"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     scorer = _scorer(args.lm, "sum")
@@ -63,13 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     scorer.score(prompts[0].replace(tasks[0].instruction, "warm up"), options)
     first, later, sizes = [], [], []
     for task in tasks:
-        prompts, options = episode_prompts(task, feedback=not args.no_feedback)
+        prompts, options = episode_prompts(task, wants_feedback(args.lm, args.feedback))
         sizes.append(len(options))
         for i, prompt in enumerate(prompts):
             start = time.perf_counter()
             scorer.score(prompt, options)
             (first if i == 0 else later).append(1000 * (time.perf_counter() - start))
-    print(f"scorer: {type(scorer).__name__} ({args.lm or 'bundled Say'}), 1 thread")
+    print(f"scorer: {type(scorer).__name__} ({args.lm or 'bundled LM'}), 1 thread")
     print(f"{len(tasks)} episodes of {args.tasks}, {min(sizes)}-{max(sizes)} candidates a step")
     for name, times in (("first step (new instruction)", first), ("later steps", later)):
         p90 = sorted(times)[int(0.9 * (len(times) - 1))]

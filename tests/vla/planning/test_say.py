@@ -64,10 +64,34 @@ def test_batches_keep_the_target_among_sampled_candidates(corpus):
     assert batch["instruction_mask"][:, 0].all()
 
 
-def test_a_few_training_steps_fit_a_small_corpus(corpus):
+def test_hard_negatives_are_the_skills_closest_to_the_target(corpus):
+    from vla.planning.say.data import _candidates
+
+    data, _ = corpus
+    words = data.word_sets
+    chosen, target = _candidates(data, list(range(8)), 2, random.Random(0), hard=1.0)
+    for row in range(8):
+        goal = int(data.candidates[row, data.target[row]])
+        assert chosen[row, target[row]] == goal
+        others = [int(c) for c in data.candidates[row] if c >= 0 and c != goal]
+        best = sorted((len(words[c] & words[goal]) for c in others), reverse=True)[:2]
+        kept = [int(c) for i, c in enumerate(chosen[row]) if i != target[row]]
+        assert sorted((len(words[c] & words[goal]) for c in kept), reverse=True) == best
+
+
+VARIANTS = {
+    "pooled": {},
+    "fact_tokens": {"fact_tokens": True},
+    "candidate_tokens": {"candidate_tokens": True},
+    "match_features": {"candidate_tokens": True, "match_features": True},
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_few_training_steps_fit_a_small_corpus(corpus, variant):
     data, bank = corpus
     torch.manual_seed(0)
-    model = SayHead(TINY)
+    model = SayHead(SayConfig(**{**TINY.to_dict(), **VARIANTS[variant]}))
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     rows = list(range(32))
     losses = []
@@ -123,3 +147,33 @@ def test_planner_lm_picks_the_say_or_a_causal_lm(tmp_path):
     assert isinstance(_scorer(str(tmp_path / "say"), "sum"), MiniLMSay)
     with pytest.raises(ValueError, match="local Hugging Face model folder"):
         _scorer(str(tmp_path / "nothing"), "sum")
+
+
+def test_match_features_need_word_piece_candidates():
+    with pytest.raises(ValueError, match="match_features needs candidate_tokens"):
+        SayHead(SayConfig(**{**TINY.to_dict(), "match_features": True}))
+
+
+def test_feedback_follows_how_the_scorer_was_trained(tmp_path):
+    from vla.planning.saycan_runner import wants_feedback
+
+    save_head(SayHead(TINY), tmp_path / "say")
+    assert wants_feedback(str(tmp_path / "say"), None) is True
+    assert wants_feedback(None, None) is False  # the bundled causal LM was trained without it
+    assert wants_feedback(None, True) is True
+    assert wants_feedback(str(tmp_path / "say"), False) is False
+
+
+def test_bundled_say_is_small_and_scores_every_candidate(minilm):
+    from vla.planning.say import BUNDLED_SAY
+    from vla.planning.say.scorer import MiniLMSay
+
+    assert (BUNDLED_SAY / "model.safetensors").stat().st_size < 20_000_000
+    assert "python -m vla.planning.say.train" in (BUNDLED_SAY / "README.md").read_text()
+    say = MiniLMSay()
+    say.text = minilm
+    objects = ["red block", "green block", "blue bowl"]
+    skills = ["pick up the red block", "pick up the green block", "done"]
+    prompt = build_prompt("pick up the red block", objects)
+    scores = say.score(prompt, [option_text(s) for s in skills])
+    assert len(scores) == 3 and math.isclose(sum(math.exp(x) for x in scores), 1.0, rel_tol=1e-5)

@@ -2,14 +2,15 @@
 
 Each task runs :class:`planners.SayCanPlanner` (constant affordance: the scorer alone)
 against the strict symbolic executor :func:`sim.tasks.apply_skill` (an infeasible skill fails
-and leaves the state unchanged), with the scene feedback after every skill unless
-``--no-feedback``. A task succeeds when the planner says ``done`` and every goal holds; it may
-run the oracle plan's length plus 3 skills, as in ``vla-eval``. Splits
+and leaves the state unchanged), with the scene feedback after every skill when the scorer
+was trained with it (a Say checkpoint; ``--feedback`` / ``--no-feedback`` overrides). A
+task succeeds when the planner says ``done`` and every goal holds; it may run the oracle
+plan's length plus 3 skills, as in ``vla-eval``. Splits
 (:mod:`vla.planning.splits`): trained wordings, held-out wordings, held-out constructions.
 
-    python -m vla.planning.lm.plan_eval                          # the bundled Say, test seeds
+    python -m vla.planning.lm.plan_eval                          # the bundled LM, test seeds
     python -m vla.planning.lm.plan_eval --seed 2000000           # validation seeds
-    python -m vla.planning.lm.plan_eval --lm vla/assets/saycan_lm --no-feedback   # previous LM
+    python -m vla.planning.lm.plan_eval --lm vla/assets/say_minilm   # the MiniLM Say
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sim.rollout import PLAN_SLACK
 from sim.tasks import TaskSpec, all_hold, apply_skill, oracle_plan, symbolic_world
 from sim.tasks.describe import scene_facts
 from vla.planning.lm.corpus import scene_of
+from vla.planning.saycan_runner import _scorer, wants_feedback
 from vla.planning.splits import SPLITS, generate_tasks
 
 TEST_SEED = 1_000_000
@@ -75,19 +77,19 @@ def plan_success(
 
 def make_planner(lm: str | None, reduction: str = "sum") -> SayCanPlanner:
     """A planner with the constant affordance and the scorer ``planner.lm`` would pick."""
-    from vla.planning.saycan_runner import _scorer
-
     return SayCanPlanner(_scorer(lm, reduction))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lm", default=None, help="Say or causal LM folder; default: bundled Say")
+    parser.add_argument("--lm", default=None, help="Say or causal LM folder; default: bundled LM")
     parser.add_argument("--split", choices=(*SPLITS, "all"), default="all")
     parser.add_argument("--per-family", type=int, default=20, help="tasks per family/construction")
     parser.add_argument("--seed", type=int, default=TEST_SEED, help="task seed (train: < 1e6)")
     parser.add_argument("--reduction", choices=("sum", "mean"), default="sum")
-    parser.add_argument("--no-feedback", action="store_true", help="no scene feedback")
+    parser.add_argument(
+        "--feedback", action=argparse.BooleanOptionalAction, help="default: as trained"
+    )
     parser.add_argument("--by-construction", action="store_true", help="language per construction")
     args = parser.parse_args(argv)
     import torch
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     totals = {}
     for split in SPLITS if args.split == "all" else (args.split,):
         tasks = generate_tasks(split, args.per_family, seed=args.seed)
-        rates = plan_success(planner, tasks, not args.no_feedback, group)
+        rates = plan_success(planner, tasks, wants_feedback(args.lm, args.feedback), group)
         for family, rate in sorted(rates.items()):
             print(f"{split:22s} {family:28s} {rate:.3f}")
         families = [r for f, r in rates.items() if f != "all" and "." not in f]

@@ -15,6 +15,11 @@ episode and the facts now, and the candidate skills. Layout, with ``d = width``:
    its own slots, cross-attention to the context and an MLP; the mean of its slots gives
    one logit. A softmax over the candidates is the Say distribution (listwise, as trained).
 
+Opt-in (:class:`SayConfig`): ``fact_tokens`` and ``candidate_tokens`` keep facts and skills
+word piece by word piece instead of pooling them; ``match_features`` (with
+``candidate_tokens``) adds to each skill word piece its best cosine match among the word
+pieces of the instruction, the start facts and the facts now. The bundled head uses none.
+
 Shapes: ``instruction`` (B, Ti, 384) with mask (B, Ti); ``phrases`` (P, Tp, 384) with mask
 (P, Tp), the token states of every object, fact and skill text of the batch; ``objects``,
 ``facts``, ``now`` and ``candidates`` (B, N) long indices into ``phrases`` (-1: padding).
