@@ -1,6 +1,6 @@
 """One instruction carried out in PyBullet with a video and a report (``vla-run``).
 
-The planner (SayCan by default: bundled Say x learned affordance) chooses the skills, the
+The planner (SayCan by default: bundled LM x learned affordance) chooses the skills, the
 policy (the bundled RT-1 by default) executes each, and the plan is printed with its scores
 as it goes. Writes ``episode.mp4``, ``report.md``/``report.json`` and ``key_frames.png``.
 """

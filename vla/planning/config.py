@@ -36,7 +36,7 @@ class SayCanOptions(PlannerConfig):
     lm: str | None = None
     reduction: str = "sum"  # causal LMs: "sum" (log-prob of the option) or "mean" (per token)
     # after every skill the prompt gets the scene facts it changed; None: as the scorer was
-    # trained (a Say checkpoint: yes; the bundled causal LM: no)
+    # trained (a Say checkpoint: yes; a causal LM, the bundled one included: no)
     feedback: bool | None = None
     affordance: str = "learned"  # learned (bundled value function) | oracle (sim state) | constant
     affordance_checkpoint: str | None = None  # for learned; None: the bundled one

@@ -34,6 +34,17 @@ def corpus(minilm):
     return data, TextBank.build(data.texts, minilm)
 
 
+def test_training_tasks_never_use_a_held_out_construction():
+    from sim.tasks.language import HELD_OUT_CONSTRUCTIONS
+
+    held = {f"language.{name}" for name in HELD_OUT_CONSTRUCTIONS}
+    train = generate_tasks("train", 2, seed=0, families=("language",))
+    assert train and not {t.family for t in train} & held
+    assert len({t.family for t in train}) == 21
+    unseen = generate_tasks("held_out_constructions", 2, seed=0)
+    assert {t.family for t in unseen} == held
+
+
 def test_steps_follow_the_oracle_from_every_state_and_detours_leave_the_plan():
     objects = ["red block", "green block", "blue bowl"]
     task = parse_tasks([{
