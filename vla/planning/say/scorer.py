@@ -1,10 +1,11 @@
-"""The ``minilm`` language scorer: the bundled Say behind ``score(prompt, options)``.
+"""The ``minilm`` language scorer: a Say checkpoint behind ``score(prompt, options)``.
 
 It reads the prompt back (:func:`planners.prompt.read_prompt`): the instruction, the object
 names, the facts at the start and the facts now (the start facts with each step's scene
 feedback applied). It does not read the list of skills that ran: the scene now says what they
 did. It therefore needs the planner's scene feedback (``observe_facts``; ``vla-eval`` and
-``vla-run`` always give it): without it the scene stays as it started.
+``vla-run`` give it to a Say unless ``planner.feedback=false``): without it the scene stays as
+it started.
 
 Each option is scored against the others: the returned values are log-probabilities of a
 softmax over the options (natural log), so they sum to one in probability, as the planner
