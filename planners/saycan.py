@@ -6,8 +6,11 @@ multiplies by the affordance ("Can"; ``done`` gets the fixed ``done_affordance``
 SayCan, since no value function is learned for it), and runs the best skill. The executor's
 success flag is written into the prompt, so the next step sees it (closed loop): after a
 failure the LM may retry the skill, and once a skill has failed ``max_failures`` times since
-the last success it is removed from the candidates, so the next best replaces it. The loop
-ends when ``done`` wins or ``max_skills`` skills have run.
+the last success it is removed from the candidates, so the next best replaces it. Given
+``observe_facts`` (the scene's facts now: from the simulator, or from perception on a robot),
+the prompt also gets the facts each skill changed (Inner Monologue's scene feedback), so the
+planner sees what happened, not only whether the executor thinks it worked. The loop ends
+when ``done`` wins or ``max_skills`` skills have run.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from planners.affordance import Affordance, ConstantAffordance
 from planners.candidates import SKILL_TEMPLATES, SceneDescription, candidate_skills
-from planners.prompt import Step, build_prompt, option_text
+from planners.prompt import Step, build_prompt, observed_step, option_text
 from planners.scorer import LanguageScorer
 
 SkillExecutor = Callable[[str], bool]  # runs a skill, returns whether it succeeded
@@ -142,15 +145,19 @@ class SayCanPlanner:
         execute: SkillExecutor,
         observe: Callable[[], Any] | None = None,
         on_choice: Callable[[StepRecord], None] | None = None,
+        observe_facts: Callable[[], Sequence[str]] | None = None,
     ) -> PlanResult:
-        """Run the closed loop: choose, execute, feed the success flag back, repeat.
+        """Run the closed loop: choose, execute, feed the outcome back, repeat.
 
         ``observe()`` gives the affordance its observation; ``on_choice(record)`` sees each
-        step as soon as it is chosen, before the skill runs (to print a plan as it goes).
+        step as soon as it is chosen, before the skill runs (to print a plan as it goes);
+        ``observe_facts()`` gives the scene's facts after each skill (``scene.facts`` holds
+        them at the start), whose changes the prompt then reports.
         """
         result = PlanResult(instruction)
         history: list[Step] = []
         failures: dict[str, int] = {}
+        facts = tuple(scene.facts)
         while len(history) < self.max_skills:
             exclude = [s for s, n in failures.items() if n >= self.max_failures]
             observation = observe() if observe else None
@@ -162,7 +169,12 @@ class SayCanPlanner:
                 result.finished = True
                 break
             record.success = bool(execute(record.chosen))
-            history.append(Step(record.chosen, record.success))
+            if observe_facts is None:
+                history.append(Step(record.chosen, record.success))
+            else:
+                now = tuple(observe_facts())
+                history.append(observed_step(record.chosen, record.success, facts, now))
+                facts = now
             if record.success:
                 failures.clear()
             else:

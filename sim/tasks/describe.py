@@ -7,11 +7,12 @@ to clear, or that the robot must drive to the table before the pick. The facts a
     red block in blue bowl      a block in a bowl
     green block on red block    a block resting on another
     cyan block at table         (mobile) the area an object stands on
+    red block at middle         (tabletop) a named place an object stands on
     holding pink block          the gripper holds it
     robot at counter            (mobile) the area whose dock the base is at
 
-Blocks first, in ``COLORS`` order, then bowls, then the robot. A free tabletop block has no
-fact (named tabletop places are goals, not descriptions).
+Blocks first, in ``COLORS`` order, then bowls, then the robot. A tabletop object at none of
+the named places has no fact: free objects are spawned clear of them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def scene_facts(state: WorldState) -> tuple[str, ...]:
     blocks = [n for n in names if state.objects[n].kind == "block"]
     bowls = [n for n in names if state.objects[n].kind == "bowl"]
     facts = [fact for block in blocks if (fact := _block_fact(state, block, blocks, bowls))]
-    facts += [f"{bowl} at {area}" for bowl in bowls if (area := area_of(state, bowl))]
+    facts += [f"{bowl} at {where}" for bowl in bowls if (where := _location(state, bowl))]
     if state.robot_location:
         facts.append(f"robot at {state.robot_location}")
     return tuple(facts)
@@ -43,5 +44,13 @@ def _block_fact(state: WorldState, block: str, blocks: list[str], bowls: list[st
     for other in blocks:
         if other != block and evaluate(Predicate("on", (block, other)), state):
             return f"{block} on {other}"
-    area = area_of(state, block)
-    return f"{block} at {area}" if area else ""
+    where = _location(state, block)
+    return f"{block} at {where}" if where else ""
+
+
+def _location(state: WorldState, name: str) -> str | None:
+    """The area (mobile) or named place (tabletop) object ``name`` stands on, if any."""
+    area = area_of(state, name)
+    if area:
+        return area
+    return next((p for p in state.places if evaluate(Predicate("at", (name, p)), state)), None)

@@ -4,7 +4,9 @@ Writes ``sim/tasks/suites/<suite>.yaml`` for every suite in ``BUILTIN_SUITES``. 
 deterministic (one ``random.Random`` per suite, seeded from ``SEED`` and the suite name) and
 every generated task goes through the task parser. ``--check`` only compares with the files.
 Families follow SayCan's: single skills, noun and verb paraphrases, structured multi-step
-language, embodiment (the plan depends on the state), long horizon and mobile manipulation.
+language, embodiment (the plan depends on the state), long horizon and mobile manipulation;
+``language`` holds the richer task language of :mod:`sim.tasks.language`, three tasks of each
+construction.
 """
 
 from __future__ import annotations
@@ -12,84 +14,32 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from sim.geometry import COLORS, MOBILE_AREAS, TABLETOP_PLACES
-from sim.skill_text import SKILL_TEMPLATES, skill_text
+from sim.skill_text import skill_text
 from sim.tasks import paraphrase as para
-from sim.tasks.spec import BUILTIN_SUITES, TaskSpec, dump_tasks, parse_task
+from sim.tasks.building import (
+    AREAS,
+    COLOURS,
+    PLACES,
+    Maker,
+    goal_text,
+    make_task,
+    names,
+    noun,
+    other_verbs,
+    say,
+    setup,
+    tabletop,
+)
+from sim.tasks.language import CONSTRUCTIONS
+from sim.tasks.spec import BUILTIN_SUITES, TaskSpec, dump_tasks
 
 SEED = 20240611
 SUITE_SIZE = 60
 SUITES_DIR = Path(__file__).parent / "suites"
-COLOURS = tuple(COLORS)
-PLACES = tuple(TABLETOP_PLACES)
-AREAS = tuple(MOBILE_AREAS)
 MAX_ATTEMPTS = 50  # draws per missing task before giving up on distinctness
-
-Maker = Callable[[random.Random], TaskSpec]
-
-
-# ---------------------------------------------------------------------------------------------
-# Building blocks
-
-
-def _names(rng: random.Random, kind: str, count: int, exclude=()) -> list[str]:
-    """``count`` objects of ``kind`` with distinct random colours, none in ``exclude``."""
-    colours = [c for c in COLOURS if f"{c} {kind}" not in exclude]
-    return [f"{c} {kind}" for c in rng.sample(colours, count)]
-
-
-def _tabletop(rng: random.Random, blocks=(1, 4), bowls=(1, 4)) -> tuple[list[str], list[str]]:
-    """Random blocks and bowls, counts drawn from the inclusive ranges."""
-    return _names(rng, "block", rng.randint(*blocks)), _names(rng, "bowl", rng.randint(*bowls))
-
-
-def _task(instruction, goal, objects, initial=(), scene="tabletop") -> TaskSpec:
-    item = {"instruction": instruction, "goal": list(goal), "scene": scene}
-    item.update({"objects": list(objects), "initial": list(initial)})
-    return parse_task(item)
-
-
-def _pred(kind: str, obj: str, target: str | None = None) -> str:
-    """Goal text for a goal kind of ``VERB_TEMPLATES``."""
-    if kind == "pick":
-        return f"holding({obj})"
-    return f"{kind}({obj}, {target})"
-
-
-def _setup(rng: random.Random, kind: str, extra_blocks: int = 0):
-    """Objects for one goal of ``kind``: (obj, target, blocks, bowls); obj is ``blocks[0]``."""
-    need = (2 if kind == "on" else 1) + extra_blocks
-    blocks, bowls = _tabletop(rng, blocks=(need, 4), bowls=(1 if kind == "in" else 0, 4))
-    target = {"pick": None, "at": rng.choice(PLACES)}.get(kind)
-    if kind == "in":
-        target = bowls[0]
-    elif kind == "on":
-        target = blocks[1]
-    return blocks[0], target, blocks, bowls
-
-
-def _noun(rng: random.Random, name: str, p: float) -> str:
-    """``name`` with colour and type each replaced by a synonym with probability ``p``."""
-    colour, kind = name.split()
-    if rng.random() < p:
-        colour = rng.choice(para.COLOR_SYNONYMS[colour])
-    if rng.random() < p:
-        kind = rng.choice(para.TYPE_SYNONYMS[kind])
-    return f"{colour} {kind}"
-
-
-def _say(rng: random.Random, kind: str, obj: str, target: str | None, templates=None) -> str:
-    template = rng.choice(templates or para.VERB_TEMPLATES[kind])
-    return template.format(obj=obj, target=target)
-
-
-def _other_verbs(kind: str) -> tuple[str, ...]:
-    canonical = {"pick": "pick", "in": "place_in", "on": "place_on", "at": "place_at"}[kind]
-    return tuple(t for t in para.VERB_TEMPLATES[kind] if t != SKILL_TEMPLATES[canonical])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,11 +50,11 @@ def _single(kind: str) -> Maker:
     """Exactly one skill; the instruction is the canonical skill text."""
 
     def make(rng: random.Random) -> TaskSpec:
-        obj, target, blocks, bowls = _setup(rng, kind)
+        obj, target, blocks, bowls = setup(rng, kind)
         if kind == "pick":
-            return _task(skill_text("pick", obj), [_pred(kind, obj)], blocks + bowls)
+            return make_task(skill_text("pick", obj), [goal_text(kind, obj)], blocks + bowls)
         text = skill_text(f"place_{kind}", obj, target)
-        return _task(text, [_pred(kind, obj, target)], blocks + bowls, [f"holding({obj})"])
+        return make_task(text, [goal_text(kind, obj, target)], blocks + bowls, [f"holding({obj})"])
 
     return make
 
@@ -113,17 +63,17 @@ def _nouns(kind: str) -> Maker:
     """Plain verbs, other words for colours, object types and places."""
 
     def make(rng: random.Random) -> TaskSpec:
-        obj, target, blocks, bowls = _setup(rng, kind)
+        obj, target, blocks, bowls = setup(rng, kind)
         while True:
-            obj_words = _noun(rng, obj, 0.6)
+            obj_words = noun(rng, obj, 0.6)
             if kind == "at":
                 target_words = rng.choice((target, *para.PLACE_SYNONYMS[target]))
             else:
-                target_words = _noun(rng, target, 0.6) if target else None
+                target_words = noun(rng, target, 0.6) if target else None
             if (obj_words, target_words) != (obj, target):
                 break
-        text = _say(rng, kind, obj_words, target_words, para.VERB_TEMPLATES[kind][:2])
-        return _task(text, [_pred(kind, obj, target)], blocks + bowls)
+        text = say(rng, kind, obj_words, target_words, para.VERB_TEMPLATES[kind][:2])
+        return make_task(text, [goal_text(kind, obj, target)], blocks + bowls)
 
     return make
 
@@ -132,10 +82,10 @@ def _verbs(kind: str) -> Maker:
     """Other verbs than the skill texts', canonical nouns; sometimes the block is held."""
 
     def make(rng: random.Random) -> TaskSpec:
-        obj, target, blocks, bowls = _setup(rng, kind)
-        text = _say(rng, kind, obj, target, _other_verbs(kind))
+        obj, target, blocks, bowls = setup(rng, kind)
+        text = say(rng, kind, obj, target, other_verbs(kind))
         initial = [f"holding({obj})"] if kind != "pick" and rng.random() < 0.3 else []
-        return _task(text, [_pred(kind, obj, target)], blocks + bowls, initial)
+        return make_task(text, [goal_text(kind, obj, target)], blocks + bowls, initial)
 
     return make
 
@@ -143,7 +93,7 @@ def _verbs(kind: str) -> Maker:
 def _structured(rng: random.Random) -> TaskSpec:
     """2-3 named steps, each moving a different block; stack targets are not moved later."""
     steps = rng.choice((2, 3))
-    blocks, bowls = _tabletop(rng, blocks=(steps, 4), bowls=(1, 3))
+    blocks, bowls = tabletop(rng, blocks=(steps, 4), bowls=(1, 3))
     movers = rng.sample(blocks, steps)
     places = rng.sample(PLACES, steps)
     goals, phrases, on_targets = [], [], set()
@@ -155,10 +105,10 @@ def _structured(rng: random.Random) -> TaskSpec:
         if kind == "on":
             target = rng.choice(targets)
             on_targets.add(target)
-        goals.append(_pred(kind, mover, target))
-        phrases.append(_say(rng, kind, mover, target))
+        goals.append(goal_text(kind, mover, target))
+        phrases.append(say(rng, kind, mover, target))
     text = rng.choice(para.STEP_CONNECTORS[steps]).format(*phrases)
-    return _task(text, goals, blocks + bowls)
+    return make_task(text, goals, blocks + bowls)
 
 
 def _embodiment(case: str) -> Maker:
@@ -171,9 +121,9 @@ def _embodiment(case: str) -> Maker:
             else ("in", "on", "at")
         )
         kind = rng.choice(kinds)
-        obj, target, blocks, bowls = _setup(rng, kind, extra_blocks=1)
+        obj, target, blocks, bowls = setup(rng, kind, extra_blocks=1)
         others = [b for b in blocks if b not in (obj, target)]
-        goal = _pred(kind, obj, target)
+        goal = goal_text(kind, obj, target)
         if case == "satisfied":
             initial = [goal]
         elif case == "holding_target":
@@ -183,17 +133,19 @@ def _embodiment(case: str) -> Maker:
         else:  # buried: another block sits on the one to move
             top = rng.choice([b for b in blocks if b != obj])
             initial = [f"on({top}, {obj})"]
-        return _task(_say(rng, kind, obj, target), [goal], blocks + bowls, initial)
+        return make_task(say(rng, kind, obj, target), [goal], blocks + bowls, initial)
 
     return make
 
 
 def _other_bowl(rng: random.Random) -> TaskSpec:
     """The block already sits in another bowl."""
-    blocks, bowls = _tabletop(rng, blocks=(1, 4), bowls=(2, 4))
+    blocks, bowls = tabletop(rng, blocks=(1, 4), bowls=(2, 4))
     obj, target, current = blocks[0], bowls[0], bowls[1]
-    text = _say(rng, "in", obj, target)
-    return _task(text, [_pred("in", obj, target)], blocks + bowls, [f"in({obj}, {current})"])
+    text = say(rng, "in", obj, target)
+    return make_task(
+        text, [goal_text("in", obj, target)], blocks + bowls, [f"in({obj}, {current})"]
+    )
 
 
 def _sort(rng: random.Random) -> TaskSpec:
@@ -202,34 +154,34 @@ def _sort(rng: random.Random) -> TaskSpec:
     blocks = [f"{c} block" for c in colours]
     bowls = [f"{c} bowl" for c in colours]
     if len(colours) == 3 and rng.random() < 0.5:
-        bowls += _names(rng, "bowl", 1, exclude=bowls)
+        bowls += names(rng, "bowl", 1, exclude=bowls)
     initial = []
     if rng.random() < 0.4:
         block = rng.choice(blocks)
         wrong = [b for b in bowls if b.split()[0] != block.split()[0]]
         initial = [f"in({block}, {rng.choice(wrong)})"]
     goal = [f"in({c} block, {c} bowl)" for c in colours]
-    return _task(rng.choice(para.SORT_INSTRUCTIONS), goal, blocks + bowls, initial)
+    return make_task(rng.choice(para.SORT_INSTRUCTIONS), goal, blocks + bowls, initial)
 
 
 def _stack(rng: random.Random) -> TaskSpec:
     """One tower of all 3-4 blocks in a given order (goal: a chain of on())."""
-    blocks, bowls = _tabletop(rng, blocks=(3, 4), bowls=(0, 3))
+    blocks, bowls = tabletop(rng, blocks=(3, 4), bowls=(0, 3))
     goal = [f"on({upper}, {lower})" for lower, upper in zip(blocks, blocks[1:])]
     sequence = ", ".join(f"the {b}" for b in blocks[:-1]) + f" and the {blocks[-1]}"
     text = rng.choice(para.STACK_INSTRUCTIONS).format(sequence=sequence)
-    return _task(text, goal, blocks + bowls)
+    return make_task(text, goal, blocks + bowls)
 
 
 def _clear(rng: random.Random) -> TaskSpec:
     """Take the 2-3 blocks out of a bowl (goal: not(in()) for each)."""
-    inside = _names(rng, "block", rng.choice((2, 3)))
-    blocks = inside + _names(rng, "block", rng.randint(0, 4 - len(inside)), exclude=inside)
-    bowls = _names(rng, "bowl", rng.randint(1, 3))
+    inside = names(rng, "block", rng.choice((2, 3)))
+    blocks = inside + names(rng, "block", rng.randint(0, 4 - len(inside)), exclude=inside)
+    bowls = names(rng, "bowl", rng.randint(1, 3))
     bowl = bowls[0]
     goal = [f"not(in({b}, {bowl}))" for b in inside]
     text = rng.choice(para.CLEAR_INSTRUCTIONS).format(bowl=bowl)
-    return _task(text, goal, blocks + bowls, [f"in({b}, {bowl})" for b in inside])
+    return make_task(text, goal, blocks + bowls, [f"in({b}, {bowl})" for b in inside])
 
 
 def _area_words(rng: random.Random, area: str) -> str:
@@ -241,8 +193,8 @@ def _mobile(into_bowl: bool) -> Maker:
 
     def make(rng: random.Random) -> TaskSpec:
         source, dest = rng.sample(AREAS, 2)
-        blocks = _names(rng, "block", rng.randint(1, 3))
-        bowls = _names(rng, "bowl", rng.randint(1 if into_bowl else 0, 2))
+        blocks = names(rng, "block", rng.randint(1, 3))
+        bowls = names(rng, "bowl", rng.randint(1 if into_bowl else 0, 2))
         obj = blocks[0]
         initial = [f"at({obj}, {source})"]
         initial += [f"at({b}, {rng.choice(AREAS)})" for b in blocks[1:]]
@@ -262,7 +214,7 @@ def _mobile(into_bowl: bool) -> Maker:
             end = rng.choice(AREAS)
             goal.append(f"robot_at({end})")
             text += rng.choice(para.RETURN_SUFFIXES).format(area=_area_words(rng, end))
-        return _task(text, goal, blocks + bowls, initial, scene="mobile")
+        return make_task(text, goal, blocks + bowls, initial, scene="mobile")
 
     return make
 
@@ -281,7 +233,9 @@ SUITE_MAKERS: dict[str, tuple[Maker, ...]] = {
     ),
     "long_horizon": (_sort, _stack, _clear),
     "mobile": (_mobile(False), _mobile(True)),
+    "language": tuple(CONSTRUCTIONS.values()),  # sim.tasks.language, one per construction
 }
+SUITE_SIZES = {"language": 3 * len(CONSTRUCTIONS)}  # three tasks of each construction
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,8 +252,10 @@ def task_key(task: TaskSpec) -> tuple:
     )
 
 
-def generate_suite(name: str, size: int = SUITE_SIZE) -> list[TaskSpec]:
-    """``size`` distinct tasks of suite ``name``, the makers taking turns."""
+def generate_suite(name: str, size: int | None = None) -> list[TaskSpec]:
+    """``size`` (default: the suite's size) distinct tasks of suite ``name``, the makers
+    taking turns."""
+    size = size or suite_size(name)
     rng = random.Random(f"{SEED}:{name}")
     makers = SUITE_MAKERS[name]
     tasks: list[TaskSpec] = []
@@ -314,6 +270,11 @@ def generate_suite(name: str, size: int = SUITE_SIZE) -> list[TaskSpec]:
     if len(tasks) < size:
         raise RuntimeError(f"suite {name!r}: only {len(tasks)} distinct tasks")
     return tasks
+
+
+def suite_size(name: str) -> int:
+    """Tasks in built-in suite ``name``: ``SUITE_SIZE``, or its entry in ``SUITE_SIZES``."""
+    return SUITE_SIZES.get(name, SUITE_SIZE)
 
 
 def suite_yaml(name: str) -> str:

@@ -57,6 +57,7 @@ BUILTIN_SUITES = (
     "embodiment",
     "long_horizon",
     "mobile",
+    "language",
 )
 
 

@@ -132,6 +132,22 @@ def apply_skill(state: WorldState, text: str) -> WorldState:
         raise ValueError(f"cannot {text!r}: {exc}") from None
 
 
+def knocked_down(state: WorldState, name: str) -> WorldState:
+    """The snapshot after block ``name`` falls (out of the hand, off a stack) onto a free spot
+    of the surface under the robot: what a failed place or a toppled tower looks like.
+
+    ValueError when another block rests on it or no spot is free.
+    """
+    if blocks_on(state, name):
+        raise ValueError(f"{blocks_on(state, name)[0]!r} rests on {name!r}")
+    spots = _area_spots(state.robot_location, state.areas) if state.areas else TABLETOP_SPOTS
+    spot = _free_spot(state, spots)
+    if spot is None:
+        raise ValueError(f"no free spot for {name!r} to fall onto")
+    held = None if state.held == name else state.held
+    return _moved(state, name, (*spot, BLOCK_Z), held=held)
+
+
 def _moved(state: WorldState, name: str, position, **changes) -> WorldState:
     objects = dict(state.objects)
     objects[name] = replace(objects[name], position=tuple(position))

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import pytest
 
 from planners import ConstantAffordance, SayCanPlanner, SceneDescription, make_affordance
-from planners.prompt import build_prompt, option_text
+from planners.prompt import build_prompt, observed_step, option_text, read_prompt
 
 SCENE = SceneDescription(("red block", "blue bowl"), places=("middle",))
 
@@ -115,3 +115,56 @@ def test_a_batch_affordance_is_called_once_per_step_and_can_overrule_the_lm():
     assert can.batches == 1
     assert record.chosen != "pick up the red block"  # the LM's favourite cannot be done now
     assert {c.skill: c.can for c in record.top}.get("done") == 1.0  # done keeps its fixed value
+
+
+def test_scene_feedback_reports_the_facts_each_skill_changed():
+    """Inner Monologue's loop: after every skill the prompt says what changed in the scene,
+    so a place that 'succeeded' but dropped the block beside the bowl is visible."""
+    script = ["pick up the red block", "place the red block in the blue bowl", "done"]
+    scorer = ScriptedScorer(script)
+    scene = SceneDescription(("red block", "blue bowl"), facts=("red block at middle",))
+    world = {"facts": ["red block at middle"]}
+    effects = {
+        "pick up the red block": ["holding red block"],
+        "place the red block in the blue bowl": [],  # dropped beside the bowl
+    }
+
+    def execute(skill: str) -> bool:
+        world["facts"] = effects[skill]
+        return True
+
+    SayCanPlanner(scorer).plan(
+        "put it in the bowl", scene, execute, observe_facts=lambda: world["facts"]
+    )
+    second, third = scorer.prompts[1], scorer.prompts[2]
+    assert "result: success\nchanges: +holding red block, -red block at middle\n2." in second
+    assert third.endswith("result: success\nchanges: -holding red block\n3.")
+    view = read_prompt(third)
+    assert view.facts == ("red block at middle",) and view.now == ()
+    assert [s.skill for s in view.steps] == script[:2]
+
+
+def test_without_feedback_the_prompt_has_no_changes_lines():
+    scorer = ScriptedScorer(["pick up the red block", "done"])
+    SayCanPlanner(scorer).plan("pick it", SCENE, lambda s: False)
+    assert "changes:" not in scorer.prompts[-1] and "result: failure" in scorer.prompts[-1]
+
+
+def test_read_prompt_tracks_the_scene_through_the_changes():
+    steps = [
+        observed_step(
+            "pick up the red block", True, ["red block on green block"], ["holding red block"]
+        ),
+        observed_step(
+            "place the red block at the middle", False, ["holding red block"], ["holding red block"]
+        ),
+    ]
+    prompt = build_prompt(
+        "x", ["red block", "green block"], steps, facts=["red block on green block"]
+    )
+    view = read_prompt(build_prompt("y", ["a"], examples=[prompt]) + "\n" + prompt)
+    assert view.instruction == "x" and view.now == ("holding red block",)
+    assert view.steps[1].success is False and view.steps[1].observed
+    assert "changes: none" in prompt
+    with pytest.raises(ValueError, match="not a SayCan prompt"):
+        read_prompt("hello")

@@ -18,6 +18,12 @@ MOBILE = {
     "objects": ["red block", "blue bowl"],
     "initial": ["at(red block, table)", "at(blue bowl, counter)", "robot_at(counter)"],
 }
+PLACES = {
+    "instruction": "swap the red and green blocks",
+    "goal": ["at(red block, middle)", "at(green block, top left corner)"],
+    "objects": ["red block", "green block", "blue block", "blue bowl"],
+    "initial": ["at(red block, top left corner)", "at(green block, middle)"],
+}
 HOLDING = {
     "instruction": "put the red block in the blue bowl",
     "goal": ["in(red block, blue bowl)"],
@@ -35,8 +41,13 @@ def test_facts_name_containment_stacking_holding_and_places():
     assert scene_facts(holding) == ("holding red block",)
 
 
+def test_objects_at_named_places_are_facts_free_ones_are_not():
+    facts = scene_facts(symbolic_world(parse_tasks([PLACES])[0]))
+    assert facts == ("red block at top left corner", "green block at middle")
+
+
 def test_the_simulator_start_has_the_facts_of_the_task():
-    for spec in (TABLETOP, MOBILE):
+    for spec in (TABLETOP, MOBILE, PLACES):
         task = parse_tasks([spec])[0]
         env = VLAEnv(task.scene, tasks=[task], image_size=32)
         for seed in (0, 1):

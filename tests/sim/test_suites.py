@@ -8,7 +8,8 @@ import pytest
 
 from sim.skill_text import parse_skill
 from sim.tasks import BUILTIN_SUITES, all_hold, apply_skill, load_tasks, oracle_plan, symbolic_world
-from sim.tasks.generate import SUITE_SIZE, generate_suite, suite_yaml, task_key
+from sim.tasks.generate import generate_suite, suite_size, suite_yaml, task_key
+from sim.tasks.language import CONSTRUCTIONS
 from sim.tasks.spec import suite_file
 
 MIN_DISTINCT = 50
@@ -45,11 +46,12 @@ def test_generator_is_deterministic():
 def test_suite_size_family_objects(suite):
     name, results = suite
     tasks = [t for t, _ in results]
-    assert len({task_key(t) for t in tasks}) == len(tasks) == SUITE_SIZE >= MIN_DISTINCT
+    assert len({task_key(t) for t in tasks}) == len(tasks) == suite_size(name) >= MIN_DISTINCT
     for task in tasks:
         assert task.family == name
         assert task.objects is not None and set(task.all_objects) == set(task.objects)
-        assert task.scene == ("mobile" if name == "mobile" else "tabletop")
+        if name != "language":
+            assert task.scene == ("mobile" if name == "mobile" else "tabletop")
         for kind in ("block", "bowl"):
             names = [o for o in task.objects if o.endswith(kind)]
             assert len(names) <= 4 or task.scene == "mobile"
@@ -88,6 +90,12 @@ def test_family_shapes(suite):
     elif name == "mobile":
         assert all("go_to" in _skills(plan) for _, plan in results)
         assert any(p.name == "robot_at" for t, _ in results for p in t.initial)
+    elif name == "language":  # the constructions take turns: task i is made by maker i mod n
+        assert len(results) == 3 * len(CONSTRUCTIONS)
+        scenes = Counter(t.scene for t, _ in results)
+        assert scenes["mobile"] >= 3 and scenes["tabletop"] >= 50
+        negations = [t for t, _ in results if any(p.negated for p in t.goal)]
+        assert len(negations) >= 6
 
 
 def test_nouns_use_synonyms():

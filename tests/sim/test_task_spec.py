@@ -244,7 +244,7 @@ def test_error_names_item_and_instruction():
 
 
 def test_load_builtin_path_and_unknown(tmp_path):
-    assert len(BUILTIN_SUITES) == 7
+    assert len(BUILTIN_SUITES) == 8 and BUILTIN_SUITES[-1] == "language"
     assert load_tasks("single")[0].family == "single"
     path = tmp_path / "mine.yaml"
     path.write_text(EXAMPLE)

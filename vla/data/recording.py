@@ -31,6 +31,7 @@ from vla.data import EpisodeStore
 from vla.options import at_least, one_of
 from vla.parallel import worker_map
 from vla.policies import load_policy
+from vla.robot.config import RobotConfig
 
 SUITE_SEED_STRIDE = 100_000  # each suite gets its own block of seeds
 PERTURB_STREAM = 7  # the perturbations' RNG: (episode seed, this), apart from the env's
@@ -60,12 +61,25 @@ class RecordConfig:
     # and the expert labels every state it visits; None: off
     dagger_beta: float | None = None
     num_workers: int = 0  # simulator worker processes (0: run in this process); one writer
+    # keyboard: a person drives robot= instead of the expert (vla.robot.teleop_record)
+    teleop: str | None = None
+    teleop_episodes: int = 1  # teleop: episodes to record in this session
+    teleop_max_steps: int = 400  # teleop: control steps per episode at most (20 Hz)
+    # teleop: a file of key presses, one line per step (\r: enter), instead of the terminal
+    teleop_keys: str | None = None
+    instruction: str | None = None  # teleop: the instruction typed; None: the sim task's
+    robot: RobotConfig = field(default_factory=RobotConfig)  # teleop: pybullet | xarm
 
     def __post_init__(self) -> None:
         if not self.suites:
             raise ValueError("suites=[]: give at least one suite name or task-spec path")
         one_of(self, "split", SPLITS)
-        at_least(self, 1, "episodes_per_suite", "image_size")
+        at_least(self, 1, "episodes_per_suite", "image_size", "teleop_episodes")
+        at_least(self, 1, "teleop_max_steps")
+        if self.teleop is not None:
+            from vla.robot.teleop_record import TELEOP_DEVICES
+
+            one_of(self, "teleop", TELEOP_DEVICES)
         at_least(self, 0, "action_noise", "start_jitter", "num_workers")
         check_learner(self.learner_prob, bool(self.learner))
         if self.dagger_beta is not None and not (
@@ -266,6 +280,10 @@ def learner_settings(cfg: RecordConfig) -> tuple[str | None, float, float | None
 
 def record(cfg: RecordConfig) -> EpisodeStore:
     """Record what ``cfg`` asks for; returns the dataset, open for reading."""
+    if cfg.teleop:
+        from vla.robot.teleop_record import record_teleop
+
+        return record_teleop(cfg)
     suite_tasks = {suite: load_tasks(suite) for suite in cfg.suites}  # bad input: fail before
     learner_args = learner_settings(cfg)  # anything is written
     size = (cfg.image_size, cfg.image_size)

@@ -1,5 +1,12 @@
 """One table from every ``eval_info.json`` under a folder, e.g. a ``vla-eval -m`` sweep
-(``vla-aggregate``): ``summary.md`` and ``summary.csv`` in that folder."""
+(``vla-aggregate``): ``summary.md`` and ``summary.csv`` in that folder.
+
+``summary.csv`` holds numbers a spreadsheet or pandas can use: success rates and their 95%
+Wilson bounds as fractions in [0, 1] (``success_rate``, ``success_ci_low``,
+``success_ci_high``; ``plan_success_*`` likewise for SayCan runs, empty otherwise), and for
+chain runs ``average_length`` with the rate of completing the whole chain. ``summary.md``
+shows the same rows as readable strings, e.g. ``100.0% (34-100)``.
+"""
 
 from __future__ import annotations
 
@@ -8,35 +15,53 @@ import json
 from pathlib import Path
 from typing import Any
 
-COLUMNS = ("run", "tasks", "policy", "planner", "n", "success", "plan_success", "eps_per_min")
+CSV_COLUMNS = (
+    "run",
+    "tasks",
+    "policy",
+    "planner",
+    "n",
+    "success_rate",
+    "success_ci_low",
+    "success_ci_high",
+    "plan_success_rate",
+    "plan_success_ci_low",
+    "plan_success_ci_high",
+    "average_length",
+    "chain_length",
+    "eps_per_min",
+)
+MD_COLUMNS = ("run", "tasks", "policy", "planner", "n", "success", "plan_success", "eps_per_min")
 
 
-def _pct(rate: dict | None) -> str:
+def _numbers(prefix: str, rate: dict | None) -> dict[str, float | None]:
+    """``{prefix}_rate``, ``_ci_low``, ``_ci_high`` as fractions (None without a rate)."""
+    keys = (f"{prefix}_rate", f"{prefix}_ci_low", f"{prefix}_ci_high")
     if not rate:
-        return "-"
+        return dict.fromkeys(keys)
     low, high = rate["ci95"]
-    return f"{rate['pc_success']:.1f}% ({low:.0f}-{high:.0f})"
+    values = (rate["pc_success"], low, high)
+    return {k: round(v / 100, 4) for k, v in zip(keys, values, strict=True)}
 
 
 def summarize(path: Path, root: Path) -> dict[str, Any]:
-    """One table row from an ``eval_info.json``."""
+    """One row (numbers, see the module docstring) from an ``eval_info.json``."""
     info = json.loads(path.read_text())
     cfg, agg = info["config"], info["aggregated"]
     options = cfg.get("planner_options") or {}
     planner = cfg["planner"] + (f" ({options['affordance']})" if "affordance" in options else "")
-    if "in_a_row" in agg:
-        success = f"avg length {agg['average_length']:.2f}/{len(agg['in_a_row'])}"
-    else:
-        success = _pct(agg)
+    chain = agg.get("in_a_row")
     return {
         "run": str(path.parent.relative_to(root)) or ".",
         "tasks": Path(str(cfg["tasks"])).stem,
         "policy": cfg["policy"],
         "planner": planner,
         "n": agg["n"],
-        "success": success,
-        "plan_success": _pct(agg.get("plan_success")),
-        "eps_per_min": f"{agg['episodes_per_min']:.2f}",
+        **_numbers("success", chain[-1] if chain else agg),
+        **_numbers("plan_success", agg.get("plan_success")),
+        "average_length": agg["average_length"] if chain else None,
+        "chain_length": len(chain) if chain else None,
+        "eps_per_min": agg["episodes_per_min"],
     }
 
 
@@ -51,9 +76,32 @@ def aggregate_dir(root: str | Path) -> list[dict[str, Any]]:
     return [summarize(f, root) for f in files]
 
 
+def _pct(row: dict[str, Any], prefix: str) -> str:
+    rate = row[f"{prefix}_rate"]
+    if rate is None:
+        return "-"
+    low, high = row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"]
+    return f"{100 * rate:.1f}% ({100 * low:.0f}-{100 * high:.0f})"
+
+
+def readable(row: dict[str, Any]) -> dict[str, str]:
+    """The Markdown cells of a row: rates as ``62.5% (31-86)``, chains as average length."""
+    if row["average_length"] is not None:
+        success = f"avg length {row['average_length']:.2f}/{row['chain_length']}"
+    else:
+        success = _pct(row, "success")
+    return {
+        **{c: str(row[c]) for c in ("run", "tasks", "policy", "planner", "n")},
+        "success": success,
+        "plan_success": _pct(row, "plan_success"),
+        "eps_per_min": f"{row['eps_per_min']:.2f}",
+    }
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(str(r[c]) for c in COLUMNS) + " |" for r in rows]
+    lines = ["| " + " | ".join(MD_COLUMNS) + " |", "|" + "---|" * len(MD_COLUMNS)]
+    for row in map(readable, rows):
+        lines.append("| " + " | ".join(row[c] for c in MD_COLUMNS) + " |")
     return "\n".join(lines)
 
 
@@ -69,7 +117,7 @@ def write_summary(root: str | Path) -> str:
     root = Path(root)
     (root / "summary.md").write_text(table + "\n")
     with open(root / "summary.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(rows)  # None is written as an empty cell
     return table

@@ -19,6 +19,7 @@ from typing import Any
 from sim.tasks import TaskSpec, all_hold, load_tasks
 from sim.tasks.chain import chain_scene_ok, next_chain_task
 from vla.evaluation.episode import run_planned, skill_rows
+from vla.evaluation.lerobot_keys import add_episode_keys, aggregated_keys, video_paths
 from vla.evaluation.provenance import provenance, seed_ranges
 from vla.evaluation.report import write_report
 from vla.evaluation.runner import EvalSettings, Worker, collect
@@ -145,7 +146,7 @@ def evaluate_chains(
         policy, planner, image_size, render_size, video_dir, planner_options, policy_filter
     )
     results, seconds = collect(jobs, settings, num_workers, f"chains {Path(str(tasks)).stem}")
-    rows = [r.to_dict() for r in results]
+    rows = [add_episode_keys(r.to_dict(), r.completed) for r in results]
     config = dict(
         tasks=str(tasks),
         policy=policy,
@@ -161,10 +162,11 @@ def evaluate_chains(
         "per_episode": rows,
         "aggregated": {
             **chain_aggregate(rows, chain_length),
-            "eval_s": round(seconds, 2),
+            **aggregated_keys(rows, seconds),
             "episodes_per_min": round(60 * len(rows) / seconds, 2),
             **provenance(),
         },
+        "video_paths": video_paths(rows, video_dir),
     }
     (out / "eval_info.json").write_text(json.dumps(info, indent=2))
     write_report(info, out)

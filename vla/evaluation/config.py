@@ -54,9 +54,11 @@ class RunConfig:
 
     # saycan | oracle | none; with no options given, saycan runs with SayCanOptions' defaults
     planner: PlannerConfig = field(default_factory=lambda: PlannerConfig("saycan"))
-    instruction: str | None = None  # a task instruction of `tasks` (goal known) or any text
+    # a task instruction of `tasks`, or any text: its scene and goal are read from it
+    # (planner=saycan runs it even when its goal is unknown)
+    instruction: str | None = None
     tasks: str = "long_horizon"  # built-in suite name or a task-spec YAML path
-    task_index: int = 0  # the task (and the scene of a free-form instruction)
+    task_index: int | None = None  # the task (default 0); with a free-form instruction: its scene
     seed: int = TEST_SEED_START  # test seeds start at 1,000,000
     policy: str = "rt1"  # registered name, checkpoint folder, ws:// URL, or expert
     image_size: int = 64  # camera resolution given to the policy (pixels)

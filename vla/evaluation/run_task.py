@@ -9,41 +9,19 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from sim.env import VLAEnv
 from sim.rollout import SkillResult
-from sim.tasks import TaskSpec, load_tasks
 from sim.tasks.oracle import oracle_plan
 from vla.evaluation.config import RunConfig
 from vla.evaluation.episode import make_policy, plan_step_dict, skill_rows
+from vla.evaluation.freeform import instruction_task
 from vla.evaluation.report import plan_table
 from vla.planning.runners import planner_runner
 from vla.video import compose_frame, contact_sheet, write_video
 
 FREE_TEXT_MAX_SKILLS = 16
-
-
-def pick_task(cfg: RunConfig, planner: str) -> tuple[TaskSpec, bool]:
-    """(task, whether its goal is known): the suite task whose instruction is
-    ``cfg.instruction``, else ``cfg.task_index``; with SayCan, any other instruction runs in
-    the scene of ``cfg.task_index`` with no goal to check."""
-    tasks = load_tasks(cfg.tasks)
-    if not 0 <= cfg.task_index < len(tasks):
-        raise ValueError(f"task_index={cfg.task_index} out of range: {cfg.tasks} has {len(tasks)}")
-    if cfg.instruction is None:
-        return tasks[cfg.task_index], True
-    wanted = " ".join(str(cfg.instruction).lower().split())
-    for task in tasks:
-        if task.instruction.lower() == wanted:
-            return task, True
-    if planner != "saycan":
-        raise ValueError(
-            f"instruction {cfg.instruction!r} is not a task of {cfg.tasks!r}; planner={planner} "
-            f"needs a task's goal: use planner=saycan for free-form instructions"
-        )
-    return replace(tasks[cfg.task_index], instruction=wanted, goal=(), family=None), False
 
 
 def print_choice(record) -> None:
@@ -55,7 +33,8 @@ def print_choice(record) -> None:
 def run_task(cfg: RunConfig) -> dict:
     """Run the episode; returns the report dict (also written to ``output_dir``)."""
     planner, options = cfg.planner.name, cfg.planner.options()
-    task, goal_known = pick_task(cfg, planner)
+    chosen = instruction_task(cfg.instruction, cfg.tasks, cfg.task_index, planner)
+    task, goal_known = chosen.task, chosen.goal_known
     execute = planner_runner(planner)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -63,10 +42,12 @@ def run_task(cfg: RunConfig) -> dict:
     policy = make_policy(str(cfg.policy), env)
     obs, _ = env.reset(seed=cfg.seed)
     plan = oracle_plan(task, env.world.snapshot()) if goal_known else []
-    print(f"task: {task.instruction}\nscene: {', '.join(task.all_objects)}")
+    print(f"task: {task.instruction}\n{chosen.message or 'scene: ' + ', '.join(task.all_objects)}")
     print(f"oracle plan: {plan}" if goal_known else "goal: unknown (free-form instruction)")
     print(f"planner: {planner} {options or ''}\npolicy: {cfg.policy}")
-    frames, key_frames, choices = [], [], []
+    # the scene as it starts: a video and key frames even when the planner says done at once
+    frames = [compose_frame(env.render(), obs["images"]["wrist"])]
+    key_frames, choices = [], []
 
     def on_step(observation, action):
         frames.append(compose_frame(env.render(), observation["images"]["wrist"]))

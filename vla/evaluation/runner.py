@@ -25,6 +25,7 @@ from tqdm import tqdm
 from sim.env import VLAEnv
 from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
 from vla.evaluation.episode import EpisodeResult, make_policy, run_episode
+from vla.evaluation.lerobot_keys import add_episode_keys, aggregated_keys, video_paths
 from vla.evaluation.provenance import provenance, seed_ranges
 from vla.evaluation.report import write_report
 from vla.evaluation.stats import aggregate
@@ -211,7 +212,7 @@ def evaluate(
         policy, planner, image_size, render_size, video_dir, planner_options, policy_filter
     )
     results, seconds = collect(jobs, settings, num_workers, f"eval {Path(str(tasks)).stem}")
-    rows = [r.to_dict() for r in results]
+    rows = [add_episode_keys(r.to_dict(), r.success) for r in results]
     info = {
         "config": {
             "tasks": str(tasks),
@@ -229,11 +230,12 @@ def evaluate(
         "aggregated": {
             **aggregate(rows),
             **({"plan_success": aggregate(rows, "plan_success")} if settings.checks_plan else {}),
-            "eval_s": round(seconds, 2),
+            **aggregated_keys(rows, seconds),
             "episodes_per_s": round(len(rows) / seconds, 4),
             "episodes_per_min": round(60 * len(rows) / seconds, 2),
             **provenance(),
         },
+        "video_paths": video_paths(rows, video_dir),
     }
     (out / "eval_info.json").write_text(json.dumps(info, indent=2))
     write_report(info, out)

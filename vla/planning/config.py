@@ -31,8 +31,13 @@ class SayCanOptions(PlannerConfig):
     """``planner=saycan``: each skill chosen by p_LM(skill | prompt) x affordance(obs, skill)."""
 
     name: str = "saycan"
-    lm: str | None = None  # local HF causal LM folder; None: the bundled saycan_lm
-    reduction: str = "sum"  # "sum" (log-prob of the option) or "mean" (per token)
+    # None: the bundled causal LM (vla/assets/saycan_lm); or any local HF causal LM folder, or
+    # a Say checkpoint folder (the bundled MiniLM Say: vla/assets/say_minilm)
+    lm: str | None = None
+    reduction: str = "sum"  # causal LMs: "sum" (log-prob of the option) or "mean" (per token)
+    # after every skill the prompt gets the scene facts it changed; None: as the scorer was
+    # trained (a Say checkpoint: yes; a causal LM, the bundled one included: no)
+    feedback: bool | None = None
     affordance: str = "learned"  # learned (bundled value function) | oracle (sim state) | constant
     affordance_checkpoint: str | None = None  # for learned; None: the bundled one
     # Fixed "Can" of done (SayCan learns no value for it). Low: the learned values of RT-1's

@@ -1,9 +1,13 @@
 """``planner=saycan``: the SayCan loop choosing skills that a policy executes in the simulator.
 
-The LM ("Say") is the bundled ``saycan_lm`` unless ``lm`` names another local causal LM; the
-affordance ("Can") is ``learned`` (the bundled value function), ``oracle`` (privileged
+The "Say" is the bundled causal LM ``saycan_lm`` (scored by
+:class:`planners.hf_scorer.HFScorer`) unless ``lm`` names another folder: any local Hugging
+Face causal LM, or a Say checkpoint (:mod:`vla.planning.say`; the bundled MiniLM Say is
+``vla/assets/say_minilm``).
+The affordance ("Can") is ``learned`` (the bundled value function), ``oracle`` (privileged
 simulator state) or ``constant`` (no affordance: the LM alone). Each chosen skill runs with
-:func:`sim.rollout.run_skill`; its simulator success check is fed back into the prompt.
+:func:`sim.rollout.run_skill`; its simulator success check, and with ``feedback`` the scene
+facts it changed (:func:`sim.tasks.describe.scene_facts`), go back into the prompt.
 Scorers and affordances are built once per process (and per env for ``oracle``) and reused.
 """
 
@@ -23,9 +27,23 @@ from vla.planning.config import SayCanOptions
 
 @functools.lru_cache(maxsize=4)
 def _scorer(lm: str | None, reduction: str):
+    """The MiniLM Say for a Say checkpoint, else a causal LM's scorer (None: the bundled LM)."""
     from vla.planning.lm import BUNDLED_LM
+    from vla.planning.say.checkpoint import is_say_checkpoint
 
+    if lm is not None and is_say_checkpoint(lm):
+        import vla.planning.say.scorer  # noqa: F401  (registers "minilm")
+
+        return make_scorer("minilm", model=lm)
     return make_scorer("hf", model=lm or BUNDLED_LM, reduction=reduction)
+
+
+def wants_feedback(lm: str | None, feedback: bool | None) -> bool:
+    """Whether prompts carry the scene facts after each skill: ``feedback``, or when None, as
+    the scorer was trained (a Say checkpoint was; the bundled causal LM was not)."""
+    from vla.planning.say.checkpoint import is_say_checkpoint
+
+    return feedback if feedback is not None else lm is not None and is_say_checkpoint(lm)
 
 
 _AFFORDANCES: dict[tuple, Affordance] = {}
@@ -96,5 +114,14 @@ def run_saycan(
 
     world = getattr(env.unwrapped, "world", None)  # the facts as the episode starts
     scene = scene_of(task, world.snapshot() if world is not None else None)
-    planner.plan(task.instruction, scene, execute, lambda: latest["observation"], on_choice)
+    observe_facts = None
+    if wants_feedback(options.lm, options.feedback) and world is not None:
+        from sim.tasks.describe import scene_facts
+
+        def observe_facts() -> tuple[str, ...]:
+            return scene_facts(world.snapshot())
+
+    planner.plan(
+        task.instruction, scene, execute, lambda: latest["observation"], on_choice, observe_facts
+    )
     return results

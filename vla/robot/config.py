@@ -110,6 +110,9 @@ class DeployConfig:
     max_skills: int | None = None  # oracle/saycan: None is the task's cap
     remote: RemoteOptions = field(default_factory=RemoteOptions)
     output_dir: str = "outputs/deploy"
+    # write what the policy did as dataset episodes, one per instruction (sent actions)
+    record: bool = False
+    record_dir: str | None = None  # the dataset to add them to; None: output_dir/episodes
 
     def __post_init__(self) -> None:
         at_least(self, 1, "max_steps", "max_skills")

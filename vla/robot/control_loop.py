@@ -32,6 +32,7 @@ class ControlLoop:
         self.ticks: list[float] = []
         self.latencies: list[float] = []  # seconds from observation to action sent
         self.overruns = 0  # periods where the step itself took longer than the period
+        self.sent: list[np.ndarray] = []  # every action as the safety layer let it through
         self._obs_time = 0.0
         self._next_tick = 0.0
 
@@ -45,7 +46,7 @@ class ControlLoop:
 
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict]:
         """Send ``action``, wait for the next tick, observe; gymnasium's 5-tuple."""
-        self.robot.send_action(action)
+        self.sent.append(self.robot.send_action(action))
         self.latencies.append(time.perf_counter() - self._obs_time)
         wait = self._next_tick - time.perf_counter()
         if wait > 0:

@@ -4,7 +4,11 @@ The policy runs behind the robot's safety layer and the deadline guard of
 :mod:`vla.robot.control_loop`; with ``planner=oracle`` or ``saycan`` a plan runner of
 :mod:`vla.planning.runners` chooses the skills of the simulator task. At the end (or on
 Ctrl-C, after the robot holds) it prints the achieved rate, latency percentiles and safety
-counts and writes them to ``output_dir/deploy_report.json``.
+counts and writes them to ``output_dir/deploy_report.json``. With ``record=true`` every
+instruction the policy ran becomes an episode of a ``vla-episodes`` dataset
+(:mod:`vla.robot.episode_recorder`): its observations and the actions the safety layer
+sent, labelled by the simulator's goal check (``success=false`` on hardware, which has
+none), keys ``deploy/<n>``; an interrupted run keeps its last episode, marked in ``meta``.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sim import seed_range
 from sim.rollout import run_policy
+from vla.data.episode_store import EpisodeStore
 from vla.policies import load_policy
 from vla.robot import make_robot
 from vla.robot.base import Robot
 from vla.robot.config import DeployConfig
 from vla.robot.control_loop import ControlLoop, GuardedPolicy
+from vla.robot.episode_recorder import RecordingPolicy
 
 
 def build_robot(cfg: DeployConfig) -> Robot:
@@ -42,6 +49,26 @@ def build_policy(cfg: DeployConfig, period_s: float) -> tuple[Any, Any]:
         raise ValueError(f"policy={name}: cannot reach the server ({reason})") from None
     queue = ActionQueue(policy, chunk=cfg.remote.chunk) if cfg.remote.async_queue else None
     return policy, queue
+
+
+SPLIT_OF_RANGE = {"train": "train", "test": "test", "validation": "val"}
+
+
+def make_recorder(cfg: DeployConfig, loop: ControlLoop, policy: Any) -> RecordingPolicy:
+    """The recording wrapper around ``policy`` for ``record=true``."""
+    size = int(getattr(cfg.robot, "image_size", 64))
+    folder = cfg.record_dir or str(Path(cfg.output_dir) / "episodes")
+    store = EpisodeStore.open_or_create(folder, image_size=(size, size))
+    seed = getattr(cfg.robot, "seed", None) if cfg.robot.name == "pybullet" else None
+    fields = {
+        "family": "deploy",
+        "scene": str(getattr(cfg.robot, "scene", "")),
+        "seed": seed,
+        # a sim episode's split is its seed's range (the default seed is a test seed)
+        "split": "train" if seed is None else SPLIT_OF_RANGE[seed_range(seed)],
+        "meta": {"policy": cfg.policy, "robot": cfg.robot.name, "planner": cfg.planner.name},
+    }
+    return RecordingPolicy(policy, loop, store, "deploy", fields, loop.is_success)
 
 
 def execute(cfg: DeployConfig, loop: ControlLoop, policy: GuardedPolicy) -> dict[str, Any]:
@@ -80,6 +107,7 @@ def deploy(cfg: DeployConfig) -> dict[str, Any]:
     loop = ControlLoop(robot, cfg.control_hz)
     policy, queue = build_policy(cfg, loop.period)
     guarded = GuardedPolicy(policy, robot, loop.period, queue)
+    recorder = make_recorder(cfg, loop, guarded) if cfg.record else None
     report: dict[str, Any] = {
         "robot": robot.robot_name,
         "policy": cfg.policy,
@@ -88,17 +116,30 @@ def deploy(cfg: DeployConfig) -> dict[str, Any]:
     }
     try:
         robot.connect()
-        report.update(execute(cfg, loop, guarded))
+        report.update(execute(cfg, loop, recorder or guarded))
         report["success"] = loop.is_success()
     except KeyboardInterrupt:
         report["interrupted"] = True
         raise
     finally:
         robot.hold()  # Ctrl-C or error: stop the arm and the base before anything else
+        if recorder is not None:
+            report["recorded"] = save_recording(recorder, report["interrupted"])
         finish(cfg, report, loop, guarded, robot)
         if queue is not None:
             queue.close()
     return report
+
+
+def save_recording(recorder: RecordingPolicy, interrupted: bool) -> dict[str, Any]:
+    """Write the last episode and close the dataset; where the episodes went."""
+    if interrupted:
+        recorder.fields["meta"] = {**recorder.fields["meta"], "interrupted": True}
+    try:
+        recorder.finish()
+    finally:
+        recorder.store.close()
+    return {"dataset": str(recorder.store.path), "episode_ids": recorder.episode_ids}
 
 
 def finish(

@@ -1,7 +1,8 @@
 """Remote policy serving: a websocket + msgpack server (``vla-serve``) and its client.
 
 ``protocol`` is the wire format, ``server`` the asyncio server, ``client`` the ``RemotePolicy``
-(Policy API) and ``action_queue`` the prefetching queue for action chunks.
+(Policy API) and ``action_queue`` the prefetching queue for action chunks;
+``openpi_wire`` and ``openpi_server`` speak openpi's wire format (``protocol=openpi``).
 """
 
 from vla.serve.action_queue import ActionQueue

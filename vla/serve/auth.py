@@ -7,6 +7,7 @@ the client therefore also take it from a file (``api_key_file``) or the environm
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import os
 import pathlib
@@ -38,6 +39,11 @@ def resolve_api_key(api_key: str | None = None, api_key_file: str | None = None)
             raise ValueError(f"api_key_file {path} is empty")
         return key
     return os.environ.get(API_KEY_ENV) or None
+
+
+def same_key(sent: str, expected: str) -> bool:
+    """Whether the key a client sent is the server's, compared in constant time."""
+    return hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8"))
 
 
 def is_loopback(host: str) -> bool:

@@ -1,4 +1,5 @@
-"""``vla-serve``'s job: load a policy and serve it until Ctrl-C (:mod:`vla.serve.server`)."""
+"""``vla-serve``'s job: load a policy and serve it until Ctrl-C in one of the registered wire
+protocols: ``native`` (:mod:`vla.serve.server`) or ``openpi`` (:mod:`vla.serve.openpi_server`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ import math
 import sys
 from dataclasses import dataclass
 
+from sim.registry import Registry
 from vla.options import at_least, positive
 from vla.policies import load_policy
 from vla.serve.auth import resolve_api_key
-from vla.serve.protocol import MAX_MESSAGE_BYTES
+from vla.serve.openpi_server import OpenPIPolicyServer
+from vla.serve.protocol import MAX_CHUNK, MAX_MESSAGE_BYTES
 from vla.serve.server import PolicyServer
+
+PROTOCOLS: Registry[type[PolicyServer]] = Registry("serve protocol")
+PROTOCOLS.add("native", PolicyServer)
+PROTOCOLS.add("openpi", OpenPIPolicyServer)
 
 
 @dataclass
@@ -19,6 +26,8 @@ class ServeConfig:
     """Options of ``vla-serve`` (configs/serve.yaml)."""
 
     policy: str = "rt1"  # registered name or checkpoint folder (not a ws:// URL)
+    protocol: str = "native"  # wire format: native (vla.serve.client) or openpi (openpi_client)
+    chunk: int = 1  # protocol=openpi: actions per answer (H); native clients ask per request
     host: str = "127.0.0.1"  # 0.0.0.0 to accept other machines (set api_key then)
     port: int = 8765  # 0: any free port
     # clients must send header x-api-key: <key>. A key on the command line is visible to
@@ -38,6 +47,11 @@ class ServeConfig:
                 f"policy={self.policy}: vla-serve serves a local policy; "
                 "give a name or checkpoint folder"
             )
+        PROTOCOLS.get(self.protocol)  # unknown protocol: a one-line error before loading
+        if self.protocol == "openpi" and not 1 <= self.chunk <= MAX_CHUNK:
+            raise ValueError(f"chunk={self.chunk}: give 1 to {MAX_CHUNK} actions per answer")
+        if self.protocol != "openpi" and self.chunk != 1:
+            raise ValueError("chunk= is for protocol=openpi; native clients ask per request")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port={self.port} is not a TCP port (0-65535)")
         at_least(self, 1, "max_message_bytes", "max_connections")
@@ -52,8 +66,10 @@ def build_server(cfg: ServeConfig) -> PolicyServer:
     api_key = resolve_api_key(cfg.api_key, cfg.api_key_file)  # a bad key file: before loading
     kwargs = {} if cfg.device == "cpu" else {"device": cfg.device}
     policy = load_policy(cfg.policy, **kwargs)
-    return PolicyServer(
+    extra = {"chunk": cfg.chunk} if cfg.protocol == "openpi" else {}
+    return PROTOCOLS.get(cfg.protocol)(
         policy,
+        **extra,
         host=cfg.host,
         port=cfg.port,
         api_key=api_key,
@@ -76,9 +92,11 @@ def serve(cfg: ServeConfig) -> None:
 
     async def listen() -> None:
         port = await server.start()
-        auth = " (x-api-key required)" if server.api_key else ""
+        header = "Authorization: Api-Key" if cfg.protocol == "openpi" else "x-api-key"
+        auth = f" ({header} required)" if server.api_key else ""
         print(
-            f"vla-serve: {server.metadata()['policy']} on ws://{cfg.host}:{port}{auth}; "
+            f"vla-serve: {server.metadata()['policy']} ({cfg.protocol} protocol) on "
+            f"ws://{cfg.host}:{port}{auth}; "
             f"health: http://{cfg.host}:{port}/healthz",
             flush=True,
         )

@@ -37,7 +37,7 @@ from websockets.asyncio.server import Server, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from vla.serve.auth import API_KEY_HEADER, security_warnings
+from vla.serve.auth import API_KEY_HEADER, same_key, security_warnings
 from vla.serve.guard import (
     ConnectionGuard,
     GuardedConnection,
@@ -84,6 +84,8 @@ class PolicyServer:
         idle_timeout_s: a connection with no message for this long is closed.
         max_image_side: largest camera image side; default 16 x the policy's image size.
     """
+
+    unauthorized_text = "missing or wrong x-api-key\n"
 
     def __init__(
         self,
@@ -141,13 +143,22 @@ class PolicyServer:
         }
 
     # -- HTTP side: health check and API key, before the websocket upgrade ---------------
+    def authorized(self, request: Request) -> bool:
+        """Whether the handshake carries the API key (always, when none is set)."""
+        sent = request.headers.get(API_KEY_HEADER)
+        return not self.api_key or (sent is not None and same_key(sent, self.api_key))
+
+    def encode(self, message: dict[str, Any]) -> bytes | str:
+        """One outgoing frame (the metadata or a reply) in this server's wire format."""
+        return pack(message)
+
     def _process_request(self, connection: Any, request: Request) -> Response | None:
-        authorized = not self.api_key or request.headers.get(API_KEY_HEADER) == self.api_key
+        authorized = self.authorized(request)
         if request.path.split("?")[0] == "/healthz":
             return self._health(connection, authorized)
         if not authorized:
             self.stats["rejected"] += 1
-            return connection.respond(http.HTTPStatus.UNAUTHORIZED, "missing or wrong x-api-key\n")
+            return connection.respond(http.HTTPStatus.UNAUTHORIZED, self.unauthorized_text)
         if not self.guard.admit_session():
             busy = f"server busy: all {self.guard.max_connections} sessions in use\n"
             return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, busy)
@@ -171,7 +182,7 @@ class PolicyServer:
         self.stats["connections"] += 1
         in_flight: asyncio.Task | None = None
         try:
-            await connection.send(pack(self.metadata()))
+            await connection.send(self.encode(self.metadata()))
             async for frame in connection:
                 connection.message_received()
                 if in_flight is not None and not in_flight.done():
@@ -192,7 +203,7 @@ class PolicyServer:
         connection.busy = True
         try:
             reply = await self._reply(connection, frame)
-            await asyncio.shield(connection.send(pack(reply)))  # never cut a frame in half
+            await asyncio.shield(connection.send(self.encode(reply)))  # never cut a frame in half
         except ConnectionClosed:
             pass
         finally:

@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from vla.data.lerobot.importer import LeRobotMapping
 from vla.options import at_least, in_range, one_of, positive
 
 RT1_OPTIONS = (
@@ -133,6 +134,9 @@ class TrainConfig:
     # fresh optimizer)
     init_from: str | None = None
     model: ModelOptions = field(default_factory=ModelOptions)
+    # data= a LeRobotDataset v3 folder: how its features map onto our contract (converted
+    # once into output_dir/lerobot_import; docs/datasets.md)
+    lerobot: LeRobotMapping = field(default_factory=LeRobotMapping)
 
     def __post_init__(self) -> None:
         at_least(self, 1, "steps", "batch_size", "history", "image_size", "log_every")

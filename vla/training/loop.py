@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from vla.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from vla.data.episode_store import EpisodeStore
+from vla.data.lerobot.importer import imported_for_training, is_lerobot_dataset
 from vla.data.torch_dataset import split_episodes
 from vla.policies.rt1 import trainer as _rt1_trainer  # noqa: F401  (registers "rt1")
 from vla.policies.rt2 import trainer as _rt2_trainer  # noqa: F401  (registers "rt2")
@@ -111,14 +112,24 @@ def check_config(cfg: TrainConfig) -> None:
         raise ValueError(f"dataset {cfg.data!r} does not exist")
 
 
-def open_store(cfg: TrainConfig) -> tuple[EpisodeStore, list[int], list[int]]:
-    """The dataset and its train/val episode ids (all skills of one task on one side)."""
+def open_store(cfg: TrainConfig, main: bool = True) -> tuple[EpisodeStore, list[int], list[int]]:
+    """The dataset and its train/val episode ids (all skills of one task on one side; episodes
+    without a seed, e.g. imported from LeRobot, one by one). A LeRobot v3 folder is converted
+    first (by the main process; the others wait for it)."""
+    data = cfg.data
+    if is_lerobot_dataset(data):
+        if main:
+            data = imported_for_training(data, cfg.output_dir, cfg.lerobot)
+        if dist.is_initialized():
+            dist.barrier()
+        data = Path(cfg.output_dir) / "lerobot_import"
     try:
-        store = EpisodeStore.open(cfg.data)
+        store = EpisodeStore.open(data)
     except FileNotFoundError as error:  # a folder that is not a dataset: a user error
         raise ValueError(str(error)) from None
+    seeded = all(r["seed"] is not None for r in store.episodes("train"))
     train_ids, val_ids = split_episodes(
-        store, cfg.val_fraction, cfg.seed, split="train", group_field="seed"
+        store, cfg.val_fraction, cfg.seed, split="train", group_field="seed" if seeded else "key"
     )
     if not train_ids:
         raise ValueError(f"dataset {cfg.data!r} has no train episodes")
@@ -155,7 +166,7 @@ class Run:
         self.ckpt_dir = self.out / "checkpoints"
         resume = find_resume(cfg, self.ckpt_dir)
         init = find_init(cfg) if resume is None else None
-        store, train_ids, val_ids = open_store(cfg)
+        store, train_ids, val_ids = open_store(cfg, ddp.main)
         start = resume or init
         self.norm = (
             NormStats.from_dict(start.norm_stats)

@@ -30,7 +30,11 @@ APPS = {
     "serve": ServeConfig,
     "deploy": DeployConfig,
 }
-GROUP_DEFAULTS = {"run": {"planner": SayCanOptions()}, "deploy": {"robot": PyBulletRobotConfig()}}
+GROUP_DEFAULTS = {
+    "run": {"planner": SayCanOptions()},
+    "deploy": {"robot": PyBulletRobotConfig()},
+    "record": {"robot": PyBulletRobotConfig()},
+}
 
 
 @pytest.mark.parametrize("name", APPS)

@@ -23,6 +23,7 @@ MODULES = {
     "vla-train-lm": "vla.cli.train_lm",
     "vla-train-affordance": "vla.cli.train_affordance",
     "vla-serve": "vla.cli.serve",
+    "vla-export": "vla.cli.export",
     "vla-deploy": "vla.cli.deploy",
 }
 MISSING = "/nonexistent/vla-test"
@@ -97,6 +98,16 @@ CASES = [
     ("vla-serve", ["read_timeout_s=-1"], "read_timeout_s=-1.0"),
     ("vla-serve", ["idle_timeout_s=inf"], "idle_timeout_s=inf"),
     ("vla-serve", [f"api_key_file={MISSING}"], MISSING),
+    ("vla-serve", ["protocol=grpc"], "unknown serve protocol 'grpc'"),
+    ("vla-record", ["teleop=gamepad"], "teleop='gamepad'"),
+    ("vla-record", ["teleop=keyboard", "teleop_episodes=0"], "teleop_episodes=0"),
+    # vla-export
+    ("vla-export", [f"data={MISSING}", f"output_dir={MISSING}-out"], MISSING),
+    ("vla-export", ["pix_fmt=rgb24"], "pix_fmt='rgb24'"),
+    ("vla-export", ["crf=60"], "crf=60"),
+    ("vla-export", ["format=zarr"], "unknown export format 'zarr'"),
+    ("vla-export", ["episodes_per_file=0"], "episodes_per_file=0"),
+    ("vla-serve", ["chunk=4"], "chunk= is for protocol=openpi"),
     # vla-deploy
     ("vla-deploy", ["policy=ws://127.0.0.1:1"], "policy=ws://127.0.0.1:1"),
     ("vla-deploy", ["robot.task_index=100000"], "task_index=100000"),

@@ -65,3 +65,49 @@ def test_unknown_planner_is_a_one_line_error(tmp_path):
     cfg.planner.name = "nonsense"
     with pytest.raises(ValueError, match="unknown planner 'nonsense'"):
         deploy.deploy(cfg)
+
+
+class FiveStepsThenDone:
+    """+x for five steps, then the terminate action."""
+
+    def __init__(self):
+        self.steps = 0
+
+    def reset(self):
+        self.steps = 0
+
+    def select_action(self, observation):
+        self.steps += 1
+        action = np.zeros(11, np.float32)
+        action[6] = -1.0
+        if self.steps > 5:
+            action[10] = 2
+        else:
+            action[0] = 0.8
+        return action
+
+
+def test_record_true_writes_what_the_policy_did(monkeypatch, tmp_path):
+    from vla.data import EpisodeStore
+
+    monkeypatch.setattr(deploy, "load_policy", lambda name: FiveStepsThenDone())
+    args = ["record=true", "robot.safety=true", "robot.image_size=32"]
+    for run in range(2):
+        report = deploy.deploy(config([*args, f"output_dir={tmp_path / str(run)}",
+                                       f"record_dir={tmp_path / 'rec'}"]))  # fmt: skip
+        assert report["recorded"]["episode_ids"] == [run]
+    store = EpisodeStore.open(tmp_path / "rec")
+    first, second = store.episodes()
+    assert (first["key"], second["key"]) == ("deploy/0", "deploy/1")
+    assert first["instruction"] == report["instruction"] and first["family"] == "deploy"
+    assert first["success"] == report["success"] and first["meta"]["policy"] == "rt1"
+    assert first["split"] == "test" and first["seed"] == 1_000_000  # the default robot seed
+    actions = store.load_episode(0)["action"]
+    assert len(actions) == 6 and actions[-1, 10] == 2
+    assert (actions[:5, 0] > 0).all() and (actions[:5, 0] <= 0.8).all()  # as sent (safety on)
+
+    monkeypatch.setattr(deploy, "load_policy", lambda name: InterruptedPolicy())
+    with pytest.raises(KeyboardInterrupt):
+        deploy.deploy(config(["record=true", "robot.image_size=32", f"output_dir={tmp_path}/c"]))
+    (cut,) = EpisodeStore.open(tmp_path / "c/episodes").episodes()
+    assert cut["meta"]["interrupted"] is True and cut["n_steps"] == 2 and not cut["success"]

@@ -1,132 +1,47 @@
 """A planning corpus from the task grammar: (instruction, scene, oracle plan) episodes.
 
-Tasks come from the built-in suites' makers (:data:`sim.tasks.generate.SUITE_MAKERS`) with
-other seeds; the plan is :func:`sim.tasks.oracle_plan`; the text is the planner's prompt
-format (:mod:`planners.prompt`). The paraphrase tables are split by :data:`HELD_OUT_WORDS`:
-a template containing one of these words exists only in the ``held_out`` split, so the
-train corpus never shows those words and the held-out tasks measure generalisation to
-unseen wordings (verbs, connectors, sentence templates; every noun synonym is trained).
-Some train episodes contain a failed skill (``result: failure``) followed by the right
-recovery, so the LM learns to use the executor's feedback: an infeasible skill (the state
-is unchanged, do what the plan needed), a place that dropped its block on the way (pick
-the block up again, then repeat the place), or a pick or drive that missed (try it again):
-the commonest failures of a learned policy.
+Tasks come from :func:`vla.planning.splits.generate_tasks` (train split: no held-out word
+and no held-out construction); the plan is :func:`sim.tasks.oracle_plan`; the text is the
+planner's prompt format (:mod:`planners.prompt`), with the scene feedback after every skill
+(the facts it changed) unless ``feedback=False``. Some train episodes contain a failed
+skill (``result: failure``) followed by the right recovery, so the LM learns to use the
+executor's feedback: an infeasible skill (the state is unchanged, do what the plan
+needed), a place that dropped its block on the way (pick the block up again, then repeat
+the place), or a pick or drive that missed (try it again): the commonest failures of a
+learned policy.
 """
 
 from __future__ import annotations
 
 import random
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from planners.candidates import SceneDescription, candidate_skills
-from planners.prompt import DONE, Step, header, option_text, result_line, step_number
+from planners.prompt import (
+    DONE,
+    Step,
+    changes_line,
+    header,
+    observed_step,
+    option_text,
+    result_line,
+    step_number,
+)
 from sim.geometry import WorldState
 from sim.skill_text import parse_skill, skill_text
 from sim.tasks import Predicate, TaskSpec, apply_skill, oracle_plan, symbolic_world
-from sim.tasks import paraphrase as para
 from sim.tasks.describe import scene_facts
-from sim.tasks.generate import SUITE_MAKERS
 from sim.tasks.predicates import object_type
-from sim.tasks.spec import BUILTIN_SUITES, SCENE_AREAS, SCENE_PLACES
-
-SPLITS = ("train", "held_out")
-# One or two wordings per kind of sentence: verbs of each skill, step connectors, and the
-# sort, clear, bring and return phrasings. Names of colours, objects, places and areas are
-# vocabulary, not wording: all their synonyms are trained, because a from-scratch LM cannot
-# guess what an unseen noun ("cherry") names, and the built-in suites use every synonym.
-HELD_OUT_WORDS = frozenset(
-    {
-        *("grasp", "hold", "toss", "deposit", "rest", "relocate"),
-        *("once", "next", "match", "unload", "fetch", "return"),
-    }
+from sim.tasks.spec import SCENE_AREAS, SCENE_PLACES
+from sim.tasks.symbolic import knocked_down
+from vla.planning.splits import (  # noqa: F401  (re-exported: the corpus's task splits)
+    HELD_OUT_WORDS,
+    SPLITS,
+    generate_tasks,
+    split_tables,
+    words,
 )
-TABLES = (
-    "COLOR_SYNONYMS",
-    "TYPE_SYNONYMS",
-    "PLACE_SYNONYMS",
-    "AREA_SYNONYMS",
-    "VERB_TEMPLATES",
-    "STEP_CONNECTORS",
-    "SORT_INSTRUCTIONS",
-    "STACK_INSTRUCTIONS",
-    "CLEAR_INSTRUCTIONS",
-    "BRING_INSTRUCTIONS",
-    "BRING_INTO_INSTRUCTIONS",
-    "RETURN_SUFFIXES",
-)
-
-
-def words(text: str) -> set[str]:
-    """Lower-case words of ``text`` (letters only; ``top-left`` is two words)."""
-    return set(re.findall(r"[a-z]+", text.lower()))
-
-
-def _held(phrase: str) -> bool:
-    return bool(words(phrase) & HELD_OUT_WORDS)
-
-
-def _split_phrases(phrases: tuple[str, ...], split: str) -> tuple[str, ...]:
-    """``train``: the phrases without a held-out word. ``held_out``: the phrases with one,
-    or all of them where there are none (nouns: every synonym is trained)."""
-    held = tuple(p for p in phrases if _held(p))
-    if split == "held_out":
-        return held or phrases
-    return tuple(p for p in phrases if not _held(p))
-
-
-def split_tables(split: str) -> dict[str, Any]:
-    """The paraphrase tables of ``split`` (see :func:`_split_phrases`)."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; splits: {SPLITS}")
-    tables: dict[str, Any] = {}
-    for name in TABLES:
-        table = getattr(para, name)
-        if isinstance(table, dict):
-            tables[name] = {k: _split_phrases(v, split) for k, v in table.items()}
-        else:
-            tables[name] = _split_phrases(table, split)
-    return tables
-
-
-@contextmanager
-def paraphrase_tables(tables: dict[str, Any]) -> Iterator[None]:
-    """Let the suite makers draw from ``tables`` (they read ``sim.tasks.paraphrase``)."""
-    old = {name: getattr(para, name) for name in tables}
-    try:
-        for name, table in tables.items():
-            setattr(para, name, table)
-        yield
-    finally:
-        for name, table in old.items():
-            setattr(para, name, table)
-
-
-def generate_tasks(
-    split: str, per_family: int, seed: int, families: tuple[str, ...] = BUILTIN_SUITES
-) -> list[TaskSpec]:
-    """``per_family`` tasks of each family drawn with ``split``'s tables.
-
-    Held-out tasks must contain a held-out word; families that never can (``single``, whose
-    instructions are the skill texts) get none.
-    """
-    rng = random.Random(f"{seed}:{split}")
-    tasks: list[TaskSpec] = []
-    with paraphrase_tables(split_tables(split)):
-        for family in families:
-            makers, made = SUITE_MAKERS[family], 0
-            for attempt in range(per_family * 20):
-                if made == per_family:
-                    break
-                task = makers[attempt % len(makers)](rng)
-                if split == "held_out" and not words(task.instruction) & HELD_OUT_WORDS:
-                    continue
-                tasks.append(replace(task, family=family))
-                made += 1
-    return tasks
 
 
 def scene_of(task: TaskSpec, state: WorldState | None = None) -> SceneDescription:
@@ -201,25 +116,56 @@ def _missed(skill: str) -> list[Step]:
     return [Step(skill, False)]
 
 
-def make_episode(task: TaskSpec, rng: random.Random, p_failure: float = 0.0) -> Episode:
+def make_episode(
+    task: TaskSpec, rng: random.Random, p_failure: float = 0.0, feedback: bool = True
+) -> Episode:
     """The oracle plan of ``task``, with one failure inserted with probability p_failure.
 
     Half the time the failure is the policy's (:func:`_missed`): a place that dropped its
     block, or a pick or drive that missed. Otherwise it is the blind first skill when that
     is infeasible (the likely mistake of a planner that cannot see the state), else a
-    random infeasible candidate.
+    random infeasible candidate. ``feedback``: each step carries the facts it changed.
     """
     task = place_robot(task, rng)
     state = symbolic_world(task)
+    steps = _planned_steps(task, state, rng, p_failure)
+    if feedback:
+        steps = _observed(state, steps)
+    return Episode(_header(task, state), tuple(steps))
+
+
+def _header(task: TaskSpec, state: WorldState) -> str:
+    scene = scene_of(task, state)
+    return header(task.instruction, scene.objects, scene.places, scene.areas, scene.facts)
+
+
+def _observed(state: WorldState, steps: list[Step]) -> list[Step]:
+    """``steps`` with the scene feedback of each: a success has its symbolic effect, a
+    failed place that was possible drops its block (:func:`_missed`), any other failure
+    changes nothing."""
+    out = []
+    for step in steps:
+        before = scene_facts(state)
+        if step.skill == DONE:
+            out.append(step)
+            continue
+        if step.success:
+            state = apply_skill(state, step.skill)
+        elif parse_skill(step.skill).name.startswith("place") and _feasible(state, step.skill):
+            state = knocked_down(state, state.held)
+        out.append(observed_step(step.skill, step.success, before, scene_facts(state)))
+    return out
+
+
+def _planned_steps(task: TaskSpec, state: WorldState, rng: random.Random, p_failure: float):
     plan = oracle_plan(task, state)
     scene = scene_of(task, state)
-    head = header(task.instruction, scene.objects, scene.places, scene.areas, scene.facts)
     steps = [Step(skill, True) for skill in plan[:-1]] + [Step(DONE, True)]
     if rng.random() < p_failure:
         at = rng.randrange(len(plan))
         if plan[at] != DONE and rng.random() < 0.5:
             steps[at:at] = _missed(plan[at])
-            return Episode(head, tuple(steps))
+            return steps
         blind = _naive_first_skill(task) if at == 0 else DONE
         for skill in plan[:at]:
             state = apply_skill(state, skill)
@@ -230,7 +176,7 @@ def make_episode(task: TaskSpec, rng: random.Random, p_failure: float = 0.0) -> 
             failed = rng.choice(options) if options else None
         if failed:
             steps.insert(at, Step(failed, False))
-    return Episode(head, tuple(steps))
+    return steps
 
 
 def render(episode: Episode) -> tuple[str, list[tuple[int, int]]]:
@@ -246,5 +192,5 @@ def render(episode: Episode) -> tuple[str, list[tuple[int, int]]]:
             spans.append((len(text), len(text) + len(option)))
         text += option
         if step.skill != DONE:
-            text += result_line(step.success)
+            text += result_line(step.success) + changes_line(step)
     return text, spans

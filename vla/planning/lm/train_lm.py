@@ -49,7 +49,7 @@ class LMTrainConfig:
     n_layer: int = 3
     n_embd: int = 128
     n_head: int = 4
-    n_positions: int = 320  # longest episode is ~200 tokens
+    n_positions: int = 1024  # episodes with scene feedback after each skill run to ~800 tokens
     seed: int = 0
     threads: int = 1  # torch CPU threads
     init_from: str | None = None  # continue from a saved LM folder (its tokenizer and weights)

@@ -1,0 +1,240 @@
+"""Read a free-form instruction with the task language: what it names, and its goal if it can.
+
+The reader runs the generators' phrase tables (:mod:`sim.tasks.paraphrase`,
+:mod:`sim.tasks.paraphrase_language`) backwards. Noun phrases are resolved by their words:
+a colour (its name, a synonym or a description such as ``the colour of grass``) and a type
+(``block``, ``cube``, ``dish``, ...) make an object; place and area names and their synonyms
+and descriptions make places and areas. A goal is inferred when the whole instruction matches
+a sentence the task language can say and every noun phrase in it resolves:
+
+* one goal (``stack the blue block on the red block``: ``on(blue block, red block)``; the
+  target's type decides between ``in``, ``on`` and ``at``), also as ``pick up X and put it
+  ...``, or several joined by a step connector (``first ..., then ...``, ``... but first``);
+* a tower listed from the bottom or from the top;
+* every block into a bowl (the blocks of the scene);
+* a block brought from one area to another (the mobile scene), optionally into a bowl there,
+  and any of these followed by ``then come back to the <area>``.
+
+Anything else gets no goal (``None``); its named objects are still read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sim.geometry import COLORS, MOBILE_AREAS, TABLETOP_PLACES
+from sim.tasks import paraphrase as para
+from sim.tasks import paraphrase_language as lang
+
+TYPES = ("block", "bowl")
+
+
+def _vocabulary() -> tuple[dict[str, str], dict[str, str], dict[str, str], dict[str, str]]:
+    """Phrase -> canonical name, for colours, types, places and areas."""
+    colours = {c: c for c in COLORS}
+    for colour, words in (*para.COLOR_SYNONYMS.items(), *lang.COLOR_DESCRIPTIONS.items()):
+        colours.update({w: colour for w in words})
+    types = {t: t for t in TYPES}
+    for kind, words in (*para.TYPE_SYNONYMS.items(), *lang.TYPE_WORDS.items()):
+        types.update({w: kind for w in words})
+    places = {p: p for p in TABLETOP_PLACES}
+    for place, words in (*para.PLACE_SYNONYMS.items(), *lang.PLACE_DESCRIPTIONS.items()):
+        places.update({w: place for w in words})
+    areas = {a: a for a in MOBILE_AREAS}
+    for area, words in para.AREA_SYNONYMS.items():
+        areas.update({w: area for w in words})
+    return colours, types, places, areas
+
+
+COLOUR_WORDS, TYPE_WORDS, PLACE_WORDS, AREA_WORDS = _vocabulary()
+
+
+def normalize(text: str) -> str:
+    """Lower case, single spaces, no final full stop."""
+    return " ".join(text.lower().split()).rstrip(".!")
+
+
+def _alternation(phrases) -> str:
+    return "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+
+
+_COLOUR, _TYPE = _alternation(COLOUR_WORDS), _alternation(TYPE_WORDS)
+_DESCRIBED = "|".join(d.format(kind="{kind}", desc="{desc}") for d in lang.DESCRIBED)
+OBJECT_RE = re.compile(
+    rf"\b(?:(?P<colour>{_COLOUR}) (?P<type>{_TYPE})"
+    rf"|(?P<type2>{_TYPE}) (?:that is|that has) (?P<colour2>{_COLOUR}))\b"
+)
+
+
+def resolve(phrase: str) -> str | None:
+    """The canonical object, place or area a noun phrase names, or None when the phrase is
+    anything else: ``the crimson cube`` -> ``red block``; ``the far left corner`` ->
+    ``top left corner``; ``the counter`` -> ``counter``."""
+    text = normalize(phrase).removeprefix("the ")
+    for table in (PLACE_WORDS, AREA_WORDS):
+        if text in table:
+            return table[text]
+    match = OBJECT_RE.fullmatch(text)
+    if match is None:
+        return None
+    colour = match.group("colour") or match.group("colour2")
+    kind = match.group("type") or match.group("type2")
+    return f"{COLOUR_WORDS[colour]} {TYPE_WORDS[kind]}"
+
+
+def named(text: str) -> tuple[list[str], list[str], list[str]]:
+    """(objects, places, areas) ``text`` names, each in order of first mention."""
+    text = normalize(text)
+    objects: list[str] = []
+    for match in OBJECT_RE.finditer(text):
+        name = resolve(match.group(0))
+        if name and name not in objects:
+            objects.append(name)
+    places = [p for p in TABLETOP_PLACES if _mentions(text, PLACE_WORDS, p)]
+    areas = [a for a in MOBILE_AREAS if _mentions(text, AREA_WORDS, a)]
+    return objects, places, areas
+
+
+def _mentions(text: str, table: dict[str, str], name: str) -> bool:
+    return any(re.search(rf"\b{re.escape(w)}\b", text) for w, n in table.items() if n == name)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What an instruction says: goal and starting predicates as text, and its scene."""
+
+    goal: tuple[str, ...]
+    initial: tuple[str, ...] = ()
+    scene: str = "tabletop"
+    every_block: str | None = None  # a bowl every block of the scene goes into
+
+
+def _pattern(template: str) -> re.Pattern:
+    """A template with ``{field}`` slots as a regular expression with named groups."""
+    parts = re.split(r"\{(\w+)\}", template)
+    regex = "".join(
+        re.escape(p) if i % 2 == 0 else f"(?P<{'f' + p if p.isdigit() else p}>.+?)"
+        for i, p in enumerate(parts)
+    )
+    return re.compile(regex + "$")
+
+
+def _match(text: str, templates) -> dict[str, str] | None:
+    for template in templates:
+        hit = _pattern(template).match(text)
+        if hit:
+            return hit.groupdict()
+    return None
+
+
+def one_goal(clause: str) -> str | None:
+    """The goal of one clause (``put the red block in the blue bowl``), if it has one."""
+    clause = normalize(clause)
+    verbs = [t for kind in para.VERB_TEMPLATES.values() for t in kind]
+    pick = para.VERB_TEMPLATES["pick"]
+    hit = _match(clause, pick)
+    obj = resolve(hit["obj"]) if hit else None
+    if obj and obj.endswith("block"):
+        return f"holding({obj})"
+    hit = _match(clause, [t for t in verbs if t not in pick])
+    if hit is None:
+        hit = _match(
+            clause, [t.replace("{where}", "{rel} the {target}") for t in lang.PICK_AND_PLACE]
+        )
+    if hit is None:
+        return None
+    obj, target = resolve(hit["obj"]), resolve(hit["target"])
+    if not obj or not obj.endswith("block") or not target or target == obj:
+        return None
+    if target.endswith("bowl"):
+        return f"in({obj}, {target})"
+    return f"on({obj}, {target})" if target.endswith("block") else f"at({obj}, {target})"
+
+
+def read_goal(instruction: str) -> Reading | None:
+    """The goal of ``instruction`` when the task language can say it (see the module
+    docstring), else None."""
+    text = normalize(instruction)
+    for suffix in para.RETURN_SUFFIXES:  # "..., then come back to the table"
+        hit = _pattern("{rest}" + suffix).match(text)
+        area = resolve(hit["area"]) if hit else None
+        if area in MOBILE_AREAS and (reading := read_goal(hit["rest"])) and not reading.every_block:
+            return Reading((*reading.goal, f"robot_at({area})"), reading.initial, "mobile")
+    for reader in (_single, _steps, _tower, _every_block, _bring):
+        reading = reader(text)
+        if reading is not None:
+            return reading
+    return None
+
+
+def _single(text: str) -> Reading | None:
+    goal = one_goal(text)
+    return Reading((goal,), scene=_scene_of([goal])) if goal else None
+
+
+def _steps(text: str) -> Reading | None:
+    connectors = [*para.STEP_CONNECTORS[2], *para.STEP_CONNECTORS[3], *lang.SEQUENCE[2]]
+    connectors += [*lang.SEQUENCE[3], "{0} and then {1}", "{0}, then {1}", "{0} then {1}"]
+    connectors += ["{0} and {1}", "{0}; {1}"]
+    for template in [*connectors, *lang.BUT_FIRST]:
+        hit = _pattern(template).match(text)
+        if not hit:
+            continue
+        clauses = [hit.group(f"f{i}") for i in range(3) if f"f{i}" in hit.groupdict()]
+        goals = [one_goal(c) for c in clauses]
+        if all(goals) and len(set(goals)) == len(goals):
+            return Reading(tuple(goals), scene=_scene_of(goals))
+    return None
+
+
+def _tower(text: str) -> Reading | None:
+    for templates, top_first in (
+        (para.STACK_INSTRUCTIONS, False), (lang.TOWER_UP, False), (lang.TOWER_DOWN, True),
+    ):  # fmt: skip
+        hit = _match(text, templates)
+        if hit:
+            blocks = [resolve(p) for p in re.split(r", | and ", hit["sequence"])]
+            return _stack(blocks[::-1] if top_first else blocks)
+    hit = _match(text, lang.TOWER_ROLES)
+    if hit:
+        return _stack([resolve(hit[k]) for k in ("bottom", "middle", "top")])
+    return None
+
+
+def _stack(blocks: list[str | None]) -> Reading | None:
+    if len(blocks) < 2 or not all(b and b.endswith("block") for b in blocks):
+        return None
+    if len(set(blocks)) < len(blocks):
+        return None
+    return Reading(tuple(f"on({up}, {low})" for low, up in zip(blocks, blocks[1:])))
+
+
+def _every_block(text: str) -> Reading | None:
+    hit = _match(text, [*lang.ALL_INTO, *lang.BOTH_INTO])
+    bowl = resolve(hit["bowl"]) if hit else None
+    return Reading((), every_block=bowl) if bowl and bowl.endswith("bowl") else None
+
+
+def _bring(text: str) -> Reading | None:
+    hit = _match(text, para.BRING_INTO_INSTRUCTIONS)
+    if hit:
+        obj, source, dest, bowl = (resolve(hit[k]) for k in ("obj", "source", "dest", "bowl"))
+        if obj and bowl and source in MOBILE_AREAS and dest in MOBILE_AREAS and source != dest:
+            initial = (f"at({obj}, {source})", f"at({bowl}, {dest})")
+            return Reading((f"in({obj}, {bowl})",), initial, "mobile")
+    hit = _match(text, para.BRING_INSTRUCTIONS)
+    if hit:
+        obj, source, dest = (resolve(hit[k]) for k in ("obj", "source", "dest"))
+        if obj and source in MOBILE_AREAS and dest in MOBILE_AREAS and source != dest:
+            return Reading((f"at({obj}, {dest})",), (f"at({obj}, {source})",), "mobile")
+    return None
+
+
+def _scene_of(goals) -> str:
+    """``mobile`` when a goal names an area, else ``tabletop``."""
+    return (
+        "mobile"
+        if any(g.split(", ")[-1].rstrip(")") in MOBILE_AREAS for g in goals)
+        else "tabletop"
+    )

@@ -1,0 +1,57 @@
+"""A free-form instruction gets a scene holding what it names and, where the task language
+can tell, its goal."""
+
+import pytest
+
+from vla.evaluation.freeform import instruction_task
+
+
+def test_named_objects_make_the_scene_and_the_goal_is_read():
+    chosen = instruction_task(
+        "stack the blue block on the red block", "long_horizon", None, "saycan"
+    )
+    assert chosen.goal_known and [str(g) for g in chosen.task.goal] == ["on(blue block, red block)"]
+    assert set(chosen.task.all_objects) == {"blue block", "red block"}
+    assert chosen.task.scene == "tabletop" and "built from the instruction" in chosen.message
+
+
+def test_an_area_makes_a_mobile_scene_with_the_start_the_words_imply():
+    chosen = instruction_task(
+        "bring the red block from the table to the counter", "single", None, "oracle"
+    )
+    assert chosen.task.scene == "mobile"
+    assert [str(p) for p in chosen.task.initial] == ["at(red block, table)"]
+    assert [str(g) for g in chosen.task.goal] == ["at(red block, counter)"]
+
+
+def test_every_block_gets_blocks_to_move_when_none_is_named():
+    chosen = instruction_task("put all the blocks in the red bowl", "single", None, "saycan")
+    blocks = [o for o in chosen.task.all_objects if o.endswith("block")]
+    assert len(blocks) == 3 and all(
+        g.args == (b, "red bowl") for g, b in zip(chosen.task.goal, blocks)
+    )
+
+
+def test_a_pinned_scene_says_what_it_holds_and_what_it_lacks():
+    chosen = instruction_task("stack the blue block on the red block", "long_horizon", 0, "saycan")
+    assert not chosen.goal_known and chosen.task.goal == ()
+    assert chosen.message.startswith("scene of long_horizon task 0 (tabletop): ")
+    assert chosen.message.endswith("it has no blue block, red block")
+    held = instruction_task("put the red block in the blue bowl", "long_horizon", 3, "saycan")
+    assert (
+        held.goal_known
+        and held.task.all_objects == instruction_task(None, "long_horizon", 3, "x").task.all_objects
+    )
+
+
+def test_suite_instructions_keep_their_task_and_bad_input_is_a_clear_error():
+    first = instruction_task(None, "structured", None, "oracle").task
+    assert instruction_task(first.instruction, "structured", None, "oracle").task == first
+    with pytest.raises(ValueError, match="cannot tell the goal"):
+        instruction_task("make the robot dance", "single", None, "oracle")
+    assert not instruction_task("make the robot dance", "single", None, "saycan").goal_known
+    with pytest.raises(ValueError, match="out of range"):
+        instruction_task("x", "single", 99, "saycan")
+    with pytest.raises(ValueError, match="at most 4"):
+        text = "put the red block, green block, blue block, pink block and cyan block in it"
+        instruction_task(text, "single", None, "saycan")

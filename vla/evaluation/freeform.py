@@ -1,0 +1,118 @@
+"""A task for a free-form instruction: a scene that fits it and, where the language allows,
+its goal.
+
+``vla-run instruction="stack the blue block on the red block"`` should not run in a scene
+without those blocks. The instruction is read with the task language
+(:mod:`sim.tasks.reader`): the objects it names are placed in a scene of their own (tabletop,
+or mobile when it names an area), and the goal it states, if the reader can tell, is checked
+at the end. With ``task_index`` the user pins the scene of that task instead; a one-line
+message then says what the scene holds and which named objects it lacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sim.geometry import COLORS
+from sim.tasks import TaskSpec, load_tasks
+from sim.tasks.reader import Reading, named, normalize, read_goal
+from sim.tasks.spec import parse_task
+
+FREEFORM = "freeform"
+EVERY_BLOCK_COUNT = 3  # blocks placed for "put all the blocks ..." when none is named
+
+
+@dataclass(frozen=True)
+class InstructionTask:
+    """The task to run, whether its goal is known, and what to tell the user about it."""
+
+    task: TaskSpec
+    goal_known: bool
+    message: str
+
+
+def instruction_task(
+    instruction: str | None, tasks: str, task_index: int | None, planner: str
+) -> InstructionTask:
+    """The task ``vla-run`` runs (see the module docstring); ValueError (one line) on input
+    that cannot run: a task_index out of range, a goal-less instruction without SayCan, or
+    an instruction naming more objects than a scene holds."""
+    suite = load_tasks(tasks)
+    if task_index is not None and not 0 <= task_index < len(suite):
+        raise ValueError(f"task_index={task_index} out of range: {tasks} has {len(suite)} tasks")
+    if instruction is None:
+        return InstructionTask(suite[task_index or 0], True, "")
+    wanted = normalize(instruction)
+    for task in suite:
+        if normalize(task.instruction) == wanted and task_index in (None, suite.index(task)):
+            return InstructionTask(task, True, "")
+    reading = read_goal(wanted)
+    if task_index is not None:
+        result = _pinned(wanted, reading, suite[task_index], tasks, task_index)
+    else:
+        result = _own_scene(wanted, reading, suite[0], tasks)
+    if not result.goal_known and planner != "saycan":
+        raise ValueError(
+            f"cannot tell the goal of {instruction!r}, and planner={planner} needs one: use "
+            f"planner=saycan, or an instruction of {tasks!r}"
+        )
+    return result
+
+
+def _pinned(text: str, reading: Reading | None, scene: TaskSpec, tasks: str, index: int):
+    objects = scene.all_objects
+    missing = [o for o in named(text)[0] if o not in objects]
+    message = f"scene of {tasks} task {index} ({scene.scene}): {', '.join(objects)}"
+    if missing:
+        message += f"; it has no {', '.join(missing)}"
+    base = replace(scene, instruction=text, goal=(), family=FREEFORM, max_skills=None)
+    if reading is None or missing:
+        return InstructionTask(base, False, message)
+    goal = _goal(reading, objects)
+    task = _parsed(base, goal, objects, scene.initial, scene.scene)
+    return InstructionTask(task or base, task is not None, message)
+
+
+def _own_scene(text: str, reading: Reading | None, fallback: TaskSpec, tasks: str):
+    objects, _, areas = named(text)
+    scene = reading.scene if reading else ("mobile" if areas else "tabletop")
+    if reading and reading.every_block and not any(o.endswith("block") for o in objects):
+        used = {o.split()[0] for o in objects}
+        spare = [c for c in COLORS if c not in used][:EVERY_BLOCK_COUNT]
+        objects = [f"{c} block" for c in spare] + objects
+    if not objects:
+        base = replace(fallback, instruction=text, goal=(), family=FREEFORM, max_skills=None)
+        message = (
+            f"the instruction names no object; scene of {tasks} task 0: "
+            f"{', '.join(fallback.all_objects)}"
+        )
+        return InstructionTask(base, False, message)
+    blocks = [o for o in objects if o.endswith("block")]
+    if len(blocks) > 4 or len(objects) - len(blocks) > 4:
+        raise ValueError(
+            f"the instruction names {len(blocks)} blocks and {len(objects) - len(blocks)} bowls; "
+            "a scene holds at most 4 of each"
+        )
+    base = TaskSpec(text, (), scene, tuple(objects), family=FREEFORM)
+    task = (
+        _parsed(base, _goal(reading, objects), objects, reading.initial, scene) if reading else None
+    )
+    message = f"scene built from the instruction ({scene}): {', '.join(objects)}"
+    return InstructionTask(task or base, task is not None, message)
+
+
+def _goal(reading: Reading, objects) -> tuple[str, ...]:
+    if reading.every_block:
+        return tuple(f"in({o}, {reading.every_block})" for o in objects if o.endswith("block"))
+    return reading.goal
+
+
+def _parsed(base: TaskSpec, goal, objects, initial, scene) -> TaskSpec | None:
+    """The task with ``goal``, or None when the goal does not fit the scene."""
+    item = {"instruction": base.instruction, "goal": list(goal), "scene": scene}
+    item.update({"objects": list(objects), "initial": [str(p) for p in initial]})
+    item["family"] = FREEFORM
+    try:
+        return parse_task(item)
+    except ValueError:
+        return None
