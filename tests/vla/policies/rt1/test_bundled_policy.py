@@ -8,7 +8,8 @@ from vla.evaluation import evaluate
 from vla.policies import RT1Policy
 from vla.policies.base import bundled_checkpoint
 
-# episode 3 of `vla-eval tasks=single` (RT-1 model card figures): task 3 of the suite at its seed
+# episode 3 of `vla-eval tasks=single` (RT-1 model card figures, network alone): task 3 of the
+# suite at its seed
 SOLVED_TASK, SOLVED_SEED = 3, 1_000_003
 
 
