@@ -62,6 +62,8 @@ def config_error(error: Exception) -> str:
         kind = getattr(cause, "object_type", None)
         known = ", ".join(getattr(kind, "__dataclass_fields__", {}))
         where = f"; {kind.__name__}'s options: {known}" if known else ""
+        if not known and "." in str(cause.full_key):  # a key into a dict option
+            where = f"; add a key to a dict option with +: +{cause.full_key}=VALUE"
         return f"unknown option {cause.full_key!r}{where}"
     if isinstance(cause, OmegaConfBaseException):  # n_episodes=two
         override = first_line(error).removeprefix("Error merging override ")

@@ -28,8 +28,9 @@ class EvalConfig:
     chain_length: int = 5
     tasks: str = "single"  # built-in suite name, all (every suite, interleaved), or a YAML path
     policy: str = "rt1"  # registered name, checkpoint folder, ws:// URL, or expert
-    # an opt-in hand-written rule around the policy (vla/filters), e.g. stall_toggle, with
-    # its options (policy_filter_options={steps: 3, goal_reach: 0.06}); reported as such
+    # an opt-in hand-written rule around the policy (vla/filters), e.g. stall_toggle, with its
+    # options ("+policy_filter_options={steps: 3, goal_reach: 0.06}": the + adds the keys);
+    # reported as such
     policy_filter: str | None = None
     policy_filter_options: dict[str, float] = field(default_factory=dict)
     n_episodes: int | None = None  # None: one episode per task in the suite

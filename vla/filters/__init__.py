@@ -3,7 +3,7 @@ wrapper around any policy (never part of what a policy is called). A figure take
 filter is reported beside the policy's own figure, never instead of it.
 
 ``wrap_policy(policy, "stall_toggle", steps=3, goal_reach=0.06)``; on the command line
-``policy_filter=stall_toggle`` (options ``policy_filter_options={steps: 3}``).
+``policy_filter=stall_toggle`` (options ``"+policy_filter_options={steps: 3}"``).
 """
 
 from __future__ import annotations

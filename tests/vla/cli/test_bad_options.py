@@ -38,6 +38,7 @@ CASES = [
     ("vla-eval", ["n_episodes=0"], "n_episodes=0"),
     ("vla-eval", ["mode=sideways"], "mode='sideways'"),
     ("vla-eval", ["n_epsiodes=3"], "unknown option 'n_epsiodes'"),
+    ("vla-eval", ["policy_filter_options={steps: 3}"], "+policy_filter_options.steps=VALUE"),
     ("vla-eval", ["+extra=1"], "unknown option 'extra'"),
     ("vla-eval", ["planner=magic"], "planner/magic"),
     ("vla-eval", ["planner.affordance=oracle"], "planner.affordance"),

@@ -1,8 +1,12 @@
 """StallToggle: the gripper flips once after the arm stalls, and stays flipped until reset."""
 
+import json
+import sys
+
 import numpy as np
 import pytest
 
+from vla.cli import eval as eval_app
 from vla.filters import wrap_policy
 from vla.filters.stall_toggle import StallToggle
 
@@ -103,3 +107,13 @@ def test_the_goal_gate_needs_a_goal_head():
     with pytest.raises(ValueError, match="needs a policy with a goal head"):
         wrap_policy(NoGoal(), "stall_toggle", steps=3, goal_reach=0.06)
     assert wrap_policy(NoGoal(), "stall_toggle", steps=3, goal_reach=0.0).rule.steps == 3
+
+
+def test_vla_eval_takes_the_filter_and_its_options_from_the_command_line(tmp_path, monkeypatch):
+    argv = ["vla-eval", "policy=expert", "n_episodes=1", "n_videos=0", f"output_dir={tmp_path}"]
+    argv += ["policy_filter=stall_toggle", "+policy_filter_options={steps: 4, goal_reach: 0}"]
+    monkeypatch.setattr(sys, "argv", argv)
+    eval_app.main()
+    info = json.loads((tmp_path / "eval_info.json").read_text())
+    assert info["config"]["policy_filter"] == {"name": "stall_toggle", "steps": 4.0, "goal_reach": 0.0}
+    assert info["per_episode"][0]["success"]  # the expert keeps its own gripper timing
