@@ -115,5 +115,9 @@ def test_vla_eval_takes_the_filter_and_its_options_from_the_command_line(tmp_pat
     monkeypatch.setattr(sys, "argv", argv)
     eval_app.main()
     info = json.loads((tmp_path / "eval_info.json").read_text())
-    assert info["config"]["policy_filter"] == {"name": "stall_toggle", "steps": 4.0, "goal_reach": 0.0}
+    assert info["config"]["policy_filter"] == {
+        "name": "stall_toggle",
+        "steps": 4.0,
+        "goal_reach": 0.0,
+    }
     assert info["per_episode"][0]["success"]  # the expert keeps its own gripper timing
