@@ -35,6 +35,7 @@ from vla.serve.protocol import (
     MAX_MESSAGE_BYTES,
     ProtocolError,
     brief,
+    unpack,
     validate_observation,
 )
 
@@ -96,21 +97,7 @@ def _decode(obj: dict) -> Any:
 
 def unpack_openpi(data: bytes | str, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
     """Decode one request frame; ProtocolError (one line) for anything but a valid map."""
-    if not isinstance(data, bytes):
-        raise ProtocolError("send binary msgpack frames (openpi_client's packer), not text")
-    if len(data) > max_bytes:
-        raise ProtocolError(f"message of {len(data)} bytes exceeds the {max_bytes}-byte limit")
-    if not data or not (0x80 <= data[0] <= 0x8F or data[0] in (0xDE, 0xDF)):  # fixmap, map16/32
-        raise ProtocolError("not valid msgpack for an observation: it must be a map")
-    try:
-        message = msgpack.unpackb(data, object_hook=_decode, raw=False, strict_map_key=True)
-    except ProtocolError:
-        raise
-    except Exception as err:  # msgpack raises several unrelated types for bad bytes
-        raise ProtocolError(f"not valid msgpack: {type(err).__name__}: {err}"[:200]) from None
-    if not isinstance(message, dict):
-        raise ProtocolError(f"an observation must be a map, got {type(message).__name__}")
-    return message
+    return unpack(data, max_bytes, object_hook=_decode, sender=" (openpi_client's packer)")
 
 
 def contract_observation(message: dict[str, Any], max_image_side: int) -> tuple[dict, bool]:

@@ -14,6 +14,7 @@ only). Messages (docs/serve.md has the full schema):
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
@@ -95,16 +96,24 @@ def pack(message: dict[str, Any]) -> bytes:
     return msgpack.packb(message, default=_encode, use_bin_type=True)
 
 
-def unpack(data: bytes | str, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
-    """Decode one message; ProtocolError (one line) for anything that is not a valid map."""
+def unpack(
+    data: bytes | str,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+    object_hook: Callable[[dict], Any] | None = None,
+    sender: str = "",
+) -> dict[str, Any]:
+    """Decode one message (arrays with ``object_hook``, default this protocol's encoding);
+    ProtocolError (one line) for anything that is not a valid map. ``sender`` names the
+    client's packer in the error for a text frame."""
     if not isinstance(data, bytes):
-        raise ProtocolError("send binary msgpack frames, not text")
+        raise ProtocolError(f"send binary msgpack frames{sender}, not text")
     if len(data) > max_bytes:
         raise ProtocolError(f"message of {len(data)} bytes exceeds the {max_bytes}-byte limit")
     if not data or not (0x80 <= data[0] <= 0x8F or data[0] in (0xDE, 0xDF)):  # fixmap, map16/32
         raise ProtocolError("not valid msgpack for a message: a message must be a map")
+    hook = object_hook or _decode
     try:
-        message = msgpack.unpackb(data, object_hook=_decode, raw=False, strict_map_key=True)
+        message = msgpack.unpackb(data, object_hook=hook, raw=False, strict_map_key=True)
     except ProtocolError:
         raise
     except Exception as err:  # msgpack raises several unrelated types for bad bytes
