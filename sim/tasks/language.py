@@ -4,7 +4,10 @@ Each construction is a way people say things that the other suites never do: oth
 descriptions for objects and places, negation and exclusion, quantifiers, orderings,
 references by relation, swaps and rearrangements, returns, clearing and emptying. Every task
 still has a goal the simulator checks (conjunctions of ``in``/``on``/``at``/``holding``/
-``robot_at`` and ``not``); the phrases live in :mod:`sim.tasks.paraphrase_language`.
+``robot_at`` and ``not``); the phrases live in :mod:`sim.tasks.paraphrase_language`. The
+makers that name or refer to an object (other words, descriptions, references by relation)
+and the shared noun-phrase helpers are in :mod:`sim.tasks.language_references`; the rest
+are here.
 
 :data:`HELD_OUT_CONSTRUCTIONS` names whole constructions that a planner's training corpus
 never shows (one ordering, one exclusion, one reference), so an evaluation can ask how a
@@ -27,111 +30,21 @@ from sim.tasks.building import (
     say,
     tabletop,
 )
+from sim.tasks.language_references import (
+    clause,
+    colour_word,
+    container_ref,
+    descriptions,
+    excluded_phrase,
+    held_ref,
+    only_one,
+    place_ref,
+    place_words,
+    placement,
+    side_ref,
+    synonyms,
+)
 from sim.tasks.spec import TaskSpec
-
-SIDE_PLACES = {  # which named places lie on each side (left is the robot's left, +y)
-    "left": ("top left corner", "bottom left corner"),
-    "right": ("top right corner", "bottom right corner"),
-    "near": ("bottom left corner", "bottom right corner"),
-    "far": ("top left corner", "top right corner"),
-}
-OPPOSITE = {"left": "right", "right": "left", "near": "far", "far": "near"}
-
-
-# ---------------------------------------------------------------------------------------------
-# Noun phrases (without their article)
-
-
-def _colour_word(rng: random.Random, colour: str, p: float = 0.3) -> str:
-    return rng.choice(para.COLOR_SYNONYMS[colour]) if rng.random() < p else colour
-
-
-def _typed(rng: random.Random, name: str) -> str:
-    """``name`` with another word for its type, its colour sometimes a synonym."""
-    colour, kind = name.split()
-    return f"{_colour_word(rng, colour)} {rng.choice(lang.TYPE_WORDS[kind])}"
-
-
-def _described(rng: random.Random, name: str) -> str:
-    """``name`` by a description of its colour: ``block that is the colour of grass``."""
-    colour, kind = name.split()
-    desc = rng.choice(lang.COLOR_DESCRIPTIONS[colour])
-    return rng.choice(lang.DESCRIBED).format(kind=kind, desc=desc)
-
-
-def _place(rng: random.Random, place: str, p_describe: float = 0.0) -> str:
-    if rng.random() < p_describe:
-        return rng.choice(lang.PLACE_DESCRIPTIONS[place])
-    return rng.choice((place, place, *para.PLACE_SYNONYMS[place]))
-
-
-def _excluded(rng: random.Random, name: str) -> str:
-    colour, kind = name.split()
-    return f"{_colour_word(rng, colour)} {rng.choice(('one', kind))}"
-
-
-def _clause(rng: random.Random, kind: str, obj: str, target: str | None) -> str:
-    """One goal as an imperative clause; places in their own words."""
-    if kind == "at":
-        target = _place(rng, target)
-    return say(rng, kind, obj, target)
-
-
-def _placement(rng: random.Random, block: str, blocks, bowls, kinds=("in", "at", "on")):
-    """A random goal (kind, target) for ``block``: a bowl, a place or another block."""
-    options = [k for k in kinds if (k != "in" or bowls) and (k != "on" or len(blocks) > 1)]
-    kind = rng.choice(options)
-    if kind == "in":
-        return kind, rng.choice(bowls)
-    if kind == "on":
-        return kind, rng.choice([b for b in blocks if b != block])
-    return kind, rng.choice(PLACES)
-
-
-# ---------------------------------------------------------------------------------------------
-# Nouns: other words, descriptions, the only one of its type
-
-
-def synonyms(rng: random.Random) -> TaskSpec:
-    """One goal; the block and the bowl or block it goes to named with other type words."""
-    blocks, bowls = tabletop(rng, blocks=(2, 4), bowls=(1, 4))
-    obj = blocks[0]
-    kind, target = _placement(rng, obj, blocks, bowls)
-    words = _place(rng, target) if kind == "at" else _typed(rng, target)
-    text = say(rng, kind, _typed(rng, obj), words)
-    return make_task(text, [goal_text(kind, obj, target)], blocks + bowls)
-
-
-def descriptions(rng: random.Random) -> TaskSpec:
-    """Colours and places described instead of named."""
-    blocks, bowls = tabletop(rng, blocks=(2, 4), bowls=(1, 4))
-    obj = blocks[0]
-    kind, target = _placement(rng, obj, blocks, bowls)
-    if kind == "at":
-        words = _place(rng, target, p_describe=1.0)
-        obj_words = _described(rng, obj) if rng.random() < 0.5 else obj
-    else:
-        both = rng.random() < 0.5
-        obj_words = _described(rng, obj) if both or rng.random() < 0.5 else obj
-        words = _described(rng, target) if both or obj_words == obj else target
-    text = say(rng, kind, obj_words, words)
-    return make_task(text, [goal_text(kind, obj, target)], blocks + bowls)
-
-
-def only_one(rng: random.Random) -> TaskSpec:
-    """``the bowl`` when there is one bowl, ``the block`` when there is one block."""
-    if rng.random() < 0.5:
-        blocks, bowls = tabletop(rng, blocks=(1, 4), bowls=(1, 1))
-        obj, target = blocks[0], bowls[0]
-        text = say(rng, "in", obj, rng.choice(lang.ONLY["bowl"]))
-        return make_task(text, [goal_text("in", obj, target)], blocks + bowls)
-    blocks, bowls = tabletop(rng, blocks=(1, 1), bowls=(1, 3))
-    obj = blocks[0]
-    kind, target = _placement(rng, obj, blocks, bowls, kinds=("in", "at"))
-    words = _place(rng, target) if kind == "at" else target
-    text = say(rng, kind, rng.choice(lang.ONLY["block"]), words)
-    return make_task(text, [goal_text(kind, obj, target)], blocks + bowls)
-
 
 # ---------------------------------------------------------------------------------------------
 # Quantifiers
@@ -190,8 +103,8 @@ def the_rest(rng: random.Random) -> TaskSpec:
     """One block somewhere, the rest of the blocks in a bowl."""
     blocks, bowls = tabletop(rng, blocks=(3, 4), bowls=(1, 3))
     bowl, obj = bowls[0], blocks[0]
-    kind, target = _placement(rng, obj, blocks, bowls[1:], kinds=("in", "at"))
-    text = rng.choice(lang.THE_REST).format(_clause(rng, kind, obj, target), bowl=bowl)
+    kind, target = placement(rng, obj, blocks, bowls[1:], kinds=("in", "at"))
+    text = rng.choice(lang.THE_REST).format(clause(rng, kind, obj, target), bowl=bowl)
     goal = [goal_text(kind, obj, target)] + [f"in({b}, {bowl})" for b in blocks[1:]]
     return make_task(text, goal, blocks + bowls)
 
@@ -209,7 +122,7 @@ def _exclusion(table: str):
         bowl, excluded = bowls[0], blocks[-1]
         movers = blocks[:-1]
         words = getattr(lang, table)
-        text = rng.choice(words).format(excluded=_excluded(rng, excluded), bowl=bowl)
+        text = rng.choice(words).format(excluded=excluded_phrase(rng, excluded), bowl=bowl)
         goal = [f"in({b}, {bowl})" for b in movers] + [f"not(in({excluded}, {bowl}))"]
         initial = _scattered(rng, movers, bowls, bowl)
         return make_task(text, goal, blocks + bowls, initial)
@@ -228,7 +141,7 @@ def not_that_bowl(rng: random.Random) -> TaskSpec:
     blocks = names(rng, "block", rng.randint(1, 4))
     bowls = names(rng, "bowl", 2)
     obj, excluded, target = blocks[0], bowls[0], bowls[1]
-    colour = _colour_word(rng, excluded.split()[0])
+    colour = colour_word(rng, excluded.split()[0])
     text = rng.choice(lang.NOT_THAT_BOWL).format(obj=obj, bowl=excluded, colour=colour)
     initial = [f"in({obj}, {excluded})"] if rng.random() < 0.3 else []
     return make_task(text, [f"in({obj}, {target})"], blocks + bowls, initial)
@@ -267,7 +180,7 @@ def _steps(rng: random.Random, count: int, stack: bool):
         kind = rng.choice(("in", "at"))
         target = rng.choice(bowls) if kind == "in" else places[i]
         goals.append(goal_text(kind, block, target))
-        clauses.append(_clause(rng, kind, block, target))
+        clauses.append(clause(rng, kind, block, target))
     return goals, clauses, blocks + bowls
 
 
@@ -276,9 +189,9 @@ def sequence(rng: random.Random) -> TaskSpec:
     with a pronoun."""
     if rng.random() < 0.35:
         blocks, bowls = tabletop(rng, blocks=(1, 4), bowls=(1, 4))
-        kind, target = _placement(rng, blocks[0], blocks, bowls)
+        kind, target = placement(rng, blocks[0], blocks, bowls)
         words = {"in": "in the {}", "on": "on the {}", "at": "at the {}"}[kind].format(
-            _place(rng, target) if kind == "at" else target
+            place_words(rng, target) if kind == "at" else target
         )
         text = rng.choice(lang.PICK_AND_PLACE).format(obj=blocks[0], where=words)
         return make_task(text, [goal_text(kind, blocks[0], target)], blocks + bowls)
@@ -323,70 +236,6 @@ def tower_top_down(rng: random.Random) -> TaskSpec:
 
 
 # ---------------------------------------------------------------------------------------------
-# References by relation
-
-
-def _ref_goal(rng: random.Random, obj: str, phrase: str, objects, initial, kinds, avoid=()):
-    """A task moving ``obj``, named by ``phrase``, into a bowl, onto a block or to a free
-    place of ``objects`` (``avoid``: objects and places that may not be its target)."""
-    blocks = [o for o in objects if o.endswith("block") and o not in avoid]
-    bowls = [o for o in objects if o.endswith("bowl") and o not in avoid]
-    kind, target = _placement(rng, obj, blocks, bowls, kinds)
-    if kind == "at":
-        target = rng.choice([p for p in PLACES if p not in avoid])
-    text = _clause(rng, kind, phrase, target)
-    return make_task(text, [goal_text(kind, obj, target)], objects, initial)
-
-
-def held_ref(rng: random.Random) -> TaskSpec:
-    """``the block you are holding``: the one in the hand."""
-    blocks, bowls = tabletop(rng, blocks=(2, 4), bowls=(1, 3))
-    obj = rng.choice(blocks)
-    phrase = rng.choice(lang.HELD_REFS)
-    initial = [f"holding({obj})"]
-    return _ref_goal(rng, obj, phrase, blocks + bowls, initial, ("in", "on", "at"))
-
-
-def container_ref(rng: random.Random) -> TaskSpec:
-    """``the block in the red bowl`` / ``the block on the green block``."""
-    blocks, bowls = tabletop(rng, blocks=(2, 4), bowls=(1, 3))
-    obj = blocks[0]
-    if rng.random() < 0.5:
-        bowl = bowls[0]
-        initial = [f"in({obj}, {bowl})"]
-        if len(bowls) > 1 and rng.random() < 0.5:
-            initial.append(f"in({blocks[1]}, {bowls[1]})")  # another bowl holds another
-        phrase = rng.choice(lang.CONTAINER_REFS).format(bowl=bowl)
-        return _ref_goal(rng, obj, phrase, blocks + bowls, initial, ("in", "at"), avoid=[bowl])
-    under = blocks[1]
-    phrase = rng.choice(lang.SUPPORT_REFS).format(block=under)
-    initial = [f"on({obj}, {under})"]
-    return _ref_goal(rng, obj, phrase, blocks + bowls, initial, ("in", "at", "on"), [under])
-
-
-def place_ref(rng: random.Random) -> TaskSpec:
-    """``the block at the top left corner``: two or three blocks at named places."""
-    blocks, bowls = tabletop(rng, blocks=(2, 3), bowls=(1, 3))
-    places = rng.sample(PLACES, len(blocks))
-    initial = [f"at({b}, {p})" for b, p in zip(blocks, places)]
-    phrase = rng.choice(lang.PLACE_REFS).format(place=_place(rng, places[0]))
-    kinds = ("in", "at", "on")
-    return _ref_goal(rng, blocks[0], phrase, blocks + bowls, initial, kinds, avoid=places)
-
-
-def side_ref(rng: random.Random) -> TaskSpec:
-    """``the block on the left`` / ``nearest to you``: two blocks on opposite sides."""
-    blocks, bowls = names(rng, "block", 2), names(rng, "bowl", rng.randint(1, 3))
-    side = rng.choice(tuple(lang.SIDE_REFS))
-    here = rng.choice(SIDE_PLACES[side])
-    there = rng.choice([p for p in SIDE_PLACES[OPPOSITE[side]] if p != here])
-    initial = [f"at({blocks[0]}, {here})", f"at({blocks[1]}, {there})"]
-    phrase = rng.choice(lang.SIDE_REFS[side])
-    kinds = ("in", "at", "on")
-    return _ref_goal(rng, blocks[0], phrase, blocks + bowls, initial, kinds, (here, there))
-
-
-# ---------------------------------------------------------------------------------------------
 # Swaps, rearrangements, returns, clearing
 
 
@@ -422,7 +271,7 @@ def empty_onto(rng: random.Random) -> TaskSpec:
     if rng.random() < 0.5:
         blocks, bowls = tabletop(rng, blocks=(1, 4), bowls=(1, 3))
         place = rng.choice(PLACES)
-        text = rng.choice(lang.EMPTY_ONTO).format(bowl=bowls[0], target=_place(rng, place))
+        text = rng.choice(lang.EMPTY_ONTO).format(bowl=bowls[0], target=place_words(rng, place))
         initial = [f"in({blocks[0]}, {bowls[0]})"]
         return make_task(text, [f"at({blocks[0]}, {place})"], blocks + bowls, initial)
     source, dest = rng.sample(AREAS, 2)

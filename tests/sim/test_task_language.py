@@ -11,7 +11,8 @@ from sim.tasks import all_hold, apply_skill, oracle_plan, symbolic_world
 from sim.tasks import paraphrase as para
 from sim.tasks import paraphrase_language as lang
 from sim.tasks.describe import scene_facts
-from sim.tasks.language import CONSTRUCTIONS, HELD_OUT_CONSTRUCTIONS, SIDE_PLACES
+from sim.tasks.language import CONSTRUCTIONS, HELD_OUT_CONSTRUCTIONS
+from sim.tasks.language_references import SIDE_PLACES
 
 
 @pytest.mark.parametrize("name", sorted(CONSTRUCTIONS))
