@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from planners import SayCanPlanner, make_scorer
+from planners.hf_scorer import load_local_lm
 from sim.tasks import oracle_plan, parse_tasks, symbolic_world
+from sim.tasks.spec import BUILTIN_SUITES
 from vla.planning.lm import BUNDLED_LM
 from vla.planning.lm.corpus import (
     HELD_OUT_WORDS,
@@ -167,6 +169,28 @@ def test_init_from_continues_a_saved_lm_with_its_tokenizer(tmp_path):
     assert more["parameters"] == first["parameters"]
     a, b = ((tmp_path / d / "tokenizer.json").read_text() for d in "ab")
     assert a == b  # the tokenizer is kept, not retrained
+
+
+def test_a_continued_lm_grows_its_positions_and_keeps_the_trained_ones(tmp_path):
+    from vla.planning.lm.train_lm import train_lm
+
+    small = dict(steps=1, batch_size=2, tasks_per_family=4, warmup_steps=1, vocab_size=300)
+    small.update(n_layer=1, n_embd=32, n_head=2)
+    family_weights = dict.fromkeys(BUILTIN_SUITES, 0.0) | {"single": 1.0}
+    first = LMTrainConfig(
+        output_dir=str(tmp_path / "a"), n_positions=400, family_weights=family_weights, **small
+    )
+    train_lm(first)
+    before = load_local_lm(tmp_path / "a")[0].transformer.wpe.weight.detach().clone()
+    cfg = LMTrainConfig(
+        output_dir=str(tmp_path / "b"), init_from=str(tmp_path / "a"), n_positions=900, lr=1e-9,
+        family_weights=family_weights, **small,
+    )  # fmt: skip
+    train_lm(cfg)
+    grown = load_local_lm(tmp_path / "b")[0]
+    assert grown.config.n_positions == 900 and grown.transformer.wpe.weight.shape[0] == 900
+    assert torch.allclose(grown.transformer.wpe.weight[:400], before, atol=1e-6)
+    assert grown.transformer.wpe.weight[400:].std() > 0.01  # initialised, not zeros
 
 
 def test_family_weights_scale_the_corpus_per_family():

@@ -49,7 +49,9 @@ class LMTrainConfig:
     n_layer: int = 3
     n_embd: int = 128
     n_head: int = 4
-    n_positions: int = 1024  # episodes with scene feedback after each skill run to ~800 tokens
+    # context length; episodes with scene feedback after each skill run to ~800 tokens. A
+    # model continued with init_from grows its position table to this (never shrinks it)
+    n_positions: int = 1024
     seed: int = 0
     threads: int = 1  # torch CPU threads
     init_from: str | None = None  # continue from a saved LM folder (its tokenizer and weights)
@@ -124,6 +126,22 @@ def new_model(cfg: LMTrainConfig, tokenizer: PreTrainedTokenizerFast) -> GPT2LMH
     )  # fmt: skip
 
 
+def grow_positions(model: GPT2LMHeadModel, n_positions: int) -> None:
+    """Extend a GPT-2's learned position table to ``n_positions`` rows in place: the trained
+    rows are kept and the new ones start as GPT-2 initialises them (normal, std
+    ``initializer_range``), so a model trained on short prompts can continue on longer ones.
+    """
+    old = model.transformer.wpe
+    if n_positions <= old.num_embeddings:
+        return
+    grown = torch.nn.Embedding(n_positions, old.embedding_dim)
+    with torch.no_grad():
+        grown.weight.normal_(0.0, model.config.initializer_range)
+        grown.weight[: old.num_embeddings] = old.weight
+    model.transformer.wpe = grown
+    model.config.n_positions = n_positions
+
+
 def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
     """Rendered train-split episodes (text, target spans), plus the held twin
     (:func:`vla.planning.lm.corpus.held_twin`) of every task that starts with a block in the
@@ -150,6 +168,7 @@ def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
     corpus = build_corpus(cfg)
     if cfg.init_from:
         model, tokenizer = load_local_lm(cfg.init_from)  # its weights and tokenizer
+        grow_positions(model, cfg.n_positions)
     else:
         tokenizer = train_tokenizer([text for text, _ in corpus], cfg.vocab_size)
         model = new_model(cfg, tokenizer)

@@ -141,9 +141,22 @@ class SelfAttention(nn.Module):
         if n_query is not None:
             q = q[:, length - n_query :]
         q, k, v = (t.view(b, t.shape[1], self.n_heads, -1).transpose(1, 2) for t in (q, k, v))
-        p = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=p)  # (B, H, Lq, D/H)
+        y = self._attend(q, k, v)  # (B, H, Lq, D/H)
         return self.resid_dropout(self.c_proj(y.transpose(1, 2).reshape(b, -1, d)))
+
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """softmax(q k^T / sqrt(d)) v as two batched matmuls, the softmax in float32.
+
+        The context is ~30 tokens, so the score matrix is tiny. Written out, both matmuls run
+        on the CPU's bfloat16 matrix units under autocast; PyTorch's fused CPU attention has
+        a bfloat16 backward ~5x slower than its float32 one at this size (profiled with
+        ``benchmarks/vla_benchmark.py``), which made bf16 training slower than fp32.
+        """
+        scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5
+        weights = scores.float().softmax(dim=-1).to(v.dtype)
+        if self.training and self.dropout:
+            weights = F.dropout(weights, self.dropout)
+        return weights @ v
 
 
 class MLP(nn.Module):
