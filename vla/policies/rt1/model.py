@@ -149,8 +149,8 @@ class SelfAttention(nn.Module):
 
         The context is ~30 tokens, so the score matrix is tiny. Written out, both matmuls run
         on the CPU's bfloat16 matrix units under autocast; PyTorch's fused CPU attention has
-        a bfloat16 backward ~5x slower than its float32 one at this size (profiled with
-        ``benchmarks/vla_benchmark.py``), which made bf16 training slower than fp32.
+        a bfloat16 backward ~5x slower than its float32 one at this size (``torch.profiler`` on
+        one training step), which made bf16 training slower than fp32.
         """
         scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5
         weights = scores.float().softmax(dim=-1).to(v.dtype)
