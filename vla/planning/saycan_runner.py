@@ -14,7 +14,9 @@ Scorers and affordances are built once per process (and per env for ``oracle``) 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from planners import SayCanPlanner, StepRecord, make_affordance, make_scorer
@@ -40,10 +42,19 @@ def _scorer(lm: str | None, reduction: str):
 
 def wants_feedback(lm: str | None, feedback: bool | None) -> bool:
     """Whether prompts carry the scene facts after each skill: ``feedback``, or when None, as
-    the scorer was trained (a Say checkpoint was; the bundled causal LM was not)."""
+    the scorer was trained: a Say checkpoint was; a causal LM was when the ``training.json``
+    that ``vla-train-lm`` wrote beside it says so (any other LM: no feedback)."""
+    from vla.planning.lm import BUNDLED_LM
     from vla.planning.say.checkpoint import is_say_checkpoint
 
-    return feedback if feedback is not None else lm is not None and is_say_checkpoint(lm)
+    if feedback is not None:
+        return feedback
+    if lm is not None and is_say_checkpoint(lm):
+        return True
+    record = Path(lm or BUNDLED_LM) / "training.json"
+    if not record.is_file():
+        return False
+    return bool(json.loads(record.read_text()).get("config", {}).get("feedback", False))
 
 
 _AFFORDANCES: dict[tuple, Affordance] = {}

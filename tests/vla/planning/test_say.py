@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
@@ -10,6 +11,7 @@ import torch
 
 from planners.prompt import build_prompt, observed_step, option_text
 from sim.tasks import parse_tasks
+from vla.planning.lm import BUNDLED_LM
 from vla.planning.say.checkpoint import is_say_checkpoint, load_head, save_head
 from vla.planning.say.data import StepArrays, TextBank, make_batch
 from vla.planning.say.examples import task_steps
@@ -170,9 +172,16 @@ def test_feedback_follows_how_the_scorer_was_trained(tmp_path):
 
     save_head(SayHead(TINY), tmp_path / "say")
     assert wants_feedback(str(tmp_path / "say"), None) is True
-    assert wants_feedback(None, None) is False  # the bundled causal LM was trained without it
     assert wants_feedback(None, True) is True
     assert wants_feedback(str(tmp_path / "say"), False) is False
+    for trained in (True, False):  # a causal LM: as its vla-train-lm record says
+        lm = tmp_path / f"lm_{trained}"
+        lm.mkdir()
+        (lm / "training.json").write_text(json.dumps({"config": {"feedback": trained}}))
+        assert wants_feedback(str(lm), None) is trained
+    assert wants_feedback(str(tmp_path), None) is False  # no record: a prompt without feedback
+    bundled = json.loads((BUNDLED_LM / "training.json").read_text())["config"]
+    assert wants_feedback(None, None) is bundled.get("feedback", False)
 
 
 def test_bundled_say_is_small_and_scores_every_candidate(minilm):

@@ -46,6 +46,9 @@ class LMTrainConfig:
         default_factory=lambda: dict.fromkeys(BUILTIN_SUITES, 1.0)
     )
     p_failure: float = 0.3  # share of episodes with one failed skill and its recovery
+    # scene feedback after every skill in the corpus; recorded in training.json, where the
+    # SayCan runner reads it (planner.feedback=None: prompt as trained)
+    feedback: bool = True
     vocab_size: int = 600  # BPE vocabulary, special token included
     n_layer: int = 3
     n_embd: int = 128
@@ -162,7 +165,7 @@ def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
         count = round(cfg.tasks_per_family * cfg.family_weights.get(family, 1.0))
         tasks += generate_tasks("train", count, seed=cfg.seed, families=(family,))
     tasks += [twin for task in tasks if (twin := held_twin(task, rng))]
-    return [render(make_episode(task, rng, cfg.p_failure)) for task in tasks]
+    return [render(make_episode(task, rng, cfg.p_failure, cfg.feedback)) for task in tasks]
 
 
 def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
