@@ -184,8 +184,7 @@ def test_a_continued_lm_grows_its_positions_and_keeps_the_trained_ones(tmp_path)
     before = load_local_lm(tmp_path / "a")[0].transformer.wpe.weight.detach().clone()
     cfg = LMTrainConfig(
         output_dir=str(tmp_path / "b"), init_from=str(tmp_path / "a"), n_positions=900, lr=1e-9,
-        precision="bf16",
-        family_weights=family_weights, **small,
+        precision="bf16", family_weights=family_weights, **small,
     )  # fmt: skip
     train_lm(cfg)
     grown = load_local_lm(tmp_path / "b")[0]
