@@ -10,7 +10,7 @@ from sim.tasks.spec import (
     parse_tasks,
     parse_tasks_yaml,
 )
-from sim.tasks.symbolic import apply_skill, symbolic_world
+from sim.tasks.symbolic import apply_skill, is_feasible, symbolic_world
 
 __all__ = [
     "BUILTIN_SUITES",
@@ -20,6 +20,7 @@ __all__ = [
     "apply_skill",
     "dump_tasks",
     "evaluate",
+    "is_feasible",
     "load_tasks",
     "oracle_next_skill",
     "oracle_plan",

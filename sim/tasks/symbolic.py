@@ -132,6 +132,15 @@ def apply_skill(state: WorldState, text: str) -> WorldState:
         raise ValueError(f"cannot {text!r}: {exc}") from None
 
 
+def is_feasible(state: WorldState, text: str) -> bool:
+    """Whether skill ``text``'s preconditions hold in ``state`` (see :func:`apply_skill`)."""
+    try:
+        apply_skill(state, text)
+    except ValueError:
+        return False
+    return True
+
+
 def knocked_down(state: WorldState, name: str) -> WorldState:
     """The snapshot after block ``name`` falls (out of the hand, off a stack) onto a free spot
     of the surface under the robot: what a failed place or a toppled tower looks like.

@@ -32,7 +32,7 @@ from sim.rollout import run_skill
 from sim.tasks import (
     BUILTIN_SUITES,
     TaskSpec,
-    apply_skill,
+    is_feasible,
     load_tasks,
     oracle_next_skill,
     oracle_plan,
@@ -132,14 +132,6 @@ def choose_skills(task: TaskSpec, next_skill: str, rng: random.Random, cfg: Coll
     return chosen + rng.sample(others, min(cfg.random_skills, len(others)))
 
 
-def _feasible(state, skill: str) -> bool:
-    try:
-        apply_skill(state, skill)
-    except ValueError:
-        return False
-    return True
-
-
 def label_episode(env: VLAEnv, policy, seed: int, cfg: CollectConfig) -> LabelledState:
     """Reset to episode ``seed``, walk a random plan prefix, label skills from there."""
     suite, task = pick_task(seed, cfg.suites)
@@ -160,7 +152,7 @@ def label_episode(env: VLAEnv, policy, seed: int, cfg: CollectConfig) -> Labelle
                 "skill": skill,
                 "label": bool(result.success),
                 "oracle": skill == next_skill,
-                "feasible": _feasible(state, skill),
+                "feasible": is_feasible(state, skill),
                 "episode": seed,
                 "steps": result.steps,
                 "suite": suite,

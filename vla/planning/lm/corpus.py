@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from typing import Any
 
 from planners.candidates import SceneDescription, candidate_skills
 from planners.prompt import (
@@ -30,7 +29,7 @@ from planners.prompt import (
 )
 from sim.geometry import WorldState
 from sim.skill_text import parse_skill, skill_text
-from sim.tasks import Predicate, TaskSpec, apply_skill, oracle_plan, symbolic_world
+from sim.tasks import Predicate, TaskSpec, apply_skill, is_feasible, oracle_plan, symbolic_world
 from sim.tasks.describe import scene_facts
 from sim.tasks.predicates import object_type
 from sim.tasks.spec import SCENE_AREAS, SCENE_PLACES
@@ -92,14 +91,6 @@ class Episode:
     steps: tuple[Step, ...]
 
 
-def _feasible(state: Any, skill: str) -> bool:
-    try:
-        apply_skill(state, skill)
-    except ValueError:
-        return False
-    return True
-
-
 def _naive_first_skill(task: TaskSpec) -> str:
     """What a planner blind to the initial arrangement would do first."""
     blind = replace(task, initial=())
@@ -151,7 +142,7 @@ def _observed(state: WorldState, steps: list[Step]) -> list[Step]:
             continue
         if step.success:
             state = apply_skill(state, step.skill)
-        elif parse_skill(step.skill).name.startswith("place") and _feasible(state, step.skill):
+        elif parse_skill(step.skill).name.startswith("place") and is_feasible(state, step.skill):
             state = knocked_down(state, state.held)
         out.append(observed_step(step.skill, step.success, before, scene_facts(state)))
     return out
@@ -169,10 +160,10 @@ def _planned_steps(task: TaskSpec, state: WorldState, rng: random.Random, p_fail
         blind = _naive_first_skill(task) if at == 0 else DONE
         for skill in plan[:at]:
             state = apply_skill(state, skill)
-        if blind != DONE and not _feasible(state, blind):
+        if blind != DONE and not is_feasible(state, blind):
             failed = blind
         else:
-            options = [s for s in candidate_skills(scene)[:-1] if not _feasible(state, s)]
+            options = [s for s in candidate_skills(scene)[:-1] if not is_feasible(state, s)]
             failed = rng.choice(options) if options else None
         if failed:
             steps.insert(at, Step(failed, False))

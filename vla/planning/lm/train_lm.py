@@ -10,7 +10,6 @@ saved with ``save_pretrained`` and loads like any Hugging Face causal LM.
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,7 @@ from sim.tasks.spec import BUILTIN_SUITES
 from vla.options import at_least, in_range, one_of, positive
 from vla.planning.lm.corpus import generate_tasks, held_twin, make_episode, render
 from vla.training.config import PRECISIONS
+from vla.training.setup import lr_factor
 
 SPECIAL = "<|endoftext|>"
 
@@ -117,13 +117,6 @@ def make_batch(examples: list[tuple[list[int], list[int]]], pad_id: int) -> dict
     return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
 
-def _lr(cfg: LMTrainConfig, step: int) -> float:
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
 def new_model(cfg: LMTrainConfig, tokenizer: PreTrainedTokenizerFast) -> GPT2LMHeadModel:
     """A freshly initialised GPT-2 of the configured size for ``tokenizer``."""
     return GPT2LMHeadModel(
@@ -194,7 +187,7 @@ def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
     bar = tqdm(range(cfg.steps), desc="vla-train-lm", unit="step")
     for step in bar:
         for group in optimizer.param_groups:
-            group["lr"] = _lr(cfg, step)
+            group["lr"] = cfg.lr * lr_factor(step, cfg.warmup_steps, cfg.steps)
         batch = make_batch(rng.sample(examples, cfg.batch_size), tokenizer.pad_token_id)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             loss = model(**batch).loss

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from planners.candidates import candidate_skills
 from sim.geometry import WorldState
-from sim.tasks import TaskSpec, apply_skill, oracle_plan, symbolic_world
+from sim.tasks import TaskSpec, apply_skill, is_feasible, oracle_plan, symbolic_world
 from sim.tasks.describe import scene_facts
 from sim.tasks.symbolic import blocks_on, knocked_down
 from vla.planning.lm.corpus import place_robot, scene_of
@@ -89,7 +89,7 @@ def _detour(state: WorldState, candidates, rng: random.Random) -> WorldState | N
         if kind == "toppled":
             tops = [n for n, o in state.objects.items() if _on_something(state, n)]
             return knocked_down(state, rng.choice(tops)) if tops else None
-        feasible = [s for s in candidates[:-1] if _feasible(state, s)]
+        feasible = [s for s in candidates[:-1] if is_feasible(state, s)]
         return apply_skill(state, rng.choice(feasible)) if feasible else None
     except ValueError:
         return None
@@ -101,11 +101,3 @@ def _on_something(state: WorldState, name: str) -> bool:
     if obj.kind != "block" or name == state.held or blocks_on(state, name):
         return False
     return any(name in blocks_on(state, other) for other in state.objects if other != name)
-
-
-def _feasible(state: WorldState, skill: str) -> bool:
-    try:
-        apply_skill(state, skill)
-    except ValueError:
-        return False
-    return True

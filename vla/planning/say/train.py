@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import time
@@ -33,6 +32,7 @@ from vla.planning.say.examples import task_steps
 from vla.planning.say.features import TokenStates
 from vla.planning.say.model import SayConfig, SayHead
 from vla.planning.splits import SPLITS, generate_tasks
+from vla.training.setup import lr_factor
 
 VALIDATION_SEED = 2_000_000
 
@@ -86,13 +86,6 @@ def _family_counts(cfg: TrainSayConfig, per_family: int, weighted: bool) -> dict
     return {f: round(per_family * weights.get(f, 1)) for f in BUILTIN_SUITES}
 
 
-def _lr(cfg: TrainSayConfig, step: int) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    progress = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
-    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
 def _hide_words(batch: dict, share: float, generator: torch.Generator) -> None:
     """Instruction dropout: hide ``share`` of the word pieces ([CLS] always stays)."""
     mask = batch["instruction_mask"]
@@ -139,7 +132,7 @@ def train(cfg: TrainSayConfig) -> dict:
     for step in bar:
         model.train()
         for group in optimizer.param_groups:
-            group["lr"] = _lr(cfg, step)
+            group["lr"] = cfg.lr * lr_factor(step, cfg.warmup, cfg.steps, 0.05)
         batch = make_batch(
             data, bank, rng.sample(range(len(data)), cfg.batch_size), cfg.negatives, rng, cfg.hard
         )
