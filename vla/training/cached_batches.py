@@ -81,6 +81,11 @@ class CachedBatches:
     def __len__(self) -> int:
         return len(self.rows)
 
+    @property
+    def item_episodes(self) -> np.ndarray:
+        """The episode id of every item (for weighted sampling, :mod:`vla.training.sampling`)."""
+        return self.episode
+
     def __getitem__(self, keys: Sequence[tuple[int, int]]) -> dict[str, Any]:
         index = np.array([k for k, _ in keys])
         rows = self.rows[index]

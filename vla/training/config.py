@@ -129,6 +129,9 @@ class TrainConfig:
     # them (needs model.goal_head=true)
     scenes: Any = None
     cotrain_ratio: float = 0.1  # policy=rt2: share of samples that are scene question/answers
+    # policy=rt1: draw steps by the family/skill of their episode, fnmatch pattern -> weight
+    # ("+sample_weights={*/place_on: 2}"; vla.training.sampling); empty: every step alike
+    sample_weights: dict[str, float] = field(default_factory=dict)
     resume: bool = False  # continue from output_dir/checkpoints/last
     # a policy checkpoint folder: start from its weights and normalisation (fine-tuning;
     # fresh optimizer)
@@ -147,6 +150,8 @@ class TrainConfig:
         positive(self, "lr", "grad_clip")
         in_range(self, "val_fraction", 0.0, 1.0)
         in_range(self, "cotrain_ratio", 0.0, 1.0)
+        if any(not float(w) > 0 for w in self.sample_weights.values()):
+            raise ValueError(f"sample_weights={self.sample_weights}: weights must be > 0")
         if not all(isinstance(s, str) for s in self.scene_folders):
             raise ValueError(f"scenes={self.scenes!r}: give a folder or a list of folders")
         if self.policy in POLICY_OPTIONS:  # another name: TRAINERS names the trainable ones

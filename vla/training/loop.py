@@ -47,6 +47,7 @@ from vla.training.checks import sim_success, validate
 from vla.training.config import TrainConfig
 from vla.training.data import batch_loader, train_actions, train_batches, val_batches
 from vla.training.output import data_record, locked_output, run_record
+from vla.training.sampling import WeightedEpochSampler, item_weights
 from vla.training.setup import (
     Dist,
     lr_factor,
@@ -178,6 +179,7 @@ class Run:
         self.trainer = trainer_class(cfg, store, (train_ids, val_ids), self.norm, device)
         self.model = self.raw_model = self.trainer.model
         self.data = data_record(cfg, store, train_ids, val_ids, self.trainer)
+        self.weights = self.sample_weights(store)
         self.optimizer = make_optimizer(self.raw_model, cfg.lr, cfg.weight_decay)
         decay_steps = cfg.lr_decay_steps or cfg.steps
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -193,6 +195,15 @@ class Run:
         if ddp.world_size > 1:
             ids = [device.index] if device.type == "cuda" else None
             self.model = torch.nn.parallel.DistributedDataParallel(self.raw_model, ids)
+
+    def sample_weights(self, store: EpisodeStore) -> np.ndarray | None:
+        """Each training item's weight under ``sample_weights`` (None: uniform)."""
+        cfg, train_set = self.cfg, self.trainer.train_set
+        if not cfg.sample_weights:
+            return None
+        if not hasattr(train_set, "item_episodes"):
+            raise ValueError(f"sample_weights: policy={cfg.policy} does not support it (rt1 does)")
+        return item_weights(store, train_set.item_episodes, cfg.sample_weights)
 
     def check_model(self, ckpt: Checkpoint, what: str) -> None:
         if ckpt.config.get("model") != self.trainer.checkpoint_config["model"]:
@@ -239,10 +250,13 @@ class Run:
         )
 
     def batches(self) -> Any:
-        cfg, ddp = self.cfg, self.ddp
-        sampler = DistributedSampler(
-            self.trainer.train_set, ddp.world_size, ddp.rank, True, cfg.seed, drop_last=True
-        )
+        cfg, ddp, train_set = self.cfg, self.ddp, self.trainer.train_set
+        if self.weights is not None:
+            sampler = WeightedEpochSampler(self.weights, ddp.world_size, ddp.rank, cfg.seed)
+        else:
+            sampler = DistributedSampler(
+                train_set, ddp.world_size, ddp.rank, True, cfg.seed, drop_last=True
+            )
         return train_batches(
             self.trainer.train_set,
             sampler,

@@ -318,6 +318,21 @@ def test_gradient_accumulation_equals_the_larger_batch_and_resumes(dataset, tmp_
         assert torch.equal(weights["split"][key], weights["acc"][key])
 
 
+def test_weighted_sampling_resumes_exactly_and_is_recorded(dataset, tmp_path):
+    weighted = {"checkpoint_every": 5, "sample_weights": {"single/place_*": 3.0}}
+    train(make_cfg(dataset, tmp_path / "full", steps=10, **weighted))
+    train(make_cfg(dataset, tmp_path / "split", steps=5, lr_decay_steps=10, **weighted))
+    train(make_cfg(dataset, tmp_path / "split", steps=10, resume=True, **weighted))
+    a, b = (load_checkpoint(tmp_path / n / "checkpoints" / "last") for n in ("full", "split"))
+    assert all(torch.equal(a.model_state[k], b.model_state[k]) for k in a.model_state)
+    record = json.loads((tmp_path / "full/checkpoints/last/train_config.json").read_text())
+    assert record["config"]["sample_weights"] == {"single/place_*": 3.0}
+    with pytest.raises(ValueError, match="'single/stack' matches no training episode"):
+        train(make_cfg(dataset, tmp_path / "bad", steps=1, sample_weights={"single/stack": 2}))
+    with pytest.raises(ValueError, match="weights must be > 0"):
+        make_cfg(dataset, tmp_path / "bad", sample_weights={"single/pick": 0})
+
+
 def test_bf16_precision_trains_with_fp32_weights(dataset, tmp_path):
     out = tmp_path / "bf16"
     train(make_cfg(dataset, out, steps=20, checkpoint_every=20, precision="bf16"))

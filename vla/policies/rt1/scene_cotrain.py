@@ -35,6 +35,10 @@ class WithScenes(Dataset):
     def __len__(self) -> int:
         return len(self.frames)
 
+    @property
+    def item_episodes(self) -> np.ndarray:
+        return self.frames.item_episodes
+
     def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
         index, aug_seed = key
         item = self.frames[key]
@@ -99,6 +103,10 @@ class CachedWithScenes:
 
     def __len__(self) -> int:
         return len(self.frames)
+
+    @property
+    def item_episodes(self) -> np.ndarray:
+        return self.frames.item_episodes
 
     def __getitem__(self, keys: Sequence[tuple[int, int]]) -> dict[str, Any]:
         batch = self.frames[keys]
