@@ -35,10 +35,6 @@ class WithScenes(Dataset):
     def __len__(self) -> int:
         return len(self.frames)
 
-    @property
-    def item_episodes(self) -> np.ndarray:
-        return self.frames.item_episodes
-
     def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
         index, aug_seed = key
         item = self.frames[key]
