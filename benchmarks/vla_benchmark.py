@@ -22,6 +22,7 @@ from sim import TEST_SEED_START  # noqa: E402
 from sim.env import VLAEnv  # noqa: E402
 from vla.policies import load_policy  # noqa: E402
 from vla.policies.rt1.model import RT1  # noqa: E402
+from vla.training.setup import make_optimizer  # noqa: E402
 
 
 def latency_ms(call, policy, env: VLAEnv, n: int) -> tuple[float, float]:
@@ -57,7 +58,7 @@ def train_rate(policy, batch_size: int, n: int, precision: str) -> float:
     torch.set_num_threads(os.cpu_count() or 1)
     config = policy.config
     model = RT1(config).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    optimizer = make_optimizer(model, lr=1e-4, weight_decay=0.1)  # the one vla-train uses
     size = config.image_size
     shape = (batch_size, config.history, config.n_cameras, 3, size, size)
     images = torch.randint(0, 256, shape, dtype=torch.uint8)

