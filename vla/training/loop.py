@@ -258,7 +258,7 @@ class Run:
                 train_set, ddp.world_size, ddp.rank, True, cfg.seed, drop_last=True
             )
         return train_batches(
-            self.trainer.train_set,
+            train_set,
             sampler,
             cfg.batch_size,
             cfg.seed,

@@ -17,9 +17,14 @@ import numpy as np
 from vla.data.episode_store import EpisodeStore
 
 
+def family_skill(record: Mapping) -> str:
+    """An episode's ``family/skill``, the name the patterns match."""
+    return f"{record.get('family')}/{record.get('skill')}"
+
+
 def episode_weight(record: Mapping, patterns: Mapping[str, float]) -> float:
     """The product of the weights of the patterns matching ``family/skill`` (1 if none)."""
-    name = f"{record.get('family')}/{record.get('skill')}"
+    name = family_skill(record)
     return float(np.prod([w for p, w in patterns.items() if fnmatchcase(name, p)] or [1.0]))
 
 
@@ -30,7 +35,7 @@ def item_weights(
     episode is an error (a typo would silently weight nothing)."""
     episodes = np.unique(item_episodes)
     records = {int(e): store.record(int(e)) for e in episodes}
-    names = {f"{r.get('family')}/{r.get('skill')}" for r in records.values()}
+    names = {family_skill(r) for r in records.values()}
     unused = [p for p in patterns if not any(fnmatchcase(n, p) for n in names)]
     if unused:
         raise ValueError(
