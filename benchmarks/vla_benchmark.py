@@ -22,6 +22,7 @@ from sim import TEST_SEED_START  # noqa: E402
 from sim.env import VLAEnv  # noqa: E402
 from vla.policies import load_policy  # noqa: E402
 from vla.policies.rt1.model import RT1  # noqa: E402
+from vla.training.memory import keep_freed_memory  # noqa: E402
 from vla.training.setup import make_optimizer  # noqa: E402
 
 
@@ -56,30 +57,42 @@ def train_rate(policy, batch_size: int, n: int, precision: str) -> float:
     """Optimizer steps of the policy's model on random batches (the model step alone, no
     data loading), samples/s on all cores; ``precision`` fp32 or bf16 (autocast)."""
     torch.set_num_threads(os.cpu_count() or 1)
-    config = policy.config
-    model = RT1(config).train()
+    model = RT1(policy.config).train()
     optimizer = make_optimizer(model, lr=1e-4, weight_decay=0.1)  # the one vla-train uses
-    size = config.image_size
-    shape = (batch_size, config.history, config.n_cameras, 3, size, size)
-    images = torch.randint(0, 256, shape, dtype=torch.uint8)
-    text = torch.randn(batch_size, config.text_dim)
-    state = torch.randn(batch_size, config.history, config.state_dim)
-    chunk = (config.chunk,) if config.chunk > 1 else ()
-    tokens = torch.randint(0, 3, (batch_size, *chunk, config.n_action_dims))
-    bf16 = precision == "bf16"
+    batch = synthetic_batch(policy.config, batch_size)
     for i in range(n + 2):
         if i == 2:  # two warm-up steps
             start = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model(images, text, state, return_goal=config.goal_head)
-        logits = out[0] if config.goal_head else out
-        loss = model.loss(logits.float(), tokens)
-        if config.goal_head:
-            loss = loss + out[1].float().pow(2).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        model_step(model, optimizer, batch, precision == "bf16")
     return n * batch_size / (time.perf_counter() - start)
+
+
+def synthetic_batch(config, batch_size: int) -> tuple[torch.Tensor, ...]:
+    """Random (images, text, state, tokens) of an RT-1 ``config``'s shapes."""
+    size = config.image_size
+    shape = (batch_size, config.history, config.n_cameras, 3, size, size)
+    chunk = (config.chunk,) if config.chunk > 1 else ()
+    return (
+        torch.randint(0, 256, shape, dtype=torch.uint8),
+        torch.randn(batch_size, config.text_dim),
+        torch.randn(batch_size, config.history, config.state_dim),
+        torch.randint(0, 3, (batch_size, *chunk, config.n_action_dims)),
+    )
+
+
+def model_step(model: RT1, optimizer, batch: tuple[torch.Tensor, ...], bf16: bool) -> None:
+    """Forward, loss, backward and optimizer step of one batch: the model step alone."""
+    images, text, state, tokens = batch
+    goal_head = model.config.goal_head
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        out = model(images, text, state, return_goal=goal_head)
+    logits = out[0] if goal_head else out
+    loss = model.loss(logits.float(), tokens)
+    if goal_head:
+        loss = loss + out[1].float().pow(2).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
 
 
 def main() -> None:
@@ -95,6 +108,7 @@ def main() -> None:
     act = latency_ms(policy.select_action, policy, env, args.steps)
     rate = closed_loop_rate(policy, env, args.steps)
     env.close()
+    keep_freed_memory()  # as vla-train does
     samples = {p: train_rate(policy, args.batch_size, 20, p) for p in ("fp32", "bf16")}
     k = policy.config.chunk
     print(f"\n| {args.policy}: {policy.config.image_size} px, {torch.__version__} | figure |")

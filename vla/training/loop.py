@@ -46,6 +46,7 @@ from vla.tokenizer import ACTION_NAMES, NormStats
 from vla.training.checks import sim_success, validate
 from vla.training.config import TrainConfig
 from vla.training.data import batch_loader, train_actions, train_batches, val_batches
+from vla.training.memory import keep_freed_memory
 from vla.training.output import data_record, locked_output, run_record
 from vla.training.sampling import WeightedEpochSampler, item_weights
 from vla.training.setup import (
@@ -97,6 +98,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         ValueError: bad data path, bad config, or a resume that does not match the run.
     """
     check_config(cfg)
+    keep_freed_memory()  # the step's large tensors reuse pages (vla/training/memory.py)
     ddp, device = setup_distributed()
     try:
         with locked_output(cfg.output_dir) if ddp.main else contextlib.nullcontext():
@@ -297,8 +299,9 @@ class Run:
             last = micro == self.accum - 1
             # DDP: all-reduce the gradients once, after the last micro-batch
             sync = last or not isinstance(self.model, torch.nn.parallel.DistributedDataParallel)
+            batch = next(batches)  # outside autocast: the batch is built in its own dtypes
             with self.autocast(), contextlib.nullcontext() if sync else self.model.no_sync():
-                loss, accuracy, n = self.trainer.loss(next(batches), self.model)
+                loss, accuracy, n = self.trainer.loss(batch, self.model)
                 (loss / self.accum).backward()
             losses.append(loss.item())
             accuracies.append(accuracy)

@@ -4,11 +4,19 @@ augmentation, and the same batches through a DataLoader worker."""
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from vla.data import EpisodeStore
 from vla.data.frame_cache import FrameCache
 from vla.data.torch_dataset import FrameDataset, collate
-from vla.training.cached_batches import CachedBatches, augment_batch
+from vla.training.cached_batches import (
+    BRIGHTNESS,
+    CONTRAST,
+    MAX_SHIFT,
+    CachedBatches,
+    augment_batch,
+    item_draws,
+)
 from vla.training.data import batch_loader
 
 H, W = 8, 12
@@ -81,6 +89,43 @@ def test_shift_moves_content_and_keeps_history_frames_together():
         assert spots[0] == spots[1] and len(spots[0]) == 1  # one shift for both frames
         y, x = spots[0][0]
         assert abs(y - 4) <= 2 and abs(x - 4) <= 2
+
+
+def reference_augment(image, draws):
+    """One (T*3, H, W) image the slow, obvious way: pad, cut the shifted window, then
+    contrast around its mean and brightness, rounded and clamped."""
+    span = 2 * MAX_SHIFT + 1
+    dy, dx = int(draws[0] * span), int(draws[1] * span)
+    h, w = image.shape[-2:]
+    padded = F.pad(image[None].float(), (MAX_SHIFT,) * 4, mode="replicate")[0]
+    window = padded[:, dy : dy + h, dx : dx + w]
+    gain = 1 + CONTRAST * (2 * draws[2] - 1)
+    offset = 255 * BRIGHTNESS * (2 * draws[3] - 1)
+    mean = window.mean()
+    return ((window - mean) * gain + mean + offset).round().clamp(0, 255)
+
+
+def test_batch_augmentation_matches_the_per_image_reference():
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.integers(0, 256, (5, 2, 2, 3, 10, 14), dtype=np.uint8))
+    seeds = [int(s) for s in rng.integers(0, 2**62, 5)]
+    out = augment_batch(images, seeds)
+    draws = item_draws(seeds, 2).view(5, 2, 4)
+    for b in range(5):
+        for n in range(2):
+            want = reference_augment(images[b, :, n].reshape(6, 10, 14), draws[b, n])
+            got = out[b, :, n].reshape(6, 10, 14).float()
+            assert (got - want).abs().max() <= 1  # the mean's float sum order may flip a .5
+            assert (got == want).float().mean() > 0.99
+
+
+def test_draws_are_uniform_and_a_function_of_each_seed_alone():
+    draws = item_draws(list(range(4000)), 2)
+    assert draws.shape == (8000, 4) and 0 <= draws.min() and draws.max() < 1
+    assert abs(draws.mean().item() - 0.5) < 0.01
+    assert torch.equal(item_draws([7, 8], 2)[2:], item_draws([8], 2))
+    shifts = (draws[:, 0] * (2 * MAX_SHIFT + 1)).long()
+    assert set(shifts.tolist()) == set(range(2 * MAX_SHIFT + 1))
 
 
 def test_a_loader_worker_gives_the_same_batches(store):

@@ -151,7 +151,11 @@ class FiLMCNN(nn.Module):
         """
         if images.dtype != torch.uint8:
             raise TypeError(f"FiLMCNN expects uint8 images, got {images.dtype}")
-        x = images.float().mul_(1.0 / 127.5).sub_(1.0)
+        # under autocast straight to its dtype (bf16 holds 0..255 exactly): one conversion
+        # of the largest tensor of the step instead of a float copy and then a cast
+        dtype = torch.get_autocast_dtype(images.device.type)
+        x = images.to(dtype if torch.is_autocast_enabled(images.device.type) else torch.float32)
+        x = x.mul_(1.0 / 127.5).sub_(1.0)
         for stage in self.stages:
             x = stage(x, text)
         return x

@@ -216,7 +216,7 @@ def token_accuracy(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     (B, [k,] A, V), (B, [k,] A) -> (A,) float in [0, 1]."""
     if logits.shape[:-1] != tokens.shape:
         raise ValueError(f"logits {tuple(logits.shape)} vs tokens {tuple(tokens.shape)}")
-    hits = logits.argmax(dim=-1) == tokens
+    hits = logits.float().argmax(dim=-1) == tokens  # argmax is slow on bf16 on the CPU
     return hits.float().reshape(-1, tokens.shape[-1]).mean(dim=0)
 
 
