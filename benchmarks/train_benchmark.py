@@ -31,6 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from omegaconf import OmegaConf  # noqa: E402
 from vla_benchmark import model_step, synthetic_batch  # noqa: E402
 
+from vla.options import build  # noqa: E402
 from vla.training.config import TrainConfig  # noqa: E402
 from vla.training.loop import Run  # noqa: E402
 from vla.training.memory import keep_freed_memory  # noqa: E402
@@ -71,8 +72,10 @@ def main() -> None:
         keep_freed_memory()
     with tempfile.TemporaryDirectory() as out:
         dotlist = [*RECIPE, f"data={args.data}", f"output_dir={out}", *args.overrides]
-        merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), OmegaConf.from_dotlist(dotlist))
-        cfg: TrainConfig = OmegaConf.to_object(merged)
+        try:  # checked as vla-train checks its options
+            cfg = build(TrainConfig, OmegaConf.from_dotlist(dotlist))
+        except ValueError as error:
+            parser.error(str(error))  # one line, exit code 2
         run = Run(cfg, *setup_distributed())
         run.model.train()
         batches = run.batches()
