@@ -2,14 +2,15 @@
 
     python benchmarks/say_benchmark.py                              # the bundled causal LM
     python benchmarks/say_benchmark.py --lm vla/assets/say_minilm   # the MiniLM Say
+    python benchmarks/say_benchmark.py --tasks language             # words the LM never saw
 
 The prompts are every step of the oracle's episode of the first ``--episodes`` tasks of a
 suite (``--tasks``, default long_horizon: 4 blocks and 4 bowls, 30-60 candidate skills a
-step). For each step it times the scorer's
-``score(prompt, options)``: the first step of an episode (a new instruction: MiniLM encodes
-it) and the later steps (the instruction is cached; each step has the scene feedback of the
-one before, when the scorer was trained with it). Prints the median and 90th percentile in
-milliseconds.
+step). For each step it times the scorer's ``score(prompt, options)``: the first step of an
+episode (a new instruction: MiniLM encodes it, or grounds the words the LM never saw,
+``planner.ground_words``) and the later steps (the instruction is cached; each step has the
+scene feedback of the one before, when the scorer was trained with it). Prints the median
+and 90th percentile in milliseconds.
 """
 
 from __future__ import annotations
@@ -59,9 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--feedback", action=argparse.BooleanOptionalAction, help="default: as trained"
     )
+    parser.add_argument(
+        "--ground-words", action=argparse.BooleanOptionalAction, help="default: as vla-eval"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    scorer = _scorer(args.lm, "sum")
+    scorer = _scorer(args.lm, "sum", args.ground_words)
     tasks = load_tasks(args.tasks)[: args.episodes]
     prompts, options = episode_prompts(tasks[0])
     scorer.score(prompts[0].replace(tasks[0].instruction, "warm up"), options)

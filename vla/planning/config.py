@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from vla.options import at_least, in_range, one_of
@@ -38,6 +39,10 @@ class SayCanOptions(PlannerConfig):
     # after every skill the prompt gets the scene facts it changed; None: as the scorer was
     # trained (a Say checkpoint: yes; a causal LM, the bundled one included: no)
     feedback: bool | None = None
+    # words of the instruction that the LM never saw are read by MiniLM as the known word
+    # most like them in place (vla/planning/grounding.py); None: when the LM folder has the
+    # words.txt that vla-train-lm writes (the bundled LM does)
+    ground_words: bool | None = None
     affordance: str = "learned"  # learned (bundled value function) | oracle (sim state) | constant
     affordance_checkpoint: str | None = None  # for learned; None: the bundled one
     # Fixed "Can" of done (SayCan learns no value for it). Low: the learned values of RT-1's
@@ -50,6 +55,14 @@ class SayCanOptions(PlannerConfig):
         one_of(self, "reduction", ("sum", "mean"), prefix="planner.")
         in_range(self, "done_affordance", 0.0, 1.0, high_open=False, prefix="planner.")
         at_least(self, 1, "max_failures", "top_k", prefix="planner.")
+        if self.ground_words:
+            from vla.planning.lm import BUNDLED_LM, WORDS_FILE
+
+            if not (Path(self.lm or BUNDLED_LM) / WORDS_FILE).is_file():
+                raise ValueError(
+                    f"planner.ground_words=true needs the LM's word list {WORDS_FILE} in "
+                    f"{self.lm or BUNDLED_LM} (vla-train-lm writes it); or leave it unset"
+                )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> SayCanOptions:

@@ -28,16 +28,20 @@ from vla.planning.config import SayCanOptions
 
 
 @functools.lru_cache(maxsize=4)
-def _scorer(lm: str | None, reduction: str):
-    """The MiniLM Say for a Say checkpoint, else a causal LM's scorer (None: the bundled LM)."""
+def _scorer(lm: str | None, reduction: str, ground_words: bool | None = None):
+    """The MiniLM Say for a Say checkpoint, else a causal LM's scorer (None: the bundled LM),
+    with its instructions grounded in the LM's words as ``ground_words`` says
+    (:func:`vla.planning.grounding.grounded`)."""
+    from vla.planning.grounding import grounded
     from vla.planning.lm import BUNDLED_LM
     from vla.planning.say.checkpoint import is_say_checkpoint
 
     if lm is not None and is_say_checkpoint(lm):
         import vla.planning.say.scorer  # noqa: F401  (registers "minilm")
 
-        return make_scorer("minilm", model=lm)
-    return make_scorer("hf", model=lm or BUNDLED_LM, reduction=reduction)
+        return grounded(make_scorer("minilm", model=lm), lm, ground_words)
+    scorer = make_scorer("hf", model=lm or BUNDLED_LM, reduction=reduction)
+    return grounded(scorer, lm or BUNDLED_LM, ground_words)
 
 
 def wants_feedback(lm: str | None, feedback: bool | None) -> bool:
@@ -77,7 +81,7 @@ def _affordance(options: SayCanOptions, env: Any) -> Affordance:
 def build_planner(options: SayCanOptions, env: Any, max_skills: int) -> SayCanPlanner:
     """A SayCan planner for ``env`` with the (cached) scorer and affordance of ``options``."""
     return SayCanPlanner(
-        _scorer(options.lm, options.reduction),
+        _scorer(options.lm, options.reduction, options.ground_words),
         _affordance(options, env),
         max_skills=max_skills,
         max_failures=options.max_failures,

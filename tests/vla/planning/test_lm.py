@@ -10,6 +10,7 @@ from planners import SayCanPlanner, make_scorer
 from planners.hf_scorer import load_local_lm
 from sim.tasks import oracle_plan, parse_tasks, symbolic_world
 from sim.tasks.spec import BUILTIN_SUITES
+from vla.planning.grounding import read_words
 from vla.planning.lm import BUNDLED_LM
 from vla.planning.lm.corpus import (
     HELD_OUT_WORDS,
@@ -169,6 +170,8 @@ def test_init_from_continues_a_saved_lm_with_its_tokenizer(tmp_path):
     assert more["parameters"] == first["parameters"]
     a, b = ((tmp_path / d / "tokenizer.json").read_text() for d in "ab")
     assert a == b  # the tokenizer is kept, not retrained
+    words_a, words_b = (read_words(tmp_path / d) for d in "ab")
+    assert "block" in words_a and set(words_a) <= set(words_b)  # the LM's words, kept
 
 
 def test_a_continued_lm_grows_its_positions_and_keeps_the_trained_ones(tmp_path):

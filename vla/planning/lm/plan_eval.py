@@ -11,6 +11,7 @@ plan's length plus 3 skills, as in ``vla-eval``. Splits
     python -m vla.planning.lm.plan_eval                          # the bundled LM, test seeds
     python -m vla.planning.lm.plan_eval --seed 2000000           # validation seeds
     python -m vla.planning.lm.plan_eval --lm vla/assets/say_minilm   # the MiniLM Say
+    python -m vla.planning.lm.plan_eval --no-ground-words        # the LM without MiniLM's words
 """
 
 from __future__ import annotations
@@ -75,9 +76,11 @@ def plan_success(
     return {family: sum(v) / len(v) for family, v in outcomes.items()}
 
 
-def make_planner(lm: str | None, reduction: str = "sum") -> SayCanPlanner:
+def make_planner(
+    lm: str | None, reduction: str = "sum", ground_words: bool | None = None
+) -> SayCanPlanner:
     """A planner with the constant affordance and the scorer ``planner.lm`` would pick."""
-    return SayCanPlanner(_scorer(lm, reduction))
+    return SayCanPlanner(_scorer(lm, reduction, ground_words))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,12 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--feedback", action=argparse.BooleanOptionalAction, help="default: as trained"
     )
+    parser.add_argument(
+        "--ground-words",
+        action=argparse.BooleanOptionalAction,
+        help="MiniLM grounding of unseen words; default: when the LM has words.txt",
+    )
     parser.add_argument("--by-construction", action="store_true", help="language per construction")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
-    planner = make_planner(args.lm, args.reduction)
+    planner = make_planner(args.lm, args.reduction, args.ground_words)
     group = (lambda f: f) if args.by_construction else (lambda f: f.split(".")[0])
     totals = {}
     for split in SPLITS if args.split == "all" else (args.split,):

@@ -22,6 +22,8 @@ from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 from planners.hf_scorer import load_local_lm
 from sim.tasks.spec import BUILTIN_SUITES
 from vla.options import at_least, in_range, one_of, positive
+from vla.planning.grounding import corpus_words, read_words
+from vla.planning.lm import WORDS_FILE
 from vla.planning.lm.corpus import generate_tasks, held_twin, make_episode, render
 from vla.training.config import PRECISIONS
 from vla.training.memory import keep_freed_memory
@@ -204,6 +206,9 @@ def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
     model.eval()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    seen = corpus_words(text for text, _ in corpus)  # the LM's vocabulary, for ground_words
+    before = read_words(cfg.init_from) if cfg.init_from else None
+    (out / WORDS_FILE).write_text("\n".join(sorted({*seen, *(before or ())})) + "\n")
     summary = {
         "first_loss": losses[0],
         "final_loss": sum(losses[-20:]) / len(losses[-20:]),

@@ -1,0 +1,92 @@
+"""MiniLM word grounding: words the Say never saw read as the known word most like them."""
+
+import pytest
+
+from planners import SayCanPlanner
+from sim.tasks import parse_tasks
+from vla.planning.config import SayCanOptions
+from vla.planning.grounding import GroundedScorer, WordGrounder, corpus_words, grounded, read_words
+from vla.planning.lm import BUNDLED_LM, WORDS_FILE
+from vla.planning.lm.plan_eval import run_task
+from vla.planning.saycan_runner import _scorer
+
+pytestmark = pytest.mark.skipif(
+    not (BUNDLED_LM / WORDS_FILE).is_file(), reason="bundled LM has no word list"
+)
+
+
+@pytest.fixture(scope="module")
+def grounder() -> WordGrounder:
+    return WordGrounder(read_words(BUNDLED_LM))
+
+
+class Recorder:
+    """The scorer a GroundedScorer wraps: keeps the prompts it was given."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def score(self, prompt: str, options) -> list[float]:
+        self.prompts.append(prompt)
+        return [0.0] * len(options)
+
+
+def test_corpus_words_are_the_sorted_lower_case_words():
+    assert corpus_words(["Put the red block", "top-left; 2. done"]) == [
+        "block", "done", "left", "put", "red", "the", "top",
+    ]  # fmt: skip
+
+
+def test_unseen_verbs_become_known_ones_and_known_words_stay(grounder):
+    known = set(grounder.known)
+    assert {"relocate", "deposit", "once"}.isdisjoint(known)
+    assert grounder.ground("relocate the red block to the top left corner") == (
+        "move the red block to the top left corner"
+    )
+    assert grounder.ground("deposit the red block in the blue bowl") == (
+        "put the red block in the blue bowl"
+    )
+    text = "Relocate the red block to the top-left corner; once that is done, stack them"
+    out = grounder.ground(text)
+    assert set(corpus_words([out])) <= known
+    assert out.endswith(" that is done, stack them") and "top-left corner; " in out
+    assert (
+        grounder.ground("put the red block in the blue bowl")
+        == "put the red block in the blue bowl"
+    )
+
+
+def test_only_instruction_lines_are_grounded(grounder):
+    recorder = Recorder()
+    scorer = GroundedScorer(recorder, grounder)
+    prompt = "instruction: deposit the red block in the blue bowl\nobjects: deposit\n1."
+    assert scorer.score(prompt, [" done\n", " pick up the red block\n"]) == [0.0, 0.0]
+    assert recorder.prompts == [
+        "instruction: put the red block in the blue bowl\nobjects: deposit\n1."
+    ]
+
+
+def test_grounding_lets_the_bundled_lm_plan_an_unseen_verb():
+    spec = {
+        "instruction": "relocate the red block to the top left corner",
+        "goal": ["at(red block, top left corner)"],
+        "objects": ["red block", "green block", "blue bowl"],
+    }
+    task = parse_tasks([spec])[0]
+    outcomes = {}
+    for ground in (False, True):
+        planner = SayCanPlanner(_scorer(None, "sum", ground), max_skills=6)
+        outcomes[ground], _ = run_task(planner, task, feedback=False)  # as the LM was trained
+    assert outcomes == {False: False, True: True}
+
+
+def test_ground_words_follows_the_option_and_the_word_list(tmp_path):
+    inner = Recorder()
+    assert grounded(inner, tmp_path, None) is inner  # no word list: the LM as it is
+    assert grounded(inner, BUNDLED_LM, False) is inner
+    assert isinstance(grounded(inner, BUNDLED_LM, None), GroundedScorer)
+    with pytest.raises(ValueError, match=WORDS_FILE):
+        grounded(inner, tmp_path, True)
+    with pytest.raises(ValueError, match="planner.ground_words=true needs"):
+        SayCanOptions(lm=str(tmp_path), ground_words=True)
+    assert SayCanOptions(ground_words=True).ground_words  # the bundled LM has its list

@@ -1,0 +1,156 @@
+"""Word grounding: MiniLM reads a word the Say never saw as the known word most like it there.
+
+The bundled LM learned English only from our task grammar, so a verb or description it never
+saw ("grasp", "the colour of a frog") means nothing to it. all-MiniLM-L6-v2, trained on a
+billion sentence pairs, knows such words. Before the LM scores a step, every word of the
+instruction outside the LM's training vocabulary (``words.txt`` beside the LM, written by
+``vla-train-lm``) is replaced by the known word MiniLM reads most alike in that place:
+
+1. the ``shortlist`` known words whose own embedding is closest to the unknown word's;
+2. of those, the one whose contextual token state in the rewritten instruction is closest to
+   the unknown word's state in the original (lexical substitution with a masked LM's states).
+
+Nothing here is written by hand about the task language: the vocabulary comes from the
+corpus and every choice from MiniLM. Words are replaced left to right, each in the context of
+the ones already replaced. An instruction is grounded once and cached; the scene lines and
+skills of the prompt are the simulator's own words and are left as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import torch
+
+from planners.scorer import LanguageScorer
+from vla.planning.lm import WORDS_FILE
+
+INSTRUCTION = "instruction: "  # the prompt line that carries the user's words (planners.prompt)
+_PIECES = re.compile(r"[A-Za-z]+|[^A-Za-z\s]")
+_CACHE_SIZE = 1024
+
+
+def corpus_words(texts: Iterable[str]) -> list[str]:
+    """The sorted lower-case words (letters only) of ``texts``."""
+    found: set[str] = set()
+    for text in texts:
+        found.update(re.findall(r"[a-z]+", text.lower()))
+    return sorted(found)
+
+
+def read_words(lm_dir: str | Path) -> list[str] | None:
+    """The words of the LM in ``lm_dir``'s training corpus, or None when it has no list."""
+    path = Path(lm_dir) / WORDS_FILE
+    if not path.is_file():
+        return None
+    return [w for w in path.read_text().split() if w]
+
+
+class WordGrounder:
+    """Replaces the words of a text outside ``known`` with MiniLM's nearest known word.
+
+    Args:
+        known: the words the Say was trained on (lower case).
+        encoder: a MiniLM name or folder (:func:`vla.language.resolve_model_dir`).
+        shortlist: known words (nearest by their own embedding) compared in context.
+    """
+
+    def __init__(
+        self, known: Sequence[str], encoder: str = "all-MiniLM-L6-v2", shortlist: int = 20
+    ) -> None:
+        from vla.language import SentenceEncoder
+
+        if not known:
+            raise ValueError("WordGrounder needs a non-empty vocabulary of known words")
+        self.known = sorted({w.lower() for w in known})
+        self._known_set = frozenset(self.known)
+        self.shortlist = min(shortlist, len(self.known))
+        self.encoder = SentenceEncoder(encoder)
+        self._known_vectors: torch.Tensor | None = None
+        self._cache: OrderedDict[str, str] = OrderedDict()
+
+    def ground(self, text: str) -> str:
+        """``text`` with each unknown word replaced (spacing and punctuation kept)."""
+        if text in self._cache:
+            self._cache.move_to_end(text)
+            return self._cache[text]
+        parts = re.split(r"([A-Za-z]+)", text)  # odd indices: words
+        for index in range(1, len(parts), 2):
+            if parts[index].lower() not in self._known_set:
+                parts[index] = self._replacement(parts, index)
+        grounded = "".join(parts)
+        self._cache[text] = grounded
+        while len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return grounded
+
+    def _shortlist(self, word: str) -> list[str]:
+        if self._known_vectors is None:
+            self._known_vectors = self.encoder.encode(self.known)
+        near = self._known_vectors @ self.encoder.encode([word.lower()])[0]
+        return [self.known[i] for i in near.topk(self.shortlist).indices.tolist()]
+
+    @torch.no_grad()
+    def _replacement(self, parts: list[str], index: int) -> str:
+        """The known word whose state in context is closest to ``parts[index]``'s."""
+        candidates = self._shortlist(parts[index])
+        sentences = [parts] + [[*parts[:index], c, *parts[index + 1 :]] for c in candidates]
+        states = self._word_states(sentences, index)
+        best = int((states[1:] @ states[0]).argmax())
+        return candidates[best]
+
+    def _word_states(self, sentences: list[list[str]], index: int) -> torch.Tensor:
+        """MiniLM's last-layer state of word ``index`` (mean over its word pieces) in each
+        sentence, L2-normalised: (len(sentences), dim)."""
+        pieces, target = [], []
+        for parts in sentences:
+            before = "".join(parts[:index])
+            words = _PIECES.findall(before)
+            target.append(len(words))
+            pieces.append(words + [parts[index]] + _PIECES.findall("".join(parts[index + 1 :])))
+        tokenizer, model = self.encoder.tokenizer, self.encoder.model
+        batch = tokenizer(pieces, is_split_into_words=True, padding=True, return_tensors="pt")
+        hidden = model(**batch).last_hidden_state
+        rows = []
+        for row, word in enumerate(target):
+            ids = batch.word_ids(row)
+            tokens = [k for k, w in enumerate(ids) if w == word]
+            rows.append(hidden[row, tokens].mean(dim=0))
+        return torch.nn.functional.normalize(torch.stack(rows), dim=-1)
+
+
+def grounded(
+    scorer: LanguageScorer, lm_dir: str | Path, ground_words: bool | None
+) -> LanguageScorer:
+    """``scorer`` with its instructions grounded in the vocabulary of the LM in ``lm_dir``:
+    when ``ground_words`` is None, only if the LM has a word list; never when it is False."""
+    known = None if ground_words is False else read_words(lm_dir)
+    if known is None:
+        if ground_words:
+            raise ValueError(f"planner.ground_words=true: {lm_dir} has no {WORDS_FILE}")
+        return scorer
+    return GroundedScorer(scorer, WordGrounder(known))
+
+
+class GroundedScorer:
+    """A scorer whose prompts have their instruction lines grounded first (the options, the
+    simulator's own skill texts, are scored as they are)."""
+
+    def __init__(self, scorer: LanguageScorer, grounder: WordGrounder) -> None:
+        self.scorer = scorer
+        self.grounder = grounder
+
+    def ground_prompt(self, prompt: str) -> str:
+        """``prompt`` with every ``instruction:`` line grounded."""
+        lines = prompt.split("\n")
+        for i, line in enumerate(lines):
+            if line.startswith(INSTRUCTION):
+                lines[i] = INSTRUCTION + self.grounder.ground(line[len(INSTRUCTION) :])
+        return "\n".join(lines)
+
+    def score(self, prompt: str, options: Sequence[str]) -> list[float]:
+        """The wrapped scorer's log-probabilities for the grounded prompt."""
+        return self.scorer.score(self.ground_prompt(prompt), options)
