@@ -18,7 +18,9 @@ from vla.evaluation.config import RunConfig
 from vla.evaluation.episode import make_policy, plan_step_dict, skill_rows
 from vla.evaluation.freeform import instruction_task
 from vla.evaluation.report import plan_table
+from vla.planning.config import SayCanOptions
 from vla.planning.runners import planner_runner
+from vla.planning.saycan_runner import read_instruction
 from vla.video import compose_frame, contact_sheet, write_video
 
 FREE_TEXT_MAX_SKILLS = 16
@@ -45,6 +47,10 @@ def run_task(cfg: RunConfig) -> dict:
     print(f"task: {task.instruction}\n{chosen.message or 'scene: ' + ', '.join(task.all_objects)}")
     print(f"oracle plan: {plan}" if goal_known else "goal: unknown (free-form instruction)")
     print(f"planner: {planner} {options or ''}\npolicy: {cfg.policy}")
+    if planner == "saycan":
+        read = read_instruction(SayCanOptions.from_mapping(options), task.instruction)
+        if read != task.instruction:
+            print(f"the Say reads: {read}  (planner.ground_words)")
     # the scene as it starts: a video and key frames even when the planner says done at once
     frames = [compose_frame(env.render(), obs["images"]["wrist"])]
     key_frames, choices = [], []

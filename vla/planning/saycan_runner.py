@@ -44,6 +44,17 @@ def _scorer(lm: str | None, reduction: str, ground_words: bool | None = None):
     return grounded(scorer, lm or BUNDLED_LM, ground_words)
 
 
+def read_instruction(options: SayCanOptions, instruction: str) -> str:
+    """``instruction`` as the Say reads it: with its unseen words grounded when the scorer of
+    ``options`` grounds them (``planner.ground_words``), else as it is."""
+    from vla.planning.grounding import GroundedScorer
+
+    scorer = _scorer(options.lm, options.reduction, options.ground_words)
+    if isinstance(scorer, GroundedScorer):
+        return scorer.grounder.ground(instruction)
+    return instruction
+
+
 def wants_feedback(lm: str | None, feedback: bool | None) -> bool:
     """Whether prompts carry the scene facts after each skill: ``feedback``, or when None, as
     the scorer was trained: a Say checkpoint was; a causal LM was when the ``training.json``

@@ -139,3 +139,17 @@ def test_vla_run_takes_a_free_form_instruction_with_saycan(tmp_path):
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["saycan_plan"][0]["top"][0]["skill"] == saved["saycan_plan"][0]["chosen"]
     assert "goal unknown" in (tmp_path / "report.md").read_text()
+
+
+def test_vla_run_says_how_the_say_reads_words_it_never_saw(tmp_path, capsys):
+    from vla.evaluation.config import RunConfig
+    from vla.evaluation.run_task import run_task as run
+
+    cfg = RunConfig(
+        planner=SayCanOptions(affordance="oracle"),
+        instruction="relocate the red block to the top left corner", tasks="structured",
+        task_index=0, seed=1_000_000, policy="expert", image_size=32,
+        render_size=64, max_skills=3, output_dir=str(tmp_path),
+    )  # fmt: skip
+    run(cfg)
+    assert "the Say reads: move the red block to the top left corner" in capsys.readouterr().out
