@@ -123,17 +123,22 @@ def test_aggregate_makes_one_table_of_a_sweep(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_vla_run_takes_a_free_form_instruction_with_saycan(tmp_path):
+def run_free_form(instruction: str, out) -> dict:
+    """vla-run of ``instruction`` in the first structured task's scene, small and short."""
     from vla.evaluation.config import RunConfig
     from vla.evaluation.run_task import run_task as run
 
     cfg = RunConfig(
         planner=SayCanOptions(affordance="oracle"),
-        instruction="Put the red block on the green block!", tasks="structured",
+        instruction=instruction, tasks="structured",
         task_index=0, seed=1_000_000, policy="expert", image_size=32,
-        render_size=64, max_skills=3, output_dir=str(tmp_path),
+        render_size=64, max_skills=3, output_dir=str(out),
     )  # fmt: skip
-    report = run(cfg)
+    return run(cfg)
+
+
+def test_vla_run_takes_a_free_form_instruction_with_saycan(tmp_path):
+    report = run_free_form("Put the red block on the green block!", tmp_path)
     assert report["success"] is None and report["goal"] == []
     assert 1 <= len(report["saycan_plan"]) <= 4 and len(report["skills"]) <= 3
     saved = json.loads((tmp_path / "report.json").read_text())
@@ -142,14 +147,5 @@ def test_vla_run_takes_a_free_form_instruction_with_saycan(tmp_path):
 
 
 def test_vla_run_says_how_the_say_reads_words_it_never_saw(tmp_path, capsys):
-    from vla.evaluation.config import RunConfig
-    from vla.evaluation.run_task import run_task as run
-
-    cfg = RunConfig(
-        planner=SayCanOptions(affordance="oracle"),
-        instruction="relocate the red block to the top left corner", tasks="structured",
-        task_index=0, seed=1_000_000, policy="expert", image_size=32,
-        render_size=64, max_skills=3, output_dir=str(tmp_path),
-    )  # fmt: skip
-    run(cfg)
+    run_free_form("relocate the red block to the top left corner", tmp_path)
     assert "the Say reads: move the red block to the top left corner" in capsys.readouterr().out
