@@ -27,6 +27,7 @@ import torch
 
 from planners.scorer import LanguageScorer
 from vla.planning.lm import WORDS_FILE
+from vla.planning.splits import words
 
 INSTRUCTION = "instruction: "  # the prompt line that carries the user's words (planners.prompt)
 _PIECES = re.compile(r"[A-Za-z]+|[^A-Za-z\s]")
@@ -34,11 +35,8 @@ _CACHE_SIZE = 1024
 
 
 def corpus_words(texts: Iterable[str]) -> list[str]:
-    """The sorted lower-case words (letters only) of ``texts``."""
-    found: set[str] = set()
-    for text in texts:
-        found.update(re.findall(r"[a-z]+", text.lower()))
-    return sorted(found)
+    """The sorted lower-case words (letters only, as :func:`vla.planning.splits.words`)."""
+    return sorted(set().union(*map(words, texts)))
 
 
 def read_words(lm_dir: str | Path) -> list[str] | None:
@@ -46,7 +44,7 @@ def read_words(lm_dir: str | Path) -> list[str] | None:
     path = Path(lm_dir) / WORDS_FILE
     if not path.is_file():
         return None
-    return [w for w in path.read_text().split() if w]
+    return path.read_text().split()
 
 
 class WordGrounder:

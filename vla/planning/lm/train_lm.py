@@ -206,9 +206,10 @@ def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
     model.eval()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    seen = corpus_words(text for text, _ in corpus)  # the LM's vocabulary, for ground_words
-    before = read_words(cfg.init_from) if cfg.init_from else None
-    (out / WORDS_FILE).write_text("\n".join(sorted({*seen, *(before or ())})) + "\n")
+    # the LM's vocabulary, for ground_words: this corpus's words and those it continued from
+    before = (read_words(cfg.init_from) or []) if cfg.init_from else []
+    known = corpus_words([*before, *(text for text, _ in corpus)])
+    (out / WORDS_FILE).write_text("\n".join(known) + "\n")
     summary = {
         "first_loss": losses[0],
         "final_loss": sum(losses[-20:]) / len(losses[-20:]),
