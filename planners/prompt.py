@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 DONE = "done"
+INSTRUCTION = "instruction: "  # opens the line that carries the user's words
 SUCCESS = "success"
 FAILURE = "failure"
 CHANGES = "changes"
@@ -59,7 +60,7 @@ def header(
     facts: Sequence[str] = (),
 ) -> str:
     """The lines naming the instruction and the scene, each ending with a newline."""
-    lines = [f"instruction: {instruction.strip()}", f"objects: {', '.join(objects)}"]
+    lines = [f"{INSTRUCTION}{instruction.strip()}", f"objects: {', '.join(objects)}"]
     for name, names in (("places", places), ("areas", areas), ("scene", facts)):
         if names:
             lines.append(f"{name}: {', '.join(names)}")
@@ -157,8 +158,8 @@ def read_prompt(prompt: str) -> PromptView:
 
     ValueError if it has no ``instruction:`` line.
     """
-    episode = prompt[prompt.rfind("instruction: ") :]
-    if not episode.startswith("instruction: "):
+    episode = prompt[prompt.rfind(INSTRUCTION) :]
+    if not episode.startswith(INSTRUCTION):
         raise ValueError("not a SayCan prompt: no 'instruction:' line (see planners.prompt)")
     fields: dict[str, tuple[str, ...]] = {}
     steps: list[Step] = []

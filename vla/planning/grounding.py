@@ -8,12 +8,15 @@ instruction outside the LM's training vocabulary (``words.txt`` beside the LM, w
 
 1. the ``shortlist`` known words whose own embedding is closest to the unknown word's;
 2. of those, the one whose contextual token state in the rewritten instruction is closest to
-   the unknown word's state in the original (lexical substitution with a masked LM's states).
+   the unknown word's state in the original (lexical substitution with a masked LM's states),
+   plus, when the LM has its corpus's word pairs (``word_pairs.txt``), ``fluency`` times how
+   readily the known word follows its left neighbour and precedes its right one there
+   (:class:`vla.planning.word_pairs.WordPairs`), so that a verb replaces a verb.
 
-Nothing here is written by hand about the task language: the vocabulary comes from the
-corpus and every choice from MiniLM. Words are replaced left to right, each in the context of
-the ones already replaced. An instruction is grounded once and cached; the scene lines and
-skills of the prompt are the simulator's own words and are left as they are.
+Nothing here is written by hand about the task language: the vocabulary and the pairs come
+from the corpus and every meaning from MiniLM. Words are replaced left to right, each in the
+context of the ones already replaced. An instruction is grounded once and cached; the scene
+lines and skills of the prompt are the simulator's own words and are left as they are.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from pathlib import Path
 
 import torch
 
+from planners.prompt import INSTRUCTION
 from planners.scorer import LanguageScorer
 from vla.planning.lm import WORDS_FILE
 from vla.planning.splits import words
+from vla.planning.word_pairs import END, START, WordPairs
 
-INSTRUCTION = "instruction: "  # the prompt line that carries the user's words (planners.prompt)
+FLUENCY = 0.02  # weight of the pairs' log-probability against MiniLM's cosine (validation)
 _PIECES = re.compile(r"[A-Za-z]+|[^A-Za-z\s]")
 _CACHE_SIZE = 1024
 
@@ -54,10 +59,17 @@ class WordGrounder:
         known: the words the Say was trained on (lower case).
         encoder: a MiniLM name or folder (:func:`vla.language.resolve_model_dir`).
         shortlist: known words (nearest by their own embedding) compared in context.
+        pairs: the corpus's word pairs; None compares meaning alone.
+        fluency: the weight of the pairs' log-probabilities.
     """
 
     def __init__(
-        self, known: Sequence[str], encoder: str = "all-MiniLM-L6-v2", shortlist: int = 20
+        self,
+        known: Sequence[str],
+        encoder: str = "all-MiniLM-L6-v2",
+        shortlist: int = 20,
+        pairs: WordPairs | None = None,
+        fluency: float = FLUENCY,
     ) -> None:
         from vla.language import SentenceEncoder
 
@@ -66,6 +78,8 @@ class WordGrounder:
         self.known = sorted({w.lower() for w in known})
         self._known_set = frozenset(self.known)
         self.shortlist = min(shortlist, len(self.known))
+        self.pairs = pairs
+        self.fluency = fluency
         self.encoder = SentenceEncoder(encoder)
         self._known_vectors: torch.Tensor | None = None
         self._cache: OrderedDict[str, str] = OrderedDict()
@@ -93,12 +107,28 @@ class WordGrounder:
 
     @torch.no_grad()
     def _replacement(self, parts: list[str], index: int) -> str:
-        """The known word whose state in context is closest to ``parts[index]``'s."""
+        """The known word whose state in context is closest to ``parts[index]``'s (and, with
+        pairs, that stands most readily between its neighbours)."""
         candidates = self._shortlist(parts[index])
         sentences = [parts] + [[*parts[:index], c, *parts[index + 1 :]] for c in candidates]
         states = self._word_states(sentences, index)
-        best = int((states[1:] @ states[0]).argmax())
-        return candidates[best]
+        score = states[1:] @ states[0]
+        if self.pairs is not None:
+            score = score + self.fluency * self._fit(parts, index, candidates)
+        return candidates[int(score.argmax())]
+
+    def _fit(self, parts: list[str], index: int, candidates: list[str]) -> torch.Tensor:
+        """log P(candidate | left word) + log P(right word | candidate) under the pairs; the
+        right word counts only when it is known (it may be the next word to replace)."""
+        assert self.pairs is not None
+        left = parts[index - 2].lower() if index > 1 else START
+        right = parts[index + 2].lower() if index + 2 < len(parts) else END
+        known_right = right == END or right in self._known_set
+        fits = [
+            self.pairs.log_prob(left, c) + (self.pairs.log_prob(c, right) if known_right else 0)
+            for c in candidates
+        ]
+        return torch.tensor(fits)
 
     def _word_states(self, sentences: list[list[str]], index: int) -> torch.Tensor:
         """MiniLM's last-layer state of word ``index`` (mean over its word pieces) in each
@@ -130,7 +160,7 @@ def grounded(
         if ground_words:
             raise ValueError(f"planner.ground_words=true: {lm_dir} has no {WORDS_FILE}")
         return scorer
-    return GroundedScorer(scorer, WordGrounder(known))
+    return GroundedScorer(scorer, WordGrounder(known, pairs=WordPairs.read(lm_dir)))
 
 
 class GroundedScorer:

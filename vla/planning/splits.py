@@ -65,9 +65,14 @@ TABLES: dict[str, Any] = {  # table name -> the module holding it
 }  # fmt: skip
 
 
+def word_list(text: str) -> list[str]:
+    """Lower-case words of ``text`` in order (letters only; ``top-left`` is two words)."""
+    return re.findall(r"[a-z]+", text.lower())
+
+
 def words(text: str) -> set[str]:
-    """Lower-case words of ``text`` (letters only; ``top-left`` is two words)."""
-    return set(re.findall(r"[a-z]+", text.lower()))
+    """The set of :func:`word_list`."""
+    return set(word_list(text))
 
 
 def _held(phrase: str) -> bool:

@@ -9,6 +9,7 @@ from vla.planning.grounding import GroundedScorer, WordGrounder, corpus_words, g
 from vla.planning.lm import BUNDLED_LM, WORDS_FILE
 from vla.planning.lm.plan_eval import run_task
 from vla.planning.saycan_runner import _scorer
+from vla.planning.word_pairs import WordPairs
 
 pytestmark = pytest.mark.skipif(
     not (BUNDLED_LM / WORDS_FILE).is_file(), reason="bundled LM has no word list"
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def grounder() -> WordGrounder:
-    return WordGrounder(read_words(BUNDLED_LM))
+    return WordGrounder(read_words(BUNDLED_LM), pairs=WordPairs.read(BUNDLED_LM))
 
 
 class Recorder:
@@ -56,6 +57,16 @@ def test_unseen_verbs_become_known_ones_and_known_words_stay(grounder):
     )
 
 
+def test_word_pairs_put_a_verb_where_a_verb_stands():
+    known = read_words(BUNDLED_LM)
+    text = "rest the green block on the cyan block"  # "the rest" reads like "the remaining"
+    by_meaning = WordGrounder(known).ground(text)
+    with_pairs = WordGrounder(known, pairs=WordPairs.read(BUNDLED_LM)).ground(text)
+    assert by_meaning.split()[0] not in {"put", "place", "set", "stack"}
+    assert with_pairs.split()[0] in {"put", "place", "set", "stack"}
+    assert with_pairs.split()[1:] == text.split()[1:]
+
+
 def test_only_instruction_lines_are_grounded(grounder):
     recorder = Recorder()
     scorer = GroundedScorer(recorder, grounder)
@@ -84,7 +95,8 @@ def test_ground_words_follows_the_option_and_the_word_list(tmp_path):
     inner = Recorder()
     assert grounded(inner, tmp_path, None) is inner  # no word list: the LM as it is
     assert grounded(inner, BUNDLED_LM, False) is inner
-    assert isinstance(grounded(inner, BUNDLED_LM, None), GroundedScorer)
+    scorer = grounded(inner, BUNDLED_LM, None)
+    assert isinstance(scorer, GroundedScorer) and scorer.grounder.pairs is not None
     with pytest.raises(ValueError, match=WORDS_FILE):
         grounded(inner, tmp_path, True)
     with pytest.raises(ValueError, match="planner.ground_words=true needs"):

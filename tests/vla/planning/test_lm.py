@@ -23,6 +23,7 @@ from vla.planning.lm.corpus import (
 )
 from vla.planning.lm.plan_eval import run_task
 from vla.planning.lm.train_lm import LMTrainConfig, encode, make_batch, train_tokenizer
+from vla.planning.word_pairs import WordPairs
 
 
 def test_split_holds_out_its_words():
@@ -172,6 +173,8 @@ def test_init_from_continues_a_saved_lm_with_its_tokenizer(tmp_path):
     assert a == b  # the tokenizer is kept, not retrained
     words_a, words_b = (read_words(tmp_path / d) for d in "ab")
     assert "block" in words_a and set(words_a) <= set(words_b)  # the LM's words, kept
+    pairs_a, pairs_b = (WordPairs.read(tmp_path / d) for d in "ab")
+    assert pairs_a.counts and all(pairs_b.counts[p] > n for p, n in pairs_a.counts.items())
 
 
 def test_a_continued_lm_grows_its_positions_and_keeps_the_trained_ones(tmp_path):

@@ -6,5 +6,8 @@ BUNDLED_LM = BUNDLED_DIR / "saycan_lm"
 # the LM corpus's words, one per line, beside the LM (vla-train-lm writes it): what
 # planner.ground_words reads as the LM's vocabulary (vla/planning/grounding.py)
 WORDS_FILE = "words.txt"
+# counts of adjacent words in the corpus's instructions, beside the LM (vla-train-lm writes
+# it): where grounding may put a known word (vla/planning/word_pairs.py)
+PAIRS_FILE = "word_pairs.txt"
 
-__all__ = ["BUNDLED_LM", "WORDS_FILE"]
+__all__ = ["BUNDLED_LM", "PAIRS_FILE", "WORDS_FILE"]

@@ -25,6 +25,7 @@ from vla.options import at_least, in_range, one_of, positive
 from vla.planning.grounding import corpus_words, read_words
 from vla.planning.lm import WORDS_FILE
 from vla.planning.lm.corpus import generate_tasks, held_twin, make_episode, render
+from vla.planning.word_pairs import WordPairs
 from vla.training.config import PRECISIONS
 from vla.training.memory import keep_freed_memory
 from vla.training.setup import lr_factor
@@ -164,6 +165,17 @@ def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
     return [render(make_episode(task, rng, cfg.p_failure, cfg.feedback)) for task in tasks]
 
 
+def write_word_lists(out: Path, texts: list[str], init_from: str | None) -> None:
+    """What ground_words reads beside the LM: the corpus's words and its instructions' word
+    pairs, each with those of the LM it continued from."""
+    before = (read_words(init_from) or []) if init_from else []
+    known = corpus_words([*before, *texts])
+    (out / WORDS_FILE).write_text("\n".join(known) + "\n")
+    pairs = WordPairs.from_texts(texts)
+    earlier = WordPairs.read(init_from) if init_from else None
+    (pairs + earlier if earlier else pairs).write(out)
+
+
 def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
     """Build the corpus, train tokenizer and model, save both to ``cfg.output_dir``."""
     torch.set_num_threads(cfg.threads)
@@ -206,10 +218,7 @@ def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
     model.eval()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    # the LM's vocabulary, for ground_words: this corpus's words and those it continued from
-    before = (read_words(cfg.init_from) or []) if cfg.init_from else []
-    known = corpus_words([*before, *(text for text, _ in corpus)])
-    (out / WORDS_FILE).write_text("\n".join(known) + "\n")
+    write_word_lists(out, [text for text, _ in corpus], cfg.init_from)
     summary = {
         "first_loss": losses[0],
         "final_loss": sum(losses[-20:]) / len(losses[-20:]),
