@@ -199,6 +199,25 @@ def test_a_continued_lm_grows_its_positions_and_keeps_the_trained_ones(tmp_path)
     assert grown.transformer.wpe.weight[400:].std() > 0.01  # initialised, not zeros
 
 
+def test_grown_layers_start_as_identity_and_then_learn():
+    from vla.planning.lm.train_lm import grow_layers
+
+    model, tokenizer = load_local_lm(BUNDLED_LM)
+    model.eval()
+    ids = torch.tensor(
+        [tokenizer("instruction: put the red block in the blue bowl\n1.")["input_ids"]]
+    )
+    before = model(ids).logits
+    layers = model.config.n_layer
+    grow_layers(model, layers + 2)
+    assert len(model.transformer.h) == model.config.n_layer == layers + 2
+    assert torch.equal(model(ids).logits, before)  # the grown model computes the same
+    model(ids, labels=ids).loss.backward()
+    assert model.transformer.h[-1].mlp.c_proj.weight.grad.abs().sum() > 0
+    grow_layers(model, 1)  # never shrinks
+    assert len(model.transformer.h) == layers + 2
+
+
 def test_family_weights_scale_the_corpus_per_family():
     from vla.planning.lm.train_lm import build_corpus
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+from transformers.models.gpt2.modeling_gpt2 import GPT2Block
 
 from planners.hf_scorer import load_local_lm
 from sim.tasks.spec import BUILTIN_SUITES
@@ -54,7 +55,7 @@ class LMTrainConfig:
     # SayCan runner reads it (planner.feedback=None: prompt as trained)
     feedback: bool = True
     vocab_size: int = 600  # BPE vocabulary, special token included
-    n_layer: int = 3
+    n_layer: int = 3  # a model continued with init_from grows to this many blocks (never shrinks)
     n_embd: int = 128
     n_head: int = 4
     # context length; episodes with scene feedback after each skill run to ~800 tokens. A
@@ -148,6 +149,24 @@ def grow_positions(model: GPT2LMHeadModel, n_positions: int) -> None:
     model.config.n_positions = n_positions
 
 
+def grow_layers(model: GPT2LMHeadModel, n_layer: int) -> None:
+    """Append transformer blocks to a GPT-2 in place until it has ``n_layer``: each new block
+    starts as GPT-2 initialises one, but with its attention and MLP output projections at
+    zero, so it adds nothing to the residual stream and the grown model computes exactly what
+    the trained one did; training then puts the new capacity to use."""
+    blocks = model.transformer.h
+    if n_layer <= len(blocks):
+        return
+    model.config.n_layer = n_layer
+    for index in range(len(blocks), n_layer):
+        block = GPT2Block(model.config, layer_idx=index)
+        block.apply(model._init_weights)
+        for projection in (block.attn.c_proj, block.mlp.c_proj):
+            torch.nn.init.zeros_(projection.weight)
+            torch.nn.init.zeros_(projection.bias)
+        blocks.append(block.to(next(model.parameters()).dtype))
+
+
 def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
     """Rendered train-split episodes (text, target spans), plus the held twin
     (:func:`vla.planning.lm.corpus.held_twin`) of every task that starts with a block in the
@@ -187,6 +206,7 @@ def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
     if cfg.init_from:
         model, tokenizer = load_local_lm(cfg.init_from)  # its weights and tokenizer
         grow_positions(model, cfg.n_positions)
+        grow_layers(model, cfg.n_layer)
     else:
         tokenizer = train_tokenizer([text for text, _ in corpus], cfg.vocab_size)
         model = new_model(cfg, tokenizer)
