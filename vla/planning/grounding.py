@@ -35,6 +35,16 @@ from vla.planning.splits import words
 from vla.planning.word_pairs import END, START, WordPairs
 
 FLUENCY = 0.02  # weight of the pairs' log-probability against MiniLM's cosine (validation)
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices natively (AMX or AVX-512 BF16), where
+    MiniLM's states come ~1.5x sooner in bf16; elsewhere bf16 would be emulated, so fp32."""
+    cpu = torch.cpu
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(cpu, name, lambda: False)() for name in checks)
+
+
 _PIECES = re.compile(r"[A-Za-z]+|[^A-Za-z\s]")
 _CACHE_SIZE = 1024
 
@@ -83,6 +93,7 @@ class WordGrounder:
         self.encoder = SentenceEncoder(encoder)
         self._known_vectors: torch.Tensor | None = None
         self._cache: OrderedDict[str, str] = OrderedDict()
+        self._bf16 = native_bf16()
 
     def ground(self, text: str) -> str:
         """``text`` with each unknown word replaced (spacing and punctuation kept)."""
@@ -141,7 +152,8 @@ class WordGrounder:
             pieces.append(words + [parts[index]] + _PIECES.findall("".join(parts[index + 1 :])))
         tokenizer, model = self.encoder.tokenizer, self.encoder.model
         batch = tokenizer(pieces, is_split_into_words=True, padding=True, return_tensors="pt")
-        hidden = model(**batch).last_hidden_state
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16):
+            hidden = model(**batch).last_hidden_state.float()
         rows = []
         for row, word in enumerate(target):
             ids = batch.word_ids(row)

@@ -67,6 +67,17 @@ def test_word_pairs_put_a_verb_where_a_verb_stands():
     assert with_pairs.split()[1:] == text.split()[1:]
 
 
+def test_bf16_states_choose_the_words_fp32_states_choose():
+    known, pairs = read_words(BUNDLED_LM), WordPairs.read(BUNDLED_LM)
+    text = "toss the block that is the colour of a frog into the bowl; once done, rest it"
+    chosen = {}
+    for bf16 in (False, True):
+        grounder = WordGrounder(known, pairs=pairs)
+        grounder._bf16 = bf16  # what native_bf16() decides from the CPU
+        chosen[bf16] = grounder.ground(text)
+    assert chosen[True] == chosen[False] != text
+
+
 def test_only_instruction_lines_are_grounded(grounder):
     recorder = Recorder()
     scorer = GroundedScorer(recorder, grounder)
