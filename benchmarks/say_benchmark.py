@@ -3,14 +3,16 @@
     python benchmarks/say_benchmark.py                              # the bundled causal LM
     python benchmarks/say_benchmark.py --lm vla/assets/say_minilm   # the MiniLM Say
     python benchmarks/say_benchmark.py --tasks language             # words the LM never saw
+    python benchmarks/say_benchmark.py --split held_out             # held-out wordings
 
 The prompts are every step of the oracle's episode of the first ``--episodes`` tasks of a
 suite (``--tasks``, default long_horizon: 4 blocks and 4 bowls, 30-60 candidate skills a
-step). For each step it times the scorer's ``score(prompt, options)``: the first step of an
+step), or with ``--split`` one task of each family of a ``plan_eval`` split (test seeds).
+For each step it times the scorer's ``score(prompt, options)``: the first step of an
 episode (a new instruction: MiniLM encodes it, or grounds the words the LM never saw,
-``planner.ground_words``) and the later steps (the instruction is cached; each step has the
-scene feedback of the one before, when the scorer was trained with it). Prints the median
-and 90th percentile in milliseconds.
+``planner.ground_words``) and the later steps (the instruction is cached; each step has
+the scene feedback of the one before, when the scorer was trained with it). Prints the
+median and 90th percentile in milliseconds.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sim.tasks import apply_skill, load_tasks, oracle_plan, symbolic_world  # no
 from sim.tasks.describe import scene_facts  # noqa: E402
 from vla.planning.lm.corpus import scene_of  # noqa: E402
 from vla.planning.saycan_runner import _scorer, wants_feedback  # noqa: E402
+from vla.planning.splits import SPLITS, generate_tasks  # noqa: E402
 
 
 def episode_prompts(task, feedback: bool = True):
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lm", default=None, help="Say or causal LM folder; default: bundled LM")
     parser.add_argument("--tasks", default="long_horizon", help="suite whose tasks are planned")
+    parser.add_argument("--split", choices=SPLITS, help="plan_eval split instead of a suite")
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument(
         "--feedback", action=argparse.BooleanOptionalAction, help="default: as trained"
@@ -66,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     scorer = _scorer(args.lm, "sum", args.ground_words)
-    tasks = load_tasks(args.tasks)[: args.episodes]
+    if args.split:
+        tasks = generate_tasks(args.split, 1, seed=1_000_000)[: args.episodes]
+    else:
+        tasks = load_tasks(args.tasks)[: args.episodes]
     prompts, options = episode_prompts(tasks[0])
     scorer.score(prompts[0].replace(tasks[0].instruction, "warm up"), options)
     first, later, sizes = [], [], []
@@ -78,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             scorer.score(prompt, options)
             (first if i == 0 else later).append(1000 * (time.perf_counter() - start))
     print(f"scorer: {type(scorer).__name__} ({args.lm or 'bundled LM'}), 1 thread")
-    print(f"{len(tasks)} episodes of {args.tasks}, {min(sizes)}-{max(sizes)} candidates a step")
+    source = f"the {args.split} split" if args.split else args.tasks
+    print(f"{len(tasks)} episodes of {source}, {min(sizes)}-{max(sizes)} candidates a step")
     for name, times in (("first step (new instruction)", first), ("later steps", later)):
         p90 = sorted(times)[int(0.9 * (len(times) - 1))]
         median = statistics.median(times)
