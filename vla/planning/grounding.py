@@ -35,6 +35,8 @@ from vla.planning.splits import words
 from vla.planning.word_pairs import END, START, WordPairs
 
 FLUENCY = 0.02  # weight of the pairs' log-probability against MiniLM's cosine (validation)
+_PIECES = re.compile(r"[A-Za-z]+|[^A-Za-z\s]")
+_CACHE_SIZE = 1024
 
 
 def native_bf16() -> bool:
@@ -43,10 +45,6 @@ def native_bf16() -> bool:
     cpu = torch.cpu
     checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
     return any(getattr(cpu, name, lambda: False)() for name in checks)
-
-
-_PIECES = re.compile(r"[A-Za-z]+|[^A-Za-z\s]")
-_CACHE_SIZE = 1024
 
 
 def corpus_words(texts: Iterable[str]) -> list[str]:
