@@ -28,6 +28,7 @@ import torch  # noqa: E402
 
 from planners.candidates import candidate_skills  # noqa: E402
 from planners.prompt import build_prompt, observed_step, option_text  # noqa: E402
+from sim import TEST_SEED_START  # noqa: E402
 from sim.tasks import apply_skill, load_tasks, oracle_plan, symbolic_world  # noqa: E402
 from sim.tasks.describe import scene_facts  # noqa: E402
 from vla.planning.lm.corpus import scene_of  # noqa: E402
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     scorer = _scorer(args.lm, "sum", args.ground_words)
     if args.split:
-        tasks = generate_tasks(args.split, 1, seed=1_000_000)[: args.episodes]
+        tasks = generate_tasks(args.split, 1, seed=TEST_SEED_START)[: args.episodes]
     else:
         tasks = load_tasks(args.tasks)[: args.episodes]
     prompts, options = episode_prompts(tasks[0])
