@@ -68,9 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ground-words", action=argparse.BooleanOptionalAction, help="default: as vla-eval"
     )
+    parser.add_argument(
+        "--ground-sentences", action=argparse.BooleanOptionalAction, help="default: as vla-eval"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    scorer = _scorer(args.lm, "sum", args.ground_words)
+    scorer = _scorer(args.lm, "sum", args.ground_words, args.ground_sentences)
     if args.split:
         tasks = generate_tasks(args.split, 1, seed=TEST_SEED_START)[: args.episodes]
     else:

@@ -49,8 +49,8 @@ def run_task(cfg: RunConfig) -> dict:
     print(f"planner: {planner} {options or ''}\npolicy: {cfg.policy}")
     if planner == "saycan":
         read = read_instruction(SayCanOptions.from_mapping(options), task.instruction)
-        if read != task.instruction:
-            print(f"the Say reads: {read}  (planner.ground_words)")
+        if read != [task.instruction]:
+            print(f"the Say reads: {' | '.join(read)}  (planner.ground_words, ground_sentences)")
     # the scene as it starts: a video and key frames even when the planner says done at once
     frames = [compose_frame(env.render(), obs["images"]["wrist"])]
     key_frames, choices = [], []

@@ -43,6 +43,11 @@ class SayCanOptions(PlannerConfig):
     # most like them in place (vla/planning/grounding.py); None: when the LM folder has the
     # words.txt that vla-train-lm writes (the bundled LM does)
     ground_words: bool | None = None
+    # an instruction with such words is also read as the trained instruction MiniLM finds
+    # closest, naming the same things in the same order, and the LM's scores are averaged
+    # over both readings (vla/planning/sentences.py); None: when the LM folder has the
+    # instructions.txt that vla-train-lm writes (the bundled LM does)
+    ground_sentences: bool | None = None
     affordance: str = "learned"  # learned (bundled value function) | oracle (sim state) | constant
     affordance_checkpoint: str | None = None  # for learned; None: the bundled one
     # Fixed "Can" of done (SayCan learns no value for it). Low: the learned values of RT-1's
@@ -55,13 +60,13 @@ class SayCanOptions(PlannerConfig):
         one_of(self, "reduction", ("sum", "mean"), prefix="planner.")
         in_range(self, "done_affordance", 0.0, 1.0, high_open=False, prefix="planner.")
         at_least(self, 1, "max_failures", "top_k", prefix="planner.")
-        if self.ground_words:
-            from vla.planning.lm import BUNDLED_LM, WORDS_FILE
+        from vla.planning.lm import BUNDLED_LM, SENTENCES_FILE, WORDS_FILE
 
-            if not (Path(self.lm or BUNDLED_LM) / WORDS_FILE).is_file():
+        for option, name in (("ground_words", WORDS_FILE), ("ground_sentences", SENTENCES_FILE)):
+            if getattr(self, option) and not (Path(self.lm or BUNDLED_LM) / name).is_file():
                 raise ValueError(
-                    f"planner.ground_words=true needs the LM's word list {WORDS_FILE} in "
-                    f"{self.lm or BUNDLED_LM} (vla-train-lm writes it); or leave it unset"
+                    f"planner.{option}=true needs the LM's {name} in {self.lm or BUNDLED_LM} "
+                    "(vla-train-lm writes it); or leave it unset"
                 )
 
     @classmethod

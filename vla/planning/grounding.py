@@ -30,7 +30,8 @@ import torch
 
 from planners.prompt import INSTRUCTION
 from planners.scorer import LanguageScorer
-from vla.planning.lm import WORDS_FILE
+from vla.planning.lm import SENTENCES_FILE, WORDS_FILE
+from vla.planning.sentences import TrainedInstructions
 from vla.planning.splits import words
 from vla.planning.word_pairs import END, START, WordPairs
 
@@ -161,34 +162,82 @@ class WordGrounder:
 
 
 def grounded(
-    scorer: LanguageScorer, lm_dir: str | Path, ground_words: bool | None
+    scorer: LanguageScorer,
+    lm_dir: str | Path,
+    ground_words: bool | None,
+    ground_sentences: bool | None = None,
 ) -> LanguageScorer:
-    """``scorer`` with its instructions grounded in the vocabulary of the LM in ``lm_dir``:
-    when ``ground_words`` is None, only if the LM has a word list; never when it is False."""
+    """``scorer`` with its instructions grounded in the LM in ``lm_dir``: in its words when
+    ``ground_words`` is None and the LM has a word list, or True; and also as its closest
+    trained instruction (:mod:`vla.planning.sentences`) when ``ground_sentences`` is None and
+    the LM has its instructions, or True. Never what is False."""
     known = None if ground_words is False else read_words(lm_dir)
-    if known is None:
-        if ground_words:
-            raise ValueError(f"planner.ground_words=true: {lm_dir} has no {WORDS_FILE}")
+    if known is None and ground_words:
+        raise ValueError(f"planner.ground_words=true: {lm_dir} has no {WORDS_FILE}")
+    sentences = None if ground_sentences is False else TrainedInstructions.read(lm_dir)
+    if sentences is None and ground_sentences:
+        raise ValueError(f"planner.ground_sentences=true: {lm_dir} has no {SENTENCES_FILE}")
+    if known is None and sentences is None:
         return scorer
-    return GroundedScorer(scorer, WordGrounder(known, pairs=WordPairs.read(lm_dir)))
+    grounder = WordGrounder(known, pairs=WordPairs.read(lm_dir)) if known else None
+    return GroundedScorer(scorer, grounder, sentences)
 
 
 class GroundedScorer:
     """A scorer whose prompts have their instruction lines grounded first (the options, the
-    simulator's own skill texts, are scored as they are)."""
+    simulator's own skill texts, are scored as they are).
 
-    def __init__(self, scorer: LanguageScorer, grounder: WordGrounder) -> None:
+    An instruction with a word the LM never saw is read with its words grounded and, with
+    ``sentences``, also as its closest trained instruction; the option scores are the mean of
+    the wrapped scorer's log-probabilities under each reading.
+    """
+
+    def __init__(
+        self,
+        scorer: LanguageScorer,
+        grounder: WordGrounder | None,
+        sentences: TrainedInstructions | None = None,
+    ) -> None:
+        if grounder is None and sentences is None:
+            raise ValueError("GroundedScorer needs a word grounder or trained instructions")
         self.scorer = scorer
         self.grounder = grounder
+        self.sentences = sentences
+        self._known = frozenset(grounder.known) if grounder else sentences.words()
+        self._readings: dict[str, list[str]] = {}
 
-    def ground_prompt(self, prompt: str) -> str:
-        """``prompt`` with every ``instruction:`` line grounded."""
+    def readings(self, instruction: str) -> list[str]:
+        """How the LM reads ``instruction``: as it is when every word is known; else with its
+        words grounded and as the closest trained instruction (those of them in use)."""
+        if words(instruction) <= self._known:
+            return [instruction]
+        if instruction not in self._readings:
+            read = [self.grounder.ground(instruction)] if self.grounder else []
+            near = self.sentences.nearest(instruction) if self.sentences else None
+            if near is not None and near not in read:
+                read.append(near)
+            if len(self._readings) >= _CACHE_SIZE:
+                self._readings.clear()
+            self._readings[instruction] = read or [instruction]
+        return self._readings[instruction]
+
+    def prompts(self, prompt: str) -> list[str]:
+        """``prompt`` once per reading of its instruction lines (a line with fewer readings
+        keeps its last)."""
         lines = prompt.split("\n")
-        for i, line in enumerate(lines):
-            if line.startswith(INSTRUCTION):
-                lines[i] = INSTRUCTION + self.grounder.ground(line[len(INSTRUCTION) :])
-        return "\n".join(lines)
+        readings = {
+            i: self.readings(line[len(INSTRUCTION) :])
+            for i, line in enumerate(lines)
+            if line.startswith(INSTRUCTION)
+        }
+        out = []
+        for k in range(max(map(len, readings.values()), default=1)):
+            for i, read in readings.items():
+                lines[i] = INSTRUCTION + read[min(k, len(read) - 1)]
+            out.append("\n".join(lines))
+        return out
 
     def score(self, prompt: str, options: Sequence[str]) -> list[float]:
-        """The wrapped scorer's log-probabilities for the grounded prompt."""
-        return self.scorer.score(self.ground_prompt(prompt), options)
+        """The mean of the wrapped scorer's log-probabilities over the prompt's readings."""
+        rows = [self.scorer.score(text, options) for text in self.prompts(prompt)]
+        return [sum(column) / len(rows) for column in zip(*rows, strict=True)]

@@ -28,10 +28,15 @@ from vla.planning.config import SayCanOptions
 
 
 @functools.lru_cache(maxsize=4)
-def _scorer(lm: str | None, reduction: str, ground_words: bool | None = None):
+def _scorer(
+    lm: str | None,
+    reduction: str,
+    ground_words: bool | None = None,
+    ground_sentences: bool | None = None,
+):
     """The MiniLM Say for a Say checkpoint, else a causal LM's scorer (None: the bundled LM),
-    with its instructions grounded in the LM's words as ``ground_words`` says
-    (:func:`vla.planning.grounding.grounded`)."""
+    with its instructions grounded in the LM's words and trained instructions as
+    ``ground_words`` and ``ground_sentences`` say (:func:`vla.planning.grounding.grounded`)."""
     from vla.planning.grounding import grounded
     from vla.planning.lm import BUNDLED_LM
     from vla.planning.say.checkpoint import is_say_checkpoint
@@ -39,20 +44,25 @@ def _scorer(lm: str | None, reduction: str, ground_words: bool | None = None):
     if lm is not None and is_say_checkpoint(lm):
         import vla.planning.say.scorer  # noqa: F401  (registers "minilm")
 
-        return grounded(make_scorer("minilm", model=lm), lm, ground_words)
+        return grounded(make_scorer("minilm", model=lm), lm, ground_words, ground_sentences)
     scorer = make_scorer("hf", model=lm or BUNDLED_LM, reduction=reduction)
-    return grounded(scorer, lm or BUNDLED_LM, ground_words)
+    return grounded(scorer, lm or BUNDLED_LM, ground_words, ground_sentences)
 
 
-def read_instruction(options: SayCanOptions, instruction: str) -> str:
-    """``instruction`` as the Say reads it: with its unseen words grounded when the scorer of
-    ``options`` grounds them (``planner.ground_words``), else as it is."""
+def options_scorer(options: SayCanOptions):
+    """The (cached) scorer that ``options`` asks for."""
+    return _scorer(options.lm, options.reduction, options.ground_words, options.ground_sentences)
+
+
+def read_instruction(options: SayCanOptions, instruction: str) -> list[str]:
+    """``instruction`` as the Say reads it: its readings when the scorer of ``options``
+    grounds it (``planner.ground_words``, ``planner.ground_sentences``), else itself."""
     from vla.planning.grounding import GroundedScorer
 
-    scorer = _scorer(options.lm, options.reduction, options.ground_words)
+    scorer = options_scorer(options)
     if isinstance(scorer, GroundedScorer):
-        return scorer.grounder.ground(instruction)
-    return instruction
+        return scorer.readings(instruction)
+    return [instruction]
 
 
 def wants_feedback(lm: str | None, feedback: bool | None) -> bool:
@@ -92,7 +102,7 @@ def _affordance(options: SayCanOptions, env: Any) -> Affordance:
 def build_planner(options: SayCanOptions, env: Any, max_skills: int) -> SayCanPlanner:
     """A SayCan planner for ``env`` with the (cached) scorer and affordance of ``options``."""
     return SayCanPlanner(
-        _scorer(options.lm, options.reduction, options.ground_words),
+        options_scorer(options),
         _affordance(options, env),
         max_skills=max_skills,
         max_failures=options.max_failures,

@@ -97,7 +97,7 @@ def test_grounding_lets_the_bundled_lm_plan_an_unseen_verb():
     task = parse_tasks([spec])[0]
     outcomes = {}
     for ground in (False, True):
-        planner = SayCanPlanner(_scorer(None, "sum", ground), max_skills=6)
+        planner = SayCanPlanner(_scorer(None, "sum", ground, ground), max_skills=6)
         outcomes[ground], _ = run_task(planner, task, feedback=False)  # as the LM was trained
     assert outcomes == {False: False, True: True}
 
@@ -105,7 +105,7 @@ def test_grounding_lets_the_bundled_lm_plan_an_unseen_verb():
 def test_ground_words_follows_the_option_and_the_word_list(tmp_path):
     inner = Recorder()
     assert grounded(inner, tmp_path, None) is inner  # no word list: the LM as it is
-    assert grounded(inner, BUNDLED_LM, False) is inner
+    assert grounded(inner, BUNDLED_LM, False, False) is inner
     scorer = grounded(inner, BUNDLED_LM, None)
     assert isinstance(scorer, GroundedScorer) and scorer.grounder.pairs is not None
     with pytest.raises(ValueError, match=WORDS_FILE):

@@ -23,6 +23,7 @@ from vla.planning.lm.corpus import (
 )
 from vla.planning.lm.plan_eval import run_task
 from vla.planning.lm.train_lm import LMTrainConfig, encode, make_batch, train_tokenizer
+from vla.planning.sentences import TrainedInstructions
 from vla.planning.word_pairs import WordPairs
 
 
@@ -160,7 +161,7 @@ def test_bundled_lm_plans_a_simple_instruction(monkeypatch):
 
 
 def test_init_from_continues_a_saved_lm_with_its_tokenizer(tmp_path):
-    from vla.planning.lm.train_lm import train_lm
+    from vla.planning.lm.train_lm import train_lm, write_grounding_files
 
     small = dict(steps=2, batch_size=4, tasks_per_family=2, warmup_steps=1, vocab_size=300)
     small.update(n_layer=1, n_embd=32, n_head=2, n_positions=1024)
@@ -175,6 +176,11 @@ def test_init_from_continues_a_saved_lm_with_its_tokenizer(tmp_path):
     assert "block" in words_a and set(words_a) <= set(words_b)  # the LM's words, kept
     pairs_a, pairs_b = (WordPairs.read(tmp_path / d) for d in "ab")
     assert pairs_a.counts and all(pairs_b.counts[p] > n for p, n in pairs_a.counts.items())
+    (tmp_path / "c").mkdir()
+    write_grounding_files(tmp_path / "c", ["instruction: tip the blue bowl"], str(tmp_path / "a"))
+    sentences_a, sentences_c = (TrainedInstructions.read(tmp_path / d) for d in "ac")
+    assert set(sentences_c.sentences) == {*sentences_a.sentences, "tip the red bowl"}
+    assert sentences_c.vectors.shape == (len(sentences_c), 384)
 
 
 def test_a_continued_lm_grows_its_positions_and_keeps_the_trained_ones(tmp_path):

@@ -12,6 +12,7 @@ plan's length plus 3 skills, as in ``vla-eval``. Splits
     python -m vla.planning.lm.plan_eval --seed 2000000           # validation seeds
     python -m vla.planning.lm.plan_eval --lm vla/assets/say_minilm   # the MiniLM Say
     python -m vla.planning.lm.plan_eval --no-ground-words        # the LM without MiniLM's words
+    python -m vla.planning.lm.plan_eval --no-ground-sentences    # ... without trained sentences
 """
 
 from __future__ import annotations
@@ -77,10 +78,13 @@ def plan_success(
 
 
 def make_planner(
-    lm: str | None, reduction: str = "sum", ground_words: bool | None = None
+    lm: str | None,
+    reduction: str = "sum",
+    ground_words: bool | None = None,
+    ground_sentences: bool | None = None,
 ) -> SayCanPlanner:
     """A planner with the constant affordance and the scorer ``planner.lm`` would pick."""
-    return SayCanPlanner(_scorer(lm, reduction, ground_words))
+    return SayCanPlanner(_scorer(lm, reduction, ground_words, ground_sentences))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,12 +102,17 @@ def main(argv: list[str] | None = None) -> int:
         action=argparse.BooleanOptionalAction,
         help="MiniLM grounding of unseen words; default: when the LM has words.txt",
     )
+    parser.add_argument(
+        "--ground-sentences",
+        action=argparse.BooleanOptionalAction,
+        help="also read as the closest trained instruction; default: when the LM has them",
+    )
     parser.add_argument("--by-construction", action="store_true", help="language per construction")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
-    planner = make_planner(args.lm, args.reduction, args.ground_words)
+    planner = make_planner(args.lm, args.reduction, args.ground_words, args.ground_sentences)
     group = (lambda f: f) if args.by_construction else (lambda f: f.split(".")[0])
     totals = {}
     for split in SPLITS if args.split == "all" else (args.split,):

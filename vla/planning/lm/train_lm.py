@@ -26,6 +26,7 @@ from vla.options import at_least, in_range, one_of, positive
 from vla.planning.grounding import corpus_words, read_words
 from vla.planning.lm import WORDS_FILE
 from vla.planning.lm.corpus import generate_tasks, held_twin, make_episode, render
+from vla.planning.sentences import TrainedInstructions, corpus_instructions
 from vla.planning.word_pairs import WordPairs
 from vla.training.config import PRECISIONS
 from vla.training.memory import keep_freed_memory
@@ -184,15 +185,19 @@ def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
     return [render(make_episode(task, rng, cfg.p_failure, cfg.feedback)) for task in tasks]
 
 
-def write_word_lists(out: Path, texts: list[str], init_from: str | None) -> None:
-    """What ground_words reads beside the LM: the corpus's words and its instructions' word
-    pairs, each with those of the LM it continued from."""
+def write_grounding_files(out: Path, texts: list[str], init_from: str | None) -> None:
+    """What ground_words and ground_sentences read beside the LM: the corpus's words, its
+    instructions' word pairs and its delexicalised instructions, each with those of the LM
+    it continued from."""
     before = (read_words(init_from) or []) if init_from else []
     known = corpus_words([*before, *texts])
     (out / WORDS_FILE).write_text("\n".join(known) + "\n")
     pairs = WordPairs.from_texts(texts)
     earlier = WordPairs.read(init_from) if init_from else None
     (pairs + earlier if earlier else pairs).write(out)
+    sentences = set(corpus_instructions(texts))
+    trained = TrainedInstructions.read(init_from) if init_from else None
+    TrainedInstructions(sorted(sentences | set(trained.sentences if trained else ()))).write(out)
 
 
 def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
@@ -238,7 +243,7 @@ def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
     model.eval()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    write_word_lists(out, [text for text, _ in corpus], cfg.init_from)
+    write_grounding_files(out, [text for text, _ in corpus], cfg.init_from)
     summary = {
         "first_loss": losses[0],
         "final_loss": sum(losses[-20:]) / len(losses[-20:]),

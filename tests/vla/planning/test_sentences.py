@@ -1,0 +1,132 @@
+"""Sentence grounding: a new wording also read as the closest trained instruction."""
+
+import pytest
+import torch
+
+from vla.planning.config import SayCanOptions
+from vla.planning.grounding import GroundedScorer, grounded
+from vla.planning.lm import BUNDLED_LM, SENTENCES_FILE
+from vla.planning.sentences import (
+    TrainedInstructions,
+    corpus_instructions,
+    delexicalise,
+    relexicalise,
+)
+
+
+class Recorder:
+    """The scorer a GroundedScorer wraps: keeps its prompts, scores option i as -i - prompts."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def score(self, prompt: str, options) -> list[float]:
+        self.prompts.append(prompt)
+        return [-float(i) - len(self.prompts) for i in range(len(options))]
+
+
+TRAINED = [
+    "put the red block in the green bowl",
+    "take the red block out of the green bowl",
+    "stack the red block on the green block",
+    "move the red block to the top left corner",
+]
+
+
+@pytest.fixture(scope="module")
+def trained() -> TrainedInstructions:
+    return TrainedInstructions(TRAINED)
+
+
+def test_names_are_set_aside_in_order_and_put_back():
+    names = delexicalise("Deposit the crimson cube in the azure dish, then the scarlet one")
+    assert names.text == "deposit the red cube in the green dish, then the red one"
+    assert names.colours == ("crimson", "azure")  # scarlet is crimson's colour again
+    assert names.mentions == (("red", "block"), ("green", "bowl"), ("red", "one"))
+    assert relexicalise("put the red block in the green bowl", names) == (
+        "put the crimson block in the azure bowl"
+    )
+    places = delexicalise("move the blue block to the upper right corner")
+    assert places.text == "move the red block to the top left corner"
+    assert relexicalise(places.text, places) == "move the blue block to the upper right corner"
+
+
+def test_corpus_instructions_are_the_distinct_instruction_lines_without_names():
+    texts = [
+        "instruction: put the blue block in the red bowl\nobjects: blue block\n1. done",
+        "instruction: put the cyan block in the pink bowl\n1. done",
+    ]
+    assert corpus_instructions(texts) == ["put the red block in the green bowl"]
+
+
+def test_the_closest_instruction_names_the_same_things_in_the_same_places(trained):
+    assert trained.nearest("deposit the azure block in the crimson bowl") == (
+        "put the azure block in the crimson bowl"
+    )
+    assert trained.nearest("relocate the pink block to the centre") == (
+        "move the pink block to the centre"
+    )
+    # a bowl where the trained sentences have a block, or a third name: nothing fits
+    assert (
+        TrainedInstructions(TRAINED[2:3]).nearest("toss the red block into the blue bowl") is None
+    )
+    assert trained.nearest("put the red block and the blue block in the pink bowl") is None
+
+
+def test_word_piece_alignment_tells_into_from_out_of():
+    toss = "toss the blue block into the pink bowl"
+    by_embedding = TrainedInstructions(TRAINED, shortlist=1).nearest(toss)
+    assert by_embedding == "take the blue block out of the pink bowl"  # near twins to MiniLM
+    assert TrainedInstructions(TRAINED).nearest(toss) == "put the blue block in the pink bowl"
+    unload = "unload the blue block from the pink bowl"
+    assert (
+        TrainedInstructions(TRAINED).nearest(unload) == "take the blue block out of the pink bowl"
+    )
+
+
+def test_written_instructions_read_back_with_their_vectors(tmp_path, trained):
+    trained.write(tmp_path)
+    back = TrainedInstructions.read(tmp_path)
+    assert back.sentences == TRAINED
+    assert torch.allclose(back.vectors, trained.vectors, atol=1e-3)
+    assert back.nearest("deposit the blue block in the red bowl") == (
+        "put the blue block in the red bowl"
+    )
+    assert TrainedInstructions.read(tmp_path / "none") is None
+    (tmp_path / "instructions.txt").write_text("one more\n" + "\n".join(TRAINED))
+    with pytest.raises(ValueError, match="5 instructions"):
+        TrainedInstructions.read(tmp_path)
+
+
+def test_an_unseen_wording_is_scored_under_both_readings(tmp_path, trained):
+    trained.write(tmp_path)
+    (tmp_path / "words.txt").write_text("\n".join(sorted(set(" ".join(TRAINED).split()))))
+    recorder = Recorder()
+    scorer = grounded(recorder, tmp_path, None, None)
+    assert isinstance(scorer, GroundedScorer) and scorer.sentences is not None
+    prompt = "instruction: {}\nobjects: red block\n1."
+    known = "put the red block in the green bowl"
+    assert scorer.score(prompt.format(known), ["a", "b"]) == [-1.0, -2.0]
+    assert recorder.prompts == [prompt.format(known)]  # every word known: one reading
+    recorder.prompts.clear()
+    readings = scorer.readings("deposit the blue block in the pink bowl")
+    assert len(readings) == 2 and readings[1] == "put the blue block in the pink bowl"
+    assert readings[0].split()[0] in TRAINED[0].split() + TRAINED[1].split()
+    scores = scorer.score(prompt.format("deposit the blue block in the pink bowl"), ["a", "b"])
+    assert recorder.prompts == [prompt.format(r) for r in readings]
+    assert scores == [-1.5, -2.5]  # the mean over the two readings
+
+
+def test_ground_sentences_follows_the_option_and_the_files(tmp_path):
+    recorder = Recorder()
+    assert grounded(recorder, tmp_path, None, None) is recorder
+    with pytest.raises(ValueError, match=SENTENCES_FILE):
+        grounded(recorder, tmp_path, None, True)
+    with pytest.raises(ValueError, match="planner.ground_sentences=true needs"):
+        SayCanOptions(lm=str(tmp_path), ground_sentences=True)
+    scorer = grounded(recorder, BUNDLED_LM, False, None)  # sentences alone
+    assert scorer.grounder is None and len(scorer.sentences) > 1000
+    assert scorer.readings("put the scarlet block in the azure bowl") == [
+        "put the scarlet block in the azure bowl"  # colour synonyms are known words
+    ]
+    assert grounded(recorder, BUNDLED_LM, False, False) is recorder
