@@ -30,6 +30,7 @@ import torch
 
 from planners.prompt import INSTRUCTION
 from planners.scorer import LanguageScorer
+from vla.language import native_bf16
 from vla.planning.lm import SENTENCES_FILE, WORDS_FILE
 from vla.planning.sentences import TrainedInstructions
 from vla.planning.splits import words
@@ -38,14 +39,6 @@ from vla.planning.word_pairs import END, START, WordPairs
 FLUENCY = 0.02  # weight of the pairs' log-probability against MiniLM's cosine (validation)
 _PIECES = re.compile(r"[A-Za-z]+|[^A-Za-z\s]")
 _CACHE_SIZE = 1024
-
-
-def native_bf16() -> bool:
-    """Whether this CPU multiplies bfloat16 matrices natively (AMX or AVX-512 BF16), where
-    MiniLM's states come ~1.5x sooner in bf16; elsewhere bf16 would be emulated, so fp32."""
-    cpu = torch.cpu
-    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(cpu, name, lambda: False)() for name in checks)
 
 
 def corpus_words(texts: Iterable[str]) -> list[str]:

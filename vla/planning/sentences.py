@@ -128,12 +128,13 @@ class TrainedInstructions:
         encoder: str = "all-MiniLM-L6-v2",
         shortlist: int = SHORTLIST,
     ) -> None:
-        from vla.language import SentenceEncoder
+        from vla.language import SentenceEncoder, native_bf16
 
         if not sentences:
             raise ValueError("TrainedInstructions needs at least one instruction")
         self.sentences = list(sentences)
         self.shortlist = shortlist
+        self._bf16 = native_bf16()  # the states in bf16 where the CPU has it (same choices)
         self.encoder = SentenceEncoder(encoder)
         if vectors is None:
             vectors = torch.cat(
@@ -199,7 +200,9 @@ class TrainedInstructions:
         matched to the most alike of the other's by MiniLM's contextual states."""
         tokenizer, model = self.encoder.tokenizer, self.encoder.model
         batch = tokenizer([text, *candidates], padding=True, return_tensors="pt")
-        states = torch.nn.functional.normalize(model(**batch).last_hidden_state, dim=-1)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16):
+            states = model(**batch).last_hidden_state.float()
+        states = torch.nn.functional.normalize(states, dim=-1)
         lengths = batch["attention_mask"].sum(dim=1).tolist()
         pieces = [states[row, 1 : n - 1] for row, n in enumerate(lengths)]  # no CLS, SEP
         scores = []

@@ -130,3 +130,18 @@ def test_ground_sentences_follows_the_option_and_the_files(tmp_path):
         "put the scarlet block in the azure bowl"  # colour synonyms are known words
     ]
     assert grounded(recorder, BUNDLED_LM, False, False) is recorder
+
+
+def test_bf16_states_choose_the_sentences_fp32_states_choose():
+    bundled = TrainedInstructions.read(BUNDLED_LM)
+    texts = [
+        "match each block with the bowl of its colour",
+        "deposit the cyan block in the orange bowl; everything else goes in the green bowl",
+        "let the red block and the pink block trade places",
+    ]
+    chosen = {}
+    for bf16 in (False, True):
+        bundled._bf16 = bf16  # what native_bf16() decides from the CPU
+        chosen[bf16] = [bundled.nearest(text) for text in texts]
+    assert chosen[True] == chosen[False]
+    assert chosen[True][0] == "put each block in the bowl of the matching colour"
