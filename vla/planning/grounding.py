@@ -83,7 +83,7 @@ class WordGrounder:
         self.pairs = pairs
         self.fluency = fluency
         self.encoder = SentenceEncoder(encoder)
-        self._known_vectors: torch.Tensor | None = None
+        self._known_vectors = self.encoder.encode(self.known)  # once, not at the first step
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._bf16 = native_bf16()
 
@@ -103,8 +103,6 @@ class WordGrounder:
         return grounded
 
     def _shortlist(self, word: str) -> list[str]:
-        if self._known_vectors is None:
-            self._known_vectors = self.encoder.encode(self.known)
         near = self._known_vectors @ self.encoder.encode([word.lower()])[0]
         return [self.known[i] for i in near.topk(self.shortlist).indices.tolist()]
 
