@@ -30,7 +30,7 @@ import torch
 
 from planners.prompt import INSTRUCTION
 from planners.scorer import LanguageScorer
-from vla.language import native_bf16
+from vla.language import DEFAULT_ENCODER, SentenceEncoder, native_bf16
 from vla.planning.lm import SENTENCES_FILE, WORDS_FILE
 from vla.planning.sentences import TrainedInstructions
 from vla.planning.splits import words
@@ -59,7 +59,8 @@ class WordGrounder:
 
     Args:
         known: the words the Say was trained on (lower case).
-        encoder: a MiniLM name or folder (:func:`vla.language.resolve_model_dir`).
+        encoder: a MiniLM name or folder (:func:`vla.language.resolve_model_dir`), or a
+            loaded :class:`vla.language.SentenceEncoder` to share.
         shortlist: known words (nearest by their own embedding) compared in context.
         pairs: the corpus's word pairs; None compares meaning alone.
         fluency: the weight of the pairs' log-probabilities.
@@ -68,13 +69,11 @@ class WordGrounder:
     def __init__(
         self,
         known: Sequence[str],
-        encoder: str = "all-MiniLM-L6-v2",
+        encoder: str | SentenceEncoder = DEFAULT_ENCODER,
         shortlist: int = 20,
         pairs: WordPairs | None = None,
         fluency: float = FLUENCY,
     ) -> None:
-        from vla.language import SentenceEncoder
-
         if not known:
             raise ValueError("WordGrounder needs a non-empty vocabulary of known words")
         self.known = sorted({w.lower() for w in known})
@@ -82,7 +81,7 @@ class WordGrounder:
         self.shortlist = min(shortlist, len(self.known))
         self.pairs = pairs
         self.fluency = fluency
-        self.encoder = SentenceEncoder(encoder)
+        self.encoder = encoder if isinstance(encoder, SentenceEncoder) else SentenceEncoder(encoder)
         self._known_vectors = self.encoder.encode(self.known)  # once, not at the first step
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._bf16 = native_bf16()
@@ -170,7 +169,8 @@ def grounded(
         raise ValueError(f"planner.ground_sentences=true: {lm_dir} has no {SENTENCES_FILE}")
     if known is None and sentences is None:
         return scorer
-    grounder = WordGrounder(known, pairs=WordPairs.read(lm_dir)) if known else None
+    encoder = sentences.encoder if sentences is not None else DEFAULT_ENCODER  # one MiniLM
+    grounder = WordGrounder(known, encoder, pairs=WordPairs.read(lm_dir)) if known else None
     return GroundedScorer(scorer, grounder, sentences)
 
 

@@ -33,6 +33,7 @@ import torch
 
 from planners.prompt import INSTRUCTION
 from sim.tasks import paraphrase
+from vla.language import DEFAULT_ENCODER, SentenceEncoder, native_bf16
 from vla.planning.lm import SENTENCE_VECTORS_FILE, SENTENCES_FILE
 from vla.planning.splits import word_list
 
@@ -116,7 +117,8 @@ class TrainedInstructions:
     Args:
         sentences: delexicalised instructions (:func:`corpus_instructions`).
         vectors: their embeddings, (len(sentences), dim), L2-normalised; None computes them.
-        encoder: a MiniLM name or folder (:class:`vla.language.SentenceEncoder`).
+        encoder: a MiniLM name or folder (:func:`vla.language.resolve_model_dir`), or a
+            loaded :class:`vla.language.SentenceEncoder` to share.
         shortlist: the sentences closest by embedding that are re-ranked by how well their
             word pieces align with the instruction's (BERTScore).
     """
@@ -125,17 +127,15 @@ class TrainedInstructions:
         self,
         sentences: Sequence[str],
         vectors: torch.Tensor | None = None,
-        encoder: str = "all-MiniLM-L6-v2",
+        encoder: str | SentenceEncoder = DEFAULT_ENCODER,
         shortlist: int = SHORTLIST,
     ) -> None:
-        from vla.language import SentenceEncoder, native_bf16
-
         if not sentences:
             raise ValueError("TrainedInstructions needs at least one instruction")
         self.sentences = list(sentences)
         self.shortlist = shortlist
         self._bf16 = native_bf16()  # the states in bf16 where the CPU has it (same choices)
-        self.encoder = SentenceEncoder(encoder)
+        self.encoder = encoder if isinstance(encoder, SentenceEncoder) else SentenceEncoder(encoder)
         if vectors is None:
             vectors = torch.cat(
                 [self.encoder.encode(self.sentences[i : i + 256]) for i in range(0, len(self), 256)]

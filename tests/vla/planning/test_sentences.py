@@ -130,6 +130,8 @@ def test_ground_sentences_follows_the_option_and_the_files(tmp_path):
         "put the scarlet block in the azure bowl"  # colour synonyms are known words
     ]
     assert grounded(recorder, BUNDLED_LM, False, False) is recorder
+    both = grounded(recorder, BUNDLED_LM, None, None)
+    assert both.grounder.encoder is both.sentences.encoder  # one MiniLM loaded, not two
 
 
 def test_bf16_states_choose_the_sentences_fp32_states_choose():
