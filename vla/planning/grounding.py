@@ -17,6 +17,10 @@ Nothing here is written by hand about the task language: the vocabulary and the 
 from the corpus and every meaning from MiniLM. Words are replaced left to right, each in the
 context of the ones already replaced. An instruction is grounded once and cached; the scene
 lines and skills of the prompt are the simulator's own words and are left as they are.
+
+:class:`GroundedScorer` also reads such an instruction as the closest trained instruction
+(:mod:`vla.planning.sentences`) when the LM has its corpus's instructions, and averages the
+LM's scores over both readings.
 """
 
 from __future__ import annotations
