@@ -21,6 +21,7 @@ from typing import Any
 
 from planners import SayCanPlanner, StepRecord, make_affordance, make_scorer
 from planners.affordance import Affordance
+from planners.scorer import LanguageScorer
 from sim.rollout import PLAN_SLACK, FrameHook, SkillResult, run_skill
 from sim.tasks import TaskSpec, oracle_plan
 from vla.planning import oracle_affordance  # noqa: F401  (registers affordance "oracle")
@@ -49,7 +50,7 @@ def _scorer(
     return grounded(scorer, lm or BUNDLED_LM, ground_words, ground_sentences)
 
 
-def options_scorer(options: SayCanOptions):
+def options_scorer(options: SayCanOptions) -> LanguageScorer:
     """The (cached) scorer that ``options`` asks for."""
     return _scorer(options.lm, options.reduction, options.ground_words, options.ground_sentences)
 
