@@ -153,6 +153,12 @@ class PromptView:
     now: tuple[str, ...]  # facts after the last step's changes
 
 
+def instructions_in(text: str) -> list[str]:
+    """The instruction of every ``instruction:`` line of ``text`` (a prompt or a corpus
+    episode), in order."""
+    return [line[len(INSTRUCTION) :] for line in text.split("\n") if line.startswith(INSTRUCTION)]
+
+
 def read_prompt(prompt: str) -> PromptView:
     """Read the last episode of ``prompt`` (few-shot examples before it are skipped).
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from planners.prompt import INSTRUCTION
+from planners.prompt import instructions_in
 from sim.tasks import paraphrase
 from vla.language import DEFAULT_ENCODER, SentenceEncoder, native_bf16
 from vla.planning.lm import SENTENCE_VECTORS_FILE, SENTENCES_FILE
@@ -103,12 +103,7 @@ def relexicalise(text: str, names: Delexicalised) -> str:
 
 def corpus_instructions(texts: Iterable[str]) -> list[str]:
     """The distinct delexicalised ``instruction:`` lines of the corpus ``texts``, sorted."""
-    found = set()
-    for text in texts:
-        for line in text.split("\n"):
-            if line.startswith(INSTRUCTION):
-                found.add(delexicalise(line[len(INSTRUCTION) :]).text)
-    return sorted(found)
+    return sorted({delexicalise(i).text for text in texts for i in instructions_in(text)})
 
 
 class TrainedInstructions:

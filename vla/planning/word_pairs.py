@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from planners.prompt import INSTRUCTION
+from planners.prompt import instructions_in
 from vla.planning.lm import PAIRS_FILE
 from vla.planning.splits import word_list
 
@@ -42,10 +42,9 @@ class WordPairs:
         """The pairs of every ``instruction:`` line of the corpus ``texts``."""
         counts: Counter[tuple[str, str]] = Counter()
         for text in texts:
-            for line in text.split("\n"):
-                if line.startswith(INSTRUCTION):
-                    sentence = [START, *word_list(line[len(INSTRUCTION) :]), END]
-                    counts.update(zip(sentence, sentence[1:]))
+            for instruction in instructions_in(text):
+                sentence = [START, *word_list(instruction), END]
+                counts.update(zip(sentence, sentence[1:]))
         return cls(counts)
 
     @classmethod

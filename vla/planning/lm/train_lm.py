@@ -22,6 +22,7 @@ from transformers.models.gpt2.modeling_gpt2 import GPT2Block
 
 from planners.hf_scorer import load_local_lm
 from sim.tasks.spec import BUILTIN_SUITES
+from vla.language import DEFAULT_ENCODER
 from vla.options import at_least, in_range, one_of, positive
 from vla.planning.grounding import corpus_words, read_words
 from vla.planning.lm import WORDS_FILE
@@ -197,7 +198,9 @@ def write_grounding_files(out: Path, texts: list[str], init_from: str | None) ->
     (pairs + earlier if earlier else pairs).write(out)
     sentences = set(corpus_instructions(texts))
     trained = TrainedInstructions.read(init_from) if init_from else None
-    TrainedInstructions(sorted(sentences | set(trained.sentences if trained else ()))).write(out)
+    encoder = trained.encoder if trained else DEFAULT_ENCODER  # MiniLM loaded once
+    merged = sorted(sentences | set(trained.sentences if trained else ()))
+    TrainedInstructions(merged, encoder=encoder).write(out)
 
 
 def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
