@@ -7,6 +7,7 @@ the last hidden layer, mean-pooled over the attention mask, then L2-normalised.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import OrderedDict
 from pathlib import Path
@@ -88,6 +89,24 @@ class SentenceEncoder:
         # Instructions repeat across every step of an episode: embed each string once.
         self.max_cache = cache_size
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._cut: dict[int, torch.nn.Module] = {}
+
+    def first_layers(self, n: int) -> torch.nn.Module:
+        """The model with only its first ``n`` transformer layers (the same weights, not a
+        copy), built once; the whole model when ``n`` is its depth or more. Called like the
+        model; its ``last_hidden_state`` is the state after layer ``n``."""
+        layers = self.model.encoder.layer
+        if n >= len(layers):
+            return self.model
+        if n < 1:
+            raise ValueError(f"first_layers needs n >= 1, got {n}")
+        if n not in self._cut:
+            cut, encoder = copy.copy(self.model), copy.copy(self.model.encoder)
+            cut._modules, encoder._modules = dict(cut._modules), dict(encoder._modules)
+            encoder.layer = torch.nn.ModuleList(list(layers)[:n])
+            cut.encoder = encoder
+            self._cut[n] = cut
+        return self._cut[n]
 
     @property
     def dim(self) -> int:

@@ -81,3 +81,21 @@ def test_cache_is_a_bounded_lru(encoder, forward_calls, monkeypatch):
     torch.testing.assert_close(encoder.encode([texts[3]])[0], first[3])  # recomputed, same
     assert len(forward_calls) == calls + 1
     encoder.clear_cache()
+
+
+def test_first_layers_are_the_model_cut_short(encoder):
+    batch = encoder.tokenizer(
+        ["put the red block in the bowl", "go"], padding=True, return_tensors="pt"
+    )
+    with torch.no_grad():
+        hidden = encoder.model(**batch, output_hidden_states=True).hidden_states
+        cut = encoder.first_layers(2)(**batch).last_hidden_state
+    assert torch.allclose(cut, hidden[2], atol=1e-6)
+    assert not torch.allclose(cut, hidden[-1], atol=1e-2)
+    shared = {p.data_ptr() for p in encoder.model.parameters()}
+    assert {p.data_ptr() for p in encoder.first_layers(2).parameters()} <= shared  # no copy
+    assert len(encoder.model.encoder.layer) == 6  # the model itself is untouched
+    assert encoder.first_layers(2) is encoder.first_layers(2)
+    assert encoder.first_layers(6) is encoder.model
+    with pytest.raises(ValueError, match="n >= 1"):
+        encoder.first_layers(0)

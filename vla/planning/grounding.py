@@ -41,6 +41,8 @@ from vla.planning.splits import words
 from vla.planning.word_pairs import END, START, WordPairs
 
 FLUENCY = 0.02  # weight of the pairs' log-probability against MiniLM's cosine (validation)
+SHORTLIST = 20  # known words compared in context (validation seeds)
+WORD_LAYERS = 6  # MiniLM layers whose states compare them (validation seeds)
 _PIECES = re.compile(r"[A-Za-z]+|[^A-Za-z\s]")
 _CACHE_SIZE = 1024
 
@@ -66,6 +68,7 @@ class WordGrounder:
         encoder: a MiniLM name or folder (:func:`vla.language.resolve_model_dir`), or a
             loaded :class:`vla.language.SentenceEncoder` to share.
         shortlist: known words (nearest by their own embedding) compared in context.
+        layers: they are compared by their states after this many of MiniLM's layers.
         pairs: the corpus's word pairs; None compares meaning alone.
         fluency: the weight of the pairs' log-probabilities.
     """
@@ -74,9 +77,10 @@ class WordGrounder:
         self,
         known: Sequence[str],
         encoder: str | SentenceEncoder = DEFAULT_ENCODER,
-        shortlist: int = 20,
+        shortlist: int = SHORTLIST,
         pairs: WordPairs | None = None,
         fluency: float = FLUENCY,
+        layers: int = WORD_LAYERS,
     ) -> None:
         if not known:
             raise ValueError("WordGrounder needs a non-empty vocabulary of known words")
@@ -85,6 +89,7 @@ class WordGrounder:
         self.shortlist = min(shortlist, len(self.known))
         self.pairs = pairs
         self.fluency = fluency
+        self.layers = layers
         self.encoder = encoder if isinstance(encoder, SentenceEncoder) else SentenceEncoder(encoder)
         self._known_vectors = self.encoder.encode(self.known)  # once, not at the first step
         self._cache: OrderedDict[str, str] = OrderedDict()
@@ -135,15 +140,15 @@ class WordGrounder:
         return torch.tensor(fits)
 
     def _word_states(self, sentences: list[list[str]], index: int) -> torch.Tensor:
-        """MiniLM's last-layer state of word ``index`` (mean over its word pieces) in each
-        sentence, L2-normalised: (len(sentences), dim)."""
+        """MiniLM's state of word ``index`` after ``layers`` layers (mean over its word
+        pieces) in each sentence, L2-normalised: (len(sentences), dim)."""
         pieces, target = [], []
         for parts in sentences:
             before = "".join(parts[:index])
             words = _PIECES.findall(before)
             target.append(len(words))
             pieces.append(words + [parts[index]] + _PIECES.findall("".join(parts[index + 1 :])))
-        tokenizer, model = self.encoder.tokenizer, self.encoder.model
+        tokenizer, model = self.encoder.tokenizer, self.encoder.first_layers(self.layers)
         batch = tokenizer(pieces, is_split_into_words=True, padding=True, return_tensors="pt")
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16):
             hidden = model(**batch).last_hidden_state.float()

@@ -44,6 +44,7 @@ _PLACE_OF = {s: p for p, synonyms in paraphrase.PLACE_SYNONYMS.items() for s in 
 _TYPE_OF = {s: t for t, synonyms in paraphrase.TYPE_SYNONYMS.items() for s in (t, *synonyms)}
 _TYPE_OF["one"] = "one"
 SHORTLIST = 20  # sentences re-ranked by word-piece alignment (validation seeds)
+ALIGN_LAYERS = 3  # MiniLM layers whose states align the word pieces (validation seeds)
 
 
 def _names(names: Iterable[str]) -> str:
@@ -116,6 +117,8 @@ class TrainedInstructions:
             loaded :class:`vla.language.SentenceEncoder` to share.
         shortlist: the sentences closest by embedding that are re-ranked by how well their
             word pieces align with the instruction's (BERTScore).
+        align_layers: the word pieces are aligned by their states after this many of
+            MiniLM's layers (fewer cost less; the last layer's states align worse).
     """
 
     def __init__(
@@ -124,11 +127,13 @@ class TrainedInstructions:
         vectors: torch.Tensor | None = None,
         encoder: str | SentenceEncoder = DEFAULT_ENCODER,
         shortlist: int = SHORTLIST,
+        align_layers: int = ALIGN_LAYERS,
     ) -> None:
         if not sentences:
             raise ValueError("TrainedInstructions needs at least one instruction")
         self.sentences = list(sentences)
         self.shortlist = shortlist
+        self.align_layers = align_layers
         self._bf16 = native_bf16()  # the states in bf16 where the CPU has it (same choices)
         self.encoder = encoder if isinstance(encoder, SentenceEncoder) else SentenceEncoder(encoder)
         if vectors is None:
@@ -193,7 +198,7 @@ class TrainedInstructions:
     def _alignment(self, text: str, candidates: list[str]) -> torch.Tensor:
         """BERTScore F1 of each candidate against ``text``: each word piece of one sentence
         matched to the most alike of the other's by MiniLM's contextual states."""
-        tokenizer, model = self.encoder.tokenizer, self.encoder.model
+        tokenizer, model = self.encoder.tokenizer, self.encoder.first_layers(self.align_layers)
         batch = tokenizer([text, *candidates], padding=True, return_tensors="pt")
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16):
             states = model(**batch).last_hidden_state.float()

@@ -84,6 +84,28 @@ def test_word_piece_alignment_tells_into_from_out_of():
     )
 
 
+def test_word_pieces_are_aligned_by_their_states_after_align_layers(trained):
+    text, candidates = "unload the blue block from the pink bowl", TRAINED[:2]
+    encoder = trained.encoder
+    batch = encoder.tokenizer([text, *candidates], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        hidden = encoder.model(**batch, output_hidden_states=True).hidden_states
+    lengths = batch["attention_mask"].sum(dim=1).tolist()
+    for layers in (3, 6):
+        states = torch.nn.functional.normalize(hidden[layers].float(), dim=-1)
+        pieces = [states[row, 1 : n - 1] for row, n in enumerate(lengths)]
+        expected = []
+        for other in pieces[1:]:
+            alike = pieces[0] @ other.T
+            p, r = alike.max(dim=0).values.mean(), alike.max(dim=1).values.mean()
+            expected.append(2 * p * r / (p + r))
+        aligner = TrainedInstructions(TRAINED, trained.vectors, encoder, align_layers=layers)
+        aligner._bf16 = False
+        got = aligner._alignment(text, candidates)
+        assert torch.allclose(got, torch.stack(expected), atol=1e-5)
+    assert trained.align_layers == 3  # chosen on validation seeds: 2-4 tie, 6 reads worse
+
+
 def test_written_instructions_read_back_with_their_vectors(tmp_path, trained):
     trained.write(tmp_path)
     back = TrainedInstructions.read(tmp_path)
