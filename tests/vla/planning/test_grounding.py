@@ -1,6 +1,7 @@
 """MiniLM word grounding: words the Say never saw read as the known word most like them."""
 
 import pytest
+import torch
 
 from planners import SayCanPlanner
 from sim.tasks import parse_tasks
@@ -76,6 +77,20 @@ def test_bf16_states_choose_the_words_fp32_states_choose():
         grounder._bf16 = bf16  # what native_bf16() decides from the CPU
         chosen[bf16] = grounder.ground(text)
     assert chosen[True] == chosen[False] != text
+
+
+def test_words_are_compared_by_their_states_after_layers(grounder):
+    sentences = [["grasp", " ", "the", " ", "block"], ["pick", " ", "the", " ", "block"]]
+    encoder = grounder.encoder
+    batch = encoder.tokenizer(["grasp the block", "pick the block"], return_tensors="pt")
+    with torch.no_grad():
+        hidden = encoder.model(**batch, output_hidden_states=True).hidden_states
+    assert grounder.layers == 6  # the last: fewer lost plans on validation seeds
+    for layers in (2, 6):
+        shallow = WordGrounder(grounder.known, encoder, layers=layers)
+        shallow._bf16 = False
+        expected = torch.nn.functional.normalize(hidden[layers][:, 1], dim=-1)  # after CLS
+        assert torch.allclose(shallow._word_states(sentences, 0), expected, atol=1e-5)
 
 
 def test_only_instruction_lines_are_grounded(grounder):
