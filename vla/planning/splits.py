@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -34,6 +34,7 @@ from sim.tasks.spec import BUILTIN_SUITES
 
 SPLITS = ("train", "held_out", "held_out_constructions")
 LANGUAGE = "language"
+TRAINED_CONSTRUCTIONS = tuple(n for n in CONSTRUCTIONS if n not in HELD_OUT_CONSTRUCTIONS)
 # One or two wordings per kind of sentence: verbs of each skill, step connectors, the sort,
 # clear, bring and return phrasings, and in the language tables a word of most sentence
 # templates, one description of each colour and one other word for each object type. Names
@@ -126,14 +127,20 @@ def family_makers(family: str, split: str) -> list[tuple[str, Maker]]:
 
 
 def generate_tasks(
-    split: str, per_family: int, seed: int, families: tuple[str, ...] = BUILTIN_SUITES
+    split: str,
+    per_family: int,
+    seed: int,
+    families: tuple[str, ...] = BUILTIN_SUITES,
+    construction_weights: Mapping[str, float] | None = None,
 ) -> list[TaskSpec]:
-    """``per_family`` tasks of each family (for ``language``: of each construction) of
-    ``split``, labelled as :func:`family_makers` says.
+    """``per_family`` tasks of each family (for ``language``: of each construction, times its
+    ``construction_weights`` entry, 1 if none) of ``split``, labelled as :func:`family_makers`
+    says.
 
     Held-out tasks must contain a held-out word; families that never can (``single``, whose
     instructions are the skill texts) get none.
     """
+    weights = construction_weights or {}
     rng = random.Random(f"{seed}:{split}")
     words_of = "train" if split == "held_out_constructions" else split
     tasks: list[TaskSpec] = []
@@ -142,7 +149,10 @@ def generate_tasks(
             makers = family_makers(family, split)
             groups = [makers] if family != LANGUAGE else [[m] for m in makers]
             for group in filter(None, groups):
-                tasks += _draw(rng, group, per_family, split)
+                name = group[0][0].removeprefix(f"{LANGUAGE}.")
+                weight = weights.get(name, 1.0) if family == LANGUAGE else 1.0
+                count = round(per_family * weight)
+                tasks += _draw(rng, group, count, split)
     return tasks
 
 

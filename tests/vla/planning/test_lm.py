@@ -24,6 +24,7 @@ from vla.planning.lm.corpus import (
 from vla.planning.lm.plan_eval import run_task
 from vla.planning.lm.train_lm import LMTrainConfig, encode, make_batch, train_tokenizer
 from vla.planning.sentences import TrainedInstructions
+from vla.planning.splits import TRAINED_CONSTRUCTIONS
 from vla.planning.word_pairs import WordPairs
 
 
@@ -231,5 +232,21 @@ def test_family_weights_scale_the_corpus_per_family():
     corpus = build_corpus(LMTrainConfig(tasks_per_family=2, family_weights=weights))
     assert len(corpus) == 2 * 4 + 4  # four families at 1, structured at 2, two at 0
     assert sum("and then" in text or ", then" in text for text, _ in corpus) >= 2
-    with pytest.raises(ValueError, match="unknown families"):
+    with pytest.raises(ValueError, match="family_weights: unknown"):
         build_corpus(LMTrainConfig(tasks_per_family=1, family_weights={"sorting": 1.0}))
+
+
+def test_construction_weights_scale_the_language_family_per_construction():
+    from collections import Counter
+
+    from vla.planning.lm.train_lm import build_corpus
+
+    weights = {"swap": 3.0, "descriptions": 0.0}
+    tasks = generate_tasks("train", 2, 0, ("language",), construction_weights=weights)
+    counts = Counter(task.family for task in tasks)
+    assert counts["language.swap"] == 6 and "language.descriptions" not in counts
+    assert set(counts.values()) == {2, 6} and len(counts) == len(TRAINED_CONSTRUCTIONS) - 1
+    plain = generate_tasks("train", 2, 0, ("language",))
+    assert plain == generate_tasks("train", 2, 0, ("language",), {"swap": 1.0})
+    with pytest.raises(ValueError, match="construction_weights: unknown"):
+        build_corpus(LMTrainConfig(tasks_per_family=1, construction_weights={"but_first": 1}))

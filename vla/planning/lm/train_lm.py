@@ -28,6 +28,7 @@ from vla.planning.grounding import corpus_words, read_words
 from vla.planning.lm import WORDS_FILE
 from vla.planning.lm.corpus import generate_tasks, held_twin, make_episode, render
 from vla.planning.sentences import TrainedInstructions, corpus_instructions
+from vla.planning.splits import TRAINED_CONSTRUCTIONS
 from vla.planning.word_pairs import WordPairs
 from vla.training.config import PRECISIONS
 from vla.training.memory import keep_freed_memory
@@ -51,6 +52,10 @@ class LMTrainConfig:
     # the multi-step families, which the small LM finds hardest; missing families get 1
     family_weights: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys(BUILTIN_SUITES, 1.0)
+    )
+    # the language family's count is further multiplied per construction (e.g. {swap: 2})
+    construction_weights: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(TRAINED_CONSTRUCTIONS, 1.0)
     )
     p_failure: float = 0.3  # share of episodes with one failed skill and its recovery
     # scene feedback after every skill in the corpus; recorded in training.json, where the
@@ -173,15 +178,17 @@ def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
     """Rendered train-split episodes (text, target spans), plus the held twin
     (:func:`vla.planning.lm.corpus.held_twin`) of every task that starts with a block in the
     hand."""
-    unknown = set(cfg.family_weights) - set(BUILTIN_SUITES)
-    if unknown:
-        known = ", ".join(BUILTIN_SUITES)
-        raise ValueError(f"family_weights: unknown families {sorted(unknown)}; known: {known}")
+    weights = {"family_weights": BUILTIN_SUITES, "construction_weights": TRAINED_CONSTRUCTIONS}
+    for name, known in weights.items():
+        if unknown := set(getattr(cfg, name)) - set(known):
+            raise ValueError(f"{name}: unknown {sorted(unknown)}; known: {', '.join(known)}")
     rng = random.Random(cfg.seed)
     tasks = []
     for family in BUILTIN_SUITES:
         count = round(cfg.tasks_per_family * cfg.family_weights.get(family, 1.0))
-        tasks += generate_tasks("train", count, seed=cfg.seed, families=(family,))
+        tasks += generate_tasks(
+            "train", count, cfg.seed, (family,), construction_weights=cfg.construction_weights
+        )
     tasks += [twin for task in tasks if (twin := held_twin(task, rng))]
     return [render(make_episode(task, rng, cfg.p_failure, cfg.feedback)) for task in tasks]
 
