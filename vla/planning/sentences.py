@@ -45,6 +45,7 @@ _TYPE_OF = {s: t for t, synonyms in paraphrase.TYPE_SYNONYMS.items() for s in (t
 _TYPE_OF["one"] = "one"
 SHORTLIST = 20  # sentences re-ranked by word-piece alignment (validation seeds)
 ALIGN_LAYERS = 3  # MiniLM layers whose states align the word pieces (validation seeds)
+WARM_TOKENS = 48  # the re-ranking's kernels are built for texts up to this long at the start
 
 
 def _names(names: Iterable[str]) -> str:
@@ -149,6 +150,7 @@ class TrainedInstructions:
         self._by_mentions: dict[tuple, list[int]] = {}
         for i, sentence in enumerate(self.sentences):
             self._by_mentions.setdefault(delexicalise(sentence).mentions, []).append(i)
+        self.encoder.warm_up(align_layers, 1 + shortlist, WARM_TOKENS, self._bf16)
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -198,10 +200,8 @@ class TrainedInstructions:
     def _alignment(self, text: str, candidates: list[str]) -> torch.Tensor:
         """BERTScore F1 of each candidate against ``text``: each word piece of one sentence
         matched to the most alike of the other's by MiniLM's contextual states."""
-        tokenizer, model = self.encoder.tokenizer, self.encoder.first_layers(self.align_layers)
-        batch = tokenizer([text, *candidates], padding=True, return_tensors="pt")
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16):
-            states = model(**batch).last_hidden_state.float()
+        texts = [text, *candidates]
+        states, batch = self.encoder.token_states(texts, self.align_layers, self._bf16)
         states = torch.nn.functional.normalize(states, dim=-1)
         lengths = batch["attention_mask"].sum(dim=1).tolist()
         pieces = [states[row, 1 : n - 1] for row, n in enumerate(lengths)]  # no CLS, SEP

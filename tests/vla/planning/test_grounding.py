@@ -1,5 +1,7 @@
 """MiniLM word grounding: words the Say never saw read as the known word most like them."""
 
+import re
+
 import pytest
 import torch
 
@@ -91,6 +93,21 @@ def test_words_are_compared_by_their_states_after_layers(grounder):
         shallow._bf16 = False
         expected = torch.nn.functional.normalize(hidden[layers][:, 1], dim=-1)  # after CLS
         assert torch.allclose(shallow._word_states(sentences, 0), expected, atol=1e-5)
+
+
+def test_a_word_is_read_in_a_window_of_context_words_each_side(grounder):
+    def states(text: str, context: int | None) -> torch.Tensor:
+        reader = WordGrounder(grounder.known, grounder.encoder, context=context)
+        reader._bf16 = False
+        parts = re.split(r"([A-Za-z]+)", text)
+        return reader._word_states([parts], parts.index("grasp"))
+
+    text = "please now grasp the red block , then put it down"
+    assert grounder.context == 6  # as many plans as the whole text on validation seeds
+    window = states("please now grasp the red", None)
+    assert torch.allclose(states(text, 2), window, atol=1e-5)
+    assert torch.allclose(states(text, 20), states(text, None), atol=1e-5)
+    assert not torch.allclose(states(text, None), window, atol=1e-3)
 
 
 def test_only_instruction_lines_are_grounded(grounder):
