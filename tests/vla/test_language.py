@@ -101,9 +101,9 @@ def test_first_layers_are_the_model_cut_short(encoder):
         encoder.first_layers(0)
 
 
-def test_token_states_are_padded_to_a_multiple_and_do_not_depend_on_it(encoder):
+def test_token_states_padded_to_a_multiple_keep_the_real_tokens_states(encoder):
     texts = ["put the red block in the bowl", "go"]
-    states, batch = encoder.token_states(texts, 3)
+    states, batch = encoder.token_states(texts, 3, pad=True)
     assert states.shape[:2] == batch["input_ids"].shape and states.shape[1] % PAD_MULTIPLE == 0
     assert states.dtype == torch.float32
     for row, text in enumerate(texts):
@@ -113,6 +113,7 @@ def test_token_states_are_padded_to_a_multiple_and_do_not_depend_on_it(encoder):
         torch.testing.assert_close(states[row, : len(expected)], expected, atol=1e-5, rtol=0)
     words, batch = encoder.token_states([["grasp", "it"], ["go"]], 6)
     assert batch.word_ids(0)[1:3] == [0, 1]  # lists of words are tokenized word by word
+    assert words.shape[1] == 4  # not padded: CLS, two words, SEP
     shapes = []
     hook = encoder.first_layers(3).register_forward_hook(
         lambda module, args, kwargs, out: shapes.append(tuple(kwargs["input_ids"].shape)),

@@ -99,8 +99,6 @@ class WordGrounder:
         self._known_vectors = self.encoder.encode(self.known)  # once, not at the first step
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._bf16 = native_bf16()
-        longest = 2 + 2 * (2 * context + 1 if context is not None else 24)  # ~2 pieces a word
-        self.encoder.warm_up(layers, 1 + self.shortlist, longest, self._bf16)
 
     def ground(self, text: str) -> str:
         """``text`` with each unknown word replaced (spacing and punctuation kept)."""

@@ -201,7 +201,7 @@ class TrainedInstructions:
         """BERTScore F1 of each candidate against ``text``: each word piece of one sentence
         matched to the most alike of the other's by MiniLM's contextual states."""
         texts = [text, *candidates]
-        states, batch = self.encoder.token_states(texts, self.align_layers, self._bf16)
+        states, batch = self.encoder.token_states(texts, self.align_layers, self._bf16, pad=True)
         states = torch.nn.functional.normalize(states, dim=-1)
         lengths = batch["attention_mask"].sum(dim=1).tolist()
         pieces = [states[row, 1 : n - 1] for row, n in enumerate(lengths)]  # no CLS, SEP
