@@ -145,3 +145,25 @@ def test_ground_words_follows_the_option_and_the_word_list(tmp_path):
     with pytest.raises(ValueError, match="planner.ground_words=true needs"):
         SayCanOptions(lm=str(tmp_path), ground_words=True)
     assert SayCanOptions(ground_words=True).ground_words  # the bundled LM has its list
+
+
+def test_unseen_words_and_the_sentence_query_are_embedded_in_one_batch(monkeypatch):
+    scorer = _scorer(None, "sum")
+    assert isinstance(scorer, GroundedScorer) and scorer.sentences is not None
+    encoder = scorer.grounder.encoder
+    instruction = "grasp the red block and toss it into the blue bowl"
+    assert scorer.grounder.unseen(instruction) == ["grasp", "toss"]
+    query = scorer.sentences.query(instruction)
+    assert query is not None and query != instruction  # its names set aside
+    batches = []
+    embed = encoder._embed
+    monkeypatch.setattr(encoder, "_embed", lambda t: batches.append(list(t)) or embed(t))
+    encoder.clear_cache()
+    together = scorer.readings(instruction)
+    assert batches == [["grasp", "toss", query]]  # one pass, then cache hits
+    encoder.clear_cache()
+    scorer._readings.clear()
+    scorer.grounder._cache.clear()
+    monkeypatch.setattr(scorer, "_embed_at_once", lambda text: None)
+    assert scorer.readings(instruction) == together  # the same readings one by one
+    assert len(batches) == 4  # grasp, toss and the query each alone
