@@ -131,12 +131,13 @@ class SentenceEncoder:
             hidden = self.first_layers(layers)(**batch).last_hidden_state
         return hidden.float(), batch
 
+    @torch.no_grad()
     def warm_up(self, layers: int, rows: int, longest: int, bf16: bool = False) -> None:
         """Run :meth:`token_states`' model once for ``rows`` texts at every padded length up
         to ``longest`` tokens, so that a padded text's first use pays no kernel building."""
         for length in range(PAD_MULTIPLE, longest + PAD_MULTIPLE, PAD_MULTIPLE):
             ids = torch.full((rows, length), self.tokenizer.pad_token_id or 0, device=self.device)
-            with torch.no_grad(), torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
                 self.first_layers(layers)(input_ids=ids, attention_mask=torch.ones_like(ids))
 
     @property

@@ -183,13 +183,13 @@ class TrainedInstructions:
         vectors = self.vectors.to(torch.float16).contiguous()
         save_file({"vectors": vectors}, str(Path(lm_dir) / SENTENCE_VECTORS_FILE))
 
-    @torch.no_grad()
     def query(self, text: str) -> str | None:
         """What :meth:`nearest` embeds for ``text`` (its names set aside); None when no
         trained instruction names the same things in the same order."""
         names = delexicalise(text)
         return names.text if names.mentions in self._by_mentions else None
 
+    @torch.no_grad()
     def nearest(self, text: str) -> str | None:
         """The trained instruction closest to ``text`` that names the same things in the same
         order, with ``text``'s names put back; None when no trained instruction does."""
