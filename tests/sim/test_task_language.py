@@ -85,3 +85,9 @@ def test_references_are_resolved_by_the_start_facts():
             facts = scene_facts(symbolic_world(task))
             assert any(block in f and relation in f for f in facts), (task, facts)
             assert block not in task.instruction  # named by its relation only
+
+
+def test_the_other_has_exactly_two_blocks_and_two_bowls():
+    for task in _made("the_other"):  # a third bowl would make "the other bowl" ambiguous
+        kinds = [o.split()[-1] for o in task.all_objects]
+        assert sorted(kinds) == ["block", "block", "bowl", "bowl"], task

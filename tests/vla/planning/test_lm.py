@@ -109,6 +109,21 @@ def test_held_twins_differ_only_in_the_held_block_and_need_other_plans():
         assert plans[0] != plans[1]
 
 
+def test_a_held_reference_twin_moves_the_block_it_holds():
+    # "put the block you are holding in the green bowl" means whichever block is held
+    rng = random.Random(0)
+    tasks = generate_tasks("train", 20, seed=0, families=("language",))
+    refs = [t for t in tasks if t.family == "language.held_ref"]
+    pairs = [(t, twin) for t in refs if (twin := held_twin(t, rng))]
+    assert len(pairs) > 10
+    for task, twin in pairs:
+        held = next(p.args[0] for p in twin.initial if p.name == "holding")
+        assert twin.instruction == task.instruction and twin.goal[0].args[0] == held
+        assert twin.goal[0].args[1:] == task.goal[0].args[1:] and held != task.goal[0].args[0]
+        plan = oracle_plan(twin, symbolic_world(twin))
+        assert plan[0].startswith(f"place the {held}") and len(plan) == 2
+
+
 def test_failed_skill_is_context_not_target():
     task = generate_tasks("train", 1, seed=0, families=("single",))[0]
     episode = make_episode(task, random.Random(0), p_failure=1.0)

@@ -42,6 +42,8 @@ from vla.planning.splits import (  # noqa: F401  (re-exported: the corpus's task
     words,
 )
 
+HELD_REFERENCE = "language.held_ref"  # "the block you are holding": the goal is the held block
+
 
 def scene_of(task: TaskSpec, state: WorldState | None = None) -> SceneDescription:
     """The planner's view of a task's scene: object, place and area names, and the facts of
@@ -67,7 +69,8 @@ def held_twin(task: TaskSpec, rng: random.Random) -> TaskSpec | None:
     block). Such minimal pairs, the same instruction with a different held block, push the
     LM to read which block it holds; without them the bundled LM placed the held block at
     the goal whichever block it was (with them it succeeds about twice as often; see its
-    model card)."""
+    model card). Where the instruction names the block only as the one held
+    (``language.held_ref``), the twin's goal moves the block it holds instead."""
     held = [p for p in task.initial if p.name == "holding"]
     if not held or not task.goal or task.goal[0].name == "not":
         return None
@@ -80,7 +83,11 @@ def held_twin(task: TaskSpec, rng: random.Random) -> TaskSpec | None:
         if not others:
             return None
         other = rng.choice(others)
-    return replace(task, initial=(*rest, Predicate("holding", (other,))))
+    twin = replace(task, initial=(*rest, Predicate("holding", (other,))))
+    if task.family != HELD_REFERENCE:
+        return twin
+    first = task.goal[0]
+    return replace(twin, goal=(replace(first, args=(other, *first.args[1:])), *task.goal[1:]))
 
 
 @dataclass(frozen=True)
