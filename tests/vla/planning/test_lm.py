@@ -1,7 +1,6 @@
 """The planning corpus, LM training and the bundled SayCan LM."""
 
 import random
-from dataclasses import replace
 
 import pytest
 import torch
@@ -15,7 +14,6 @@ from vla.planning.lm import BUNDLED_LM
 from vla.planning.lm.corpus import (
     HELD_OUT_WORDS,
     generate_tasks,
-    held_twin,
     make_episode,
     render,
     split_tables,
@@ -94,34 +92,6 @@ def test_a_bowl_is_cleared_in_the_order_the_scene_lists_its_blocks():
         picks = [s.skill.removeprefix("pick up the ") for s in episode.steps if "pick" in s.skill]
         assert picks == [b for b in inside if b in picks]
         assert len(picks) == len(task.goal)
-
-
-def test_held_twins_differ_only_in_the_held_block_and_need_other_plans():
-    rng = random.Random(0)
-    tasks = generate_tasks("train", 60, seed=0, families=("embodiment",))
-    pairs = [(t, twin) for t in tasks if (twin := held_twin(t, rng))]
-    assert pairs and held_twin(replace(tasks[0], initial=()), rng) is None
-    for task, twin in pairs:
-        assert (twin.instruction, twin.goal) == (task.instruction, task.goal)
-        held = {p.args[0] for t in (task, twin) for p in t.initial if p.name == "holding"}
-        assert len(held) == 2 and task.goal[0].args[0] in held
-        plans = [oracle_plan(t, symbolic_world(t)) for t in (task, twin)]
-        assert plans[0] != plans[1]
-
-
-def test_a_held_reference_twin_moves_the_block_it_holds():
-    # "put the block you are holding in the green bowl" means whichever block is held
-    rng = random.Random(0)
-    tasks = generate_tasks("train", 20, seed=0, families=("language",))
-    refs = [t for t in tasks if t.family == "language.held_ref"]
-    pairs = [(t, twin) for t in refs if (twin := held_twin(t, rng))]
-    assert len(pairs) > 10
-    for task, twin in pairs:
-        held = next(p.args[0] for p in twin.initial if p.name == "holding")
-        assert twin.instruction == task.instruction and twin.goal[0].args[0] == held
-        assert twin.goal[0].args[1:] == task.goal[0].args[1:] and held != task.goal[0].args[0]
-        plan = oracle_plan(twin, symbolic_world(twin))
-        assert plan[0].startswith(f"place the {held}") and len(plan) == 2
 
 
 def test_failed_skill_is_context_not_target():

@@ -31,7 +31,6 @@ from sim.geometry import WorldState
 from sim.skill_text import parse_skill, skill_text
 from sim.tasks import Predicate, TaskSpec, apply_skill, is_feasible, oracle_plan, symbolic_world
 from sim.tasks.describe import scene_facts
-from sim.tasks.predicates import object_type
 from sim.tasks.spec import SCENE_AREAS, SCENE_PLACES
 from sim.tasks.symbolic import knocked_down
 from vla.planning.splits import (  # noqa: F401  (re-exported: the corpus's task splits)
@@ -41,8 +40,6 @@ from vla.planning.splits import (  # noqa: F401  (re-exported: the corpus's task
     split_tables,
     words,
 )
-
-HELD_REFERENCE = "language.held_ref"  # "the block you are holding": the goal is the held block
 
 
 def scene_of(task: TaskSpec, state: WorldState | None = None) -> SceneDescription:
@@ -61,33 +58,6 @@ def place_robot(task: TaskSpec, rng: random.Random) -> TaskSpec:
     if not areas or any(p.name == "robot_at" for p in task.initial):
         return task
     return replace(task, initial=(*task.initial, Predicate("robot_at", (rng.choice(areas),))))
-
-
-def held_twin(task: TaskSpec, rng: random.Random) -> TaskSpec | None:
-    """``task`` with another block in the hand: the goal's block if the task holds a
-    different one, else a different one (None when the task holds nothing, or has no other
-    block). Such minimal pairs, the same instruction with a different held block, push the
-    LM to read which block it holds; without them the bundled LM placed the held block at
-    the goal whichever block it was (with them it succeeds about twice as often; see its
-    model card). Where the instruction names the block only as the one held
-    (``language.held_ref``), the twin's goal moves the block it holds instead."""
-    held = [p for p in task.initial if p.name == "holding"]
-    if not held or not task.goal or task.goal[0].name == "not":
-        return None
-    goal_block, rest = task.goal[0].args[0], [p for p in task.initial if p.name != "holding"]
-    if held[0].args[0] != goal_block:
-        other = goal_block
-    else:
-        blocks = (o for o in task.all_objects if object_type(o) == "block")
-        others = [b for b in blocks if b not in task.goal[0].args]
-        if not others:
-            return None
-        other = rng.choice(others)
-    twin = replace(task, initial=(*rest, Predicate("holding", (other,))))
-    if task.family != HELD_REFERENCE:
-        return twin
-    first = task.goal[0]
-    return replace(twin, goal=(replace(first, args=(other, *first.args[1:])), *task.goal[1:]))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from vla.language import DEFAULT_ENCODER
 from vla.options import at_least, in_range, one_of, positive
 from vla.planning.grounding import corpus_words, read_words
 from vla.planning.lm import WORDS_FILE
-from vla.planning.lm.corpus import generate_tasks, held_twin, make_episode, render
+from vla.planning.lm.corpus import generate_tasks, make_episode, render
+from vla.planning.lm.twins import held_twin, relabel_twin
 from vla.planning.sentences import TrainedInstructions, corpus_instructions
 from vla.planning.splits import TRAINED_CONSTRUCTIONS
 from vla.planning.word_pairs import WordPairs
@@ -61,6 +62,9 @@ class LMTrainConfig:
     # scene feedback after every skill in the corpus; recorded in training.json, where the
     # SayCan runner reads it (planner.feedback=None: prompt as trained)
     feedback: bool = True
+    # add the relabel twin (vla.planning.lm.twins) of every task that names blocks by where
+    # they are: the same instruction with two unnamed blocks traded in start and goal
+    relabel_twins: bool = False
     vocab_size: int = 600  # BPE vocabulary, special token included
     n_layer: int = 3  # a model continued with init_from grows to this many blocks (never shrinks)
     n_embd: int = 128
@@ -176,8 +180,9 @@ def grow_layers(model: GPT2LMHeadModel, n_layer: int) -> None:
 
 def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
     """Rendered train-split episodes (text, target spans), plus the held twin
-    (:func:`vla.planning.lm.corpus.held_twin`) of every task that starts with a block in the
-    hand."""
+    (:func:`vla.planning.lm.twins.held_twin`) of every task that starts with a block in the
+    hand and, with ``relabel_twins``, the relabel twin of every task that names blocks by
+    where they are."""
     weights = {"family_weights": BUILTIN_SUITES, "construction_weights": TRAINED_CONSTRUCTIONS}
     for name, known in weights.items():
         if unknown := set(getattr(cfg, name)) - set(known):
@@ -189,7 +194,11 @@ def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
         tasks += generate_tasks(
             "train", count, cfg.seed, (family,), construction_weights=cfg.construction_weights
         )
-    tasks += [twin for task in tasks if (twin := held_twin(task, rng))]
+    twins = [twin for task in tasks if (twin := held_twin(task, rng))]
+    if cfg.relabel_twins:
+        relabel_rng = random.Random(f"{cfg.seed}:relabel")  # the other episodes stay as they were
+        twins += [twin for task in tasks if (twin := relabel_twin(task, relabel_rng))]
+    tasks += twins
     return [render(make_episode(task, rng, cfg.p_failure, cfg.feedback)) for task in tasks]
 
 
