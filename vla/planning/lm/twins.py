@@ -21,8 +21,8 @@ from sim.tasks.paraphrase_language import COLOR_DESCRIPTIONS
 from sim.tasks.predicates import object_type
 
 HELD_REFERENCE = "language.held_ref"  # "the block you are holding": the goal is the held block
-# language constructions whose blocks may be named by relation only; never those whose goal
-# follows a colour unnamed (sorting by colour)
+# language constructions that may name a block by relation only. Never a construction whose
+# goal depends on a colour the instruction does not say (sorting by colour)
 RELATIONAL = tuple(
     f"language.{name}"
     for name in ("container_ref", "place_ref", "swap", "transfer", "empty_onto", "clear_block")
