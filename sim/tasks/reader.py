@@ -91,12 +91,14 @@ def named(text: str) -> tuple[list[str], list[str], list[str]]:
         name = resolve(match.group(0))
         if name and name not in objects:
             objects.append(name)
-    places = [p for p in TABLETOP_PLACES if _mentions(text, PLACE_WORDS, p)]
-    areas = [a for a in MOBILE_AREAS if _mentions(text, AREA_WORDS, a)]
+    places = [p for p in TABLETOP_PLACES if mentions(text, PLACE_WORDS, p)]
+    areas = [a for a in MOBILE_AREAS if mentions(text, AREA_WORDS, a)]
     return objects, places, areas
 
 
-def _mentions(text: str, table: dict[str, str], name: str) -> bool:
+def mentions(text: str, table: dict[str, str], name: str) -> bool:
+    """Whether normalized ``text`` says ``name`` in any of its words in ``table`` (e.g.
+    :data:`COLOUR_WORDS`: ``crimson`` or ``the colour of a tomato`` for ``red``)."""
     return any(re.search(rf"\b{re.escape(w)}\b", text) for w, n in table.items() if n == name)
 
 

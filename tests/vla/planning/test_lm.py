@@ -1,6 +1,7 @@
 """The planning corpus, LM training and the bundled SayCan LM."""
 
 import random
+from collections import Counter
 
 import pytest
 import torch
@@ -20,7 +21,13 @@ from vla.planning.lm.corpus import (
     words,
 )
 from vla.planning.lm.plan_eval import run_task
-from vla.planning.lm.train_lm import LMTrainConfig, encode, make_batch, train_tokenizer
+from vla.planning.lm.train_lm import (
+    LMTrainConfig,
+    build_corpus,
+    encode,
+    make_batch,
+    train_tokenizer,
+)
 from vla.planning.sentences import TrainedInstructions
 from vla.planning.splits import TRAINED_CONSTRUCTIONS
 from vla.planning.word_pairs import WordPairs
@@ -211,8 +218,6 @@ def test_grown_layers_start_as_identity_and_then_learn():
 
 
 def test_family_weights_scale_the_corpus_per_family():
-    from vla.planning.lm.train_lm import build_corpus
-
     weights = {"structured": 2.0, "single": 0.0, "embodiment": 0.0, "language": 0.0}
     corpus = build_corpus(LMTrainConfig(tasks_per_family=2, family_weights=weights))
     assert len(corpus) == 2 * 4 + 4  # four families at 1, structured at 2, two at 0
@@ -222,10 +227,6 @@ def test_family_weights_scale_the_corpus_per_family():
 
 
 def test_construction_weights_scale_the_language_family_per_construction():
-    from collections import Counter
-
-    from vla.planning.lm.train_lm import build_corpus
-
     weights = {"swap": 3.0, "descriptions": 0.0}
     tasks = generate_tasks("train", 2, 0, ("language",), construction_weights=weights)
     counts = Counter(task.family for task in tasks)

@@ -12,13 +12,11 @@ apart.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import replace
 
 from sim.tasks import Predicate, TaskSpec
-from sim.tasks.paraphrase import COLOR_SYNONYMS
-from sim.tasks.paraphrase_language import COLOR_DESCRIPTIONS
 from sim.tasks.predicates import object_type
+from sim.tasks.reader import COLOUR_WORDS, mentions, normalize
 
 HELD_REFERENCE = "language.held_ref"  # "the block you are holding": the goal is the held block
 # language constructions that may name a block by relation only. Never a construction whose
@@ -63,7 +61,8 @@ def relabel_twin(task: TaskSpec, rng: random.Random) -> TaskSpec | None:
     if task.family not in RELATIONAL:
         return None
     blocks = [o for o in task.all_objects if object_type(o) == "block"]
-    unnamed = [b for b in blocks if not _named(b, task.instruction)]
+    text = normalize(task.instruction)
+    unnamed = [b for b in blocks if not mentions(text, COLOUR_WORDS, b.split()[0])]
     pairs = [(a, b) for i, a in enumerate(unnamed) for b in unnamed[i + 1 :]]
     rng.shuffle(pairs)
     for pair in pairs:
@@ -75,12 +74,6 @@ def relabel_twin(task: TaskSpec, rng: random.Random) -> TaskSpec | None:
         if set(twin.goal) != set(task.goal):
             return twin
     return None
-
-
-def _named(block: str, instruction: str) -> bool:
-    colour = block.split()[0]
-    words = (colour, *COLOR_SYNONYMS.get(colour, ()), *COLOR_DESCRIPTIONS.get(colour, ()))
-    return any(re.search(rf"\b{re.escape(w)}\b", instruction.lower()) for w in words)
 
 
 def _traded(predicate: Predicate, pair: tuple[str, str]) -> Predicate:
