@@ -92,24 +92,40 @@ class SentenceEncoder:
         # Instructions repeat across every step of an episode: embed each string once.
         self.max_cache = cache_size
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
-        self._cut: dict[int, torch.nn.Module] = {}
+        self._cut: dict[tuple[int, bool], torch.nn.Module] = {}
+        self._bf16: torch.nn.ModuleList | None = None
 
-    def first_layers(self, n: int) -> torch.nn.Module:
+    def first_layers(self, n: int, bf16: bool = False) -> torch.nn.Module:
         """The model with only its first ``n`` transformer layers (the same weights, not a
         copy), built once; the whole model when ``n`` is its depth or more. Called like the
-        model; its ``last_hidden_state`` is the state after layer ``n``."""
+        model; its ``last_hidden_state`` is the state after layer ``n``.
+
+        With ``bf16`` the layers' linear weights are a bfloat16 copy (made once) and the model
+        is meant to run under bf16 autocast: the same arithmetic as autocast over the float32
+        weights, which casts every weight again at every call (a third of the time).
+        """
         layers = self.model.encoder.layer
-        if n >= len(layers):
-            return self.model
         if n < 1:
             raise ValueError(f"first_layers needs n >= 1, got {n}")
-        if n not in self._cut:
+        if n >= len(layers) and not bf16:
+            return self.model
+        if (n, bf16) not in self._cut:
             cut, encoder = copy.copy(self.model), copy.copy(self.model.encoder)
             cut._modules, encoder._modules = dict(cut._modules), dict(encoder._modules)
-            encoder.layer = torch.nn.ModuleList(list(layers)[:n])
-            cut.encoder = encoder
-            self._cut[n] = cut
-        return self._cut[n]
+            encoder.layer = torch.nn.ModuleList(list(self._bf16_layers() if bf16 else layers)[:n])
+            cut.encoder, cut.pooler = encoder, None  # last_hidden_state only: no pooling
+            self._cut[n, bf16] = cut
+        return self._cut[n, bf16]
+
+    def _bf16_layers(self) -> torch.nn.ModuleList:
+        """The transformer layers with their linear weights and biases in bfloat16 (the layer
+        norms stay float32, as autocast runs them), copied once."""
+        if self._bf16 is None:
+            self._bf16 = copy.deepcopy(self.model.encoder.layer)
+            for module in self._bf16.modules():
+                if isinstance(module, torch.nn.Linear):
+                    module.to(torch.bfloat16)
+        return self._bf16
 
     @torch.no_grad()
     def token_states(
@@ -128,7 +144,7 @@ class SentenceEncoder:
             truncation=True, max_length=self.max_seq_length, return_tensors="pt",
         ).to(self.device)  # fmt: skip
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
-            hidden = self.first_layers(layers)(**batch).last_hidden_state
+            hidden = self.first_layers(layers, bf16)(**batch).last_hidden_state
         return hidden.float(), batch
 
     @torch.no_grad()
@@ -138,7 +154,7 @@ class SentenceEncoder:
         for length in range(PAD_MULTIPLE, longest + PAD_MULTIPLE, PAD_MULTIPLE):
             ids = torch.full((rows, length), self.tokenizer.pad_token_id or 0, device=self.device)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
-                self.first_layers(layers)(input_ids=ids, attention_mask=torch.ones_like(ids))
+                self.first_layers(layers, bf16)(input_ids=ids, attention_mask=torch.ones_like(ids))
 
     @property
     def dim(self) -> int:

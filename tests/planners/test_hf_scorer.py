@@ -1,40 +1,84 @@
-"""The Hugging Face scorer: KV-cache reuse is exact; sum and mean differ as documented."""
+"""The Hugging Face scorer: the options packed as a prefix tree score as one pass each would;
+sum and mean differ as documented."""
 
 import pytest
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+from transformers import (
+    GPT2Config,
+    GPT2LMHeadModel,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedTokenizerFast,
+)
 
 from planners import make_scorer
-from planners.hf_scorer import HFScorer
+from planners.hf_scorer import HFScorer, PrefixTree
 
 WORDS = "instruction objects pick up place the red blue block bowl in on done 1 2 . : \n".split(" ")
+
+
+def _tokenizer() -> PreTrainedTokenizerFast:
+    vocab = {"<unk>": 0, **{w: i + 1 for i, w in enumerate(WORDS)}, " ": len(WORDS) + 1}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Split(" ", behavior="removed")
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>")
 
 
 @pytest.fixture(scope="module")
 def tiny_lm():
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    vocab = {"<unk>": 0, **{w: i + 1 for i, w in enumerate(WORDS)}, " ": len(WORDS) + 1}
-    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Split(" ", behavior="removed")
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>")
-    config = GPT2Config(vocab_size=len(vocab), n_positions=64, n_embd=32, n_layer=2, n_head=2)
+    tokenizer = _tokenizer()
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=64, n_embd=32, n_layer=2, n_head=2)
     return GPT2LMHeadModel(config).eval(), tokenizer
 
 
-OPTIONS = [" pick up the red block \n", " done \n", " place the red block in the blue bowl \n"]
+OPTIONS = [
+    " pick up the red block \n",
+    " done \n",
+    " place the red block in the blue bowl \n",
+    " pick up the blue block \n",
+    " place the red block on the blue block \n",
+]
 PROMPT = "instruction : pick up the red block \n objects : red block blue bowl \n 1 ."
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
 @pytest.mark.parametrize("batch_size", [1, 2, 8])
-def test_cache_reuse_matches_full_forward(tiny_lm, reduction, batch_size):
+def test_packed_options_match_one_pass_each(tiny_lm, reduction, batch_size):
     model, tokenizer = tiny_lm
     scorer = HFScorer(model, tokenizer, reduction=reduction, batch_size=batch_size)
-    cached = scorer.score(PROMPT, OPTIONS)
-    naive = scorer.score_without_cache(PROMPT, OPTIONS)
-    assert cached == pytest.approx(naive, abs=1e-4)
+    packed = scorer.score(PROMPT, OPTIONS)
+    naive = scorer.score_one_by_one(PROMPT, OPTIONS)
+    assert packed == pytest.approx(naive, abs=1e-4)
+    assert len(set(packed)) == len(OPTIONS)  # not one option's score repeated
+
+
+@pytest.mark.parametrize("attention", ["eager", "sdpa"])
+def test_rotary_positions_and_either_attention_are_honoured(attention):
+    torch.manual_seed(1)
+    tokenizer = _tokenizer()
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, max_position_embeddings=64, attn_implementation=attention,
+    )  # fmt: skip
+    scorer = HFScorer(LlamaForCausalLM(config).eval(), tokenizer)
+    assert scorer.score(PROMPT, OPTIONS) == pytest.approx(
+        scorer.score_one_by_one(PROMPT, OPTIONS), abs=1e-4
+    )
+
+
+def test_prefix_tree_computes_each_shared_prefix_once():
+    prompt, options = [7, 8, 9], [[1, 2, 3], [1, 2, 4], [1, 5], [6], [5, 1, 1]]
+    tree = PrefixTree(prompt, options)
+    assert tree.tokens == [7, 8, 9, 1, 2, 5, 1]  # (1,) and (1, 2) once; (5,) and (5, 1)
+    assert tree.positions == [0, 1, 2, 3, 4, 3, 4]
+    assert tree.rows == [[2, 3, 4], [2, 3, 4], [2, 3], [2], [2, 5, 6]]
+    sees = (tree.mask(torch.float32)[0, 0] == 0).tolist()
+    assert sees[6] == [True, True, True, False, False, True, True]  # not the other branch
+    assert sees[4] == [True, True, True, True, True, False, False]
+    assert sees[1] == [True, True, False, False, False, False, False]  # the prompt is causal
 
 
 def test_sum_is_a_log_prob_and_mean_divides_by_length(tiny_lm):

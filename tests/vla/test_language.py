@@ -101,6 +101,24 @@ def test_first_layers_are_the_model_cut_short(encoder):
         encoder.first_layers(0)
 
 
+def test_bf16_layers_compute_what_autocast_over_the_float32_weights_does(encoder):
+    batch = encoder.tokenizer(
+        ["put the red block in the bowl", "go"], padding=True, return_tensors="pt"
+    )
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        reference = encoder.first_layers(3)(**batch).last_hidden_state
+        fast = encoder.first_layers(3, bf16=True)(**batch).last_hidden_state
+        whole = encoder.first_layers(6, bf16=True)(**batch).last_hidden_state
+        whole_reference = encoder.model(**batch).last_hidden_state
+    assert torch.equal(fast, reference) and torch.equal(whole, whole_reference)
+    layer = encoder.first_layers(3, bf16=True).encoder.layer[0]
+    assert layer.attention.self.query.weight.dtype == torch.bfloat16
+    assert layer.output.LayerNorm.weight.dtype == torch.float32  # as autocast runs it
+    assert encoder.model.encoder.layer[0].attention.self.query.weight.dtype == torch.float32
+    assert encoder.first_layers(6, bf16=True) is not encoder.model
+    assert encoder.first_layers(2, bf16=True) is encoder.first_layers(2, bf16=True)
+
+
 def test_token_states_padded_to_a_multiple_keep_the_real_tokens_states(encoder):
     texts = ["put the red block in the bowl", "go"]
     states, batch = encoder.token_states(texts, 3, pad=True)
