@@ -31,6 +31,7 @@ import torch
 from planners.scorer import register_scorer
 
 REDUCTIONS = ("sum", "mean")
+_OPTIONS_KEPT = 4096  # tokenized options kept (far more skills than any scene has)
 
 
 class PrefixTree:
@@ -44,7 +45,7 @@ class PrefixTree:
     """
 
     def __init__(self, prompt: list[int], options: list[list[int]]) -> None:
-        n = len(prompt)
+        n = self.prompt_len = len(prompt)
         self.tokens, self.positions = list(prompt), list(range(n))
         self.parents = list(range(-1, n - 1))
         node: dict[tuple[int, ...], int] = {}
@@ -64,11 +65,11 @@ class PrefixTree:
     def mask(self, dtype: torch.dtype) -> torch.Tensor:
         """(1, 1, L, L) additive mask: 0 where a token sees another (itself and the tokens it
         follows), the dtype's lowest value elsewhere."""
-        size = len(self.tokens)
+        size, prompt = len(self.tokens), self.prompt_len
         sees = torch.zeros(size, size, dtype=torch.bool)
-        for i, parent in enumerate(self.parents):
-            if parent >= 0:
-                sees[i] = sees[parent]
+        sees[:prompt, :prompt] = torch.ones(prompt, prompt, dtype=torch.bool).tril()
+        for i in range(prompt, size):
+            sees[i] = sees[self.parents[i]]
             sees[i, i] = True
         blocked = torch.zeros(size, size, dtype=dtype).masked_fill_(~sees, torch.finfo(dtype).min)
         return blocked[None, None]
@@ -102,6 +103,7 @@ class HFScorer:
         self.reduction = reduction
         self.batch_size = batch_size
         self.device = device
+        self._options: dict[str, list[int]] = {}
 
     def _prompt_ids(self, prompt: str) -> list[int]:
         ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
@@ -113,11 +115,17 @@ class HFScorer:
         return ids
 
     def _option_ids(self, options: Sequence[str]) -> list[list[int]]:
-        ids = [self.tokenizer(o, add_special_tokens=False)["input_ids"] for o in options]
-        for option, tokens in zip(options, ids):
-            if not tokens:
-                raise ValueError(f"option {option!r} has no tokens; options must be non-empty")
-        return ids
+        """Each option's tokens; the skill texts repeat at every step, so they are kept."""
+        new = [o for o in dict.fromkeys(options) if o not in self._options]
+        if new:
+            ids = self.tokenizer(new, add_special_tokens=False)["input_ids"]
+            for option, tokens in zip(new, ids, strict=True):
+                if not tokens:
+                    raise ValueError(f"option {option!r} has no tokens; options must be non-empty")
+            if len(self._options) + len(new) > _OPTIONS_KEPT:
+                self._options.clear()
+            self._options.update(zip(new, ids, strict=True))
+        return [self._options[o] for o in options]
 
     def _reduce(self, token_logps: torch.Tensor) -> float:
         """One option's score from its tokens' log-probabilities."""

@@ -100,3 +100,20 @@ def test_registry_and_bad_inputs(tiny_lm, tmp_path):
         HFScorer(model, tokenizer, reduction="max")
     with pytest.raises(ValueError, match="unknown language scorer"):
         make_scorer("gpt-9")
+
+
+def test_options_are_tokenized_once_and_an_empty_one_is_refused(tiny_lm):
+    model, tokenizer = tiny_lm
+    calls = []
+
+    def counting(texts, **kwargs):
+        calls.append(list(texts) if isinstance(texts, list) else [texts])
+        return tokenizer(texts, **kwargs)
+
+    scorer = HFScorer(model, tokenizer)
+    first = scorer.score(PROMPT, OPTIONS)
+    scorer.tokenizer = counting
+    assert scorer.score(PROMPT, OPTIONS) == pytest.approx(first, abs=1e-6)
+    assert calls == [[PROMPT]]  # the options' tokens were kept from the first call
+    with pytest.raises(ValueError, match="has no tokens"):
+        scorer.score(PROMPT, [" done \n", ""])

@@ -35,9 +35,11 @@ def _scorer(
     ground_words: bool | None = None,
     ground_sentences: bool | None = None,
 ):
-    """The MiniLM Say for a Say checkpoint, else a causal LM's scorer (None: the bundled LM),
+    """The MiniLM Say for a Say checkpoint, else a causal LM's scorer (None: the bundled LM; an
+    ensemble when its folder has an ``ensemble.json``: :func:`planners.ensemble.lm_scorer`),
     with its instructions grounded in the LM's words and trained instructions as
     ``ground_words`` and ``ground_sentences`` say (:func:`vla.planning.grounding.grounded`)."""
+    from planners.ensemble import lm_scorer
     from vla.planning.grounding import grounded
     from vla.planning.lm import BUNDLED_LM
     from vla.planning.say.checkpoint import is_say_checkpoint
@@ -46,7 +48,7 @@ def _scorer(
         import vla.planning.say.scorer  # noqa: F401  (registers "minilm")
 
         return grounded(make_scorer("minilm", model=lm), lm, ground_words, ground_sentences)
-    scorer = make_scorer("hf", model=lm or BUNDLED_LM, reduction=reduction)
+    scorer = lm_scorer(lm or BUNDLED_LM, reduction)
     return grounded(scorer, lm or BUNDLED_LM, ground_words, ground_sentences)
 
 
