@@ -135,6 +135,8 @@ class HFScorer:
     @torch.no_grad()
     def score(self, prompt: str, options: Sequence[str]) -> list[float]:
         """Score of each option following ``prompt`` (log-prob sum, or per-token mean)."""
+        if not options:
+            return []
         prompt_ids, option_ids = self._prompt_ids(prompt), self._option_ids(options)
         scores: list[float] = []
         for start in range(0, len(options), self.batch_size):
@@ -150,7 +152,8 @@ class HFScorer:
             position_ids=torch.tensor([tree.positions], device=self.device),
         ).logits[0]
         logps = torch.log_softmax(logits.float(), dim=-1)
-        return [self._reduce(logps[rows, tokens]) for tokens, rows in zip(chunk, tree.rows)]
+        pairs = zip(chunk, tree.rows, strict=True)
+        return [self._reduce(logps[rows, tokens]) for tokens, rows in pairs]
 
     @torch.no_grad()
     def score_one_by_one(self, prompt: str, options: Sequence[str]) -> list[float]:
