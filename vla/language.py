@@ -102,7 +102,7 @@ class SentenceEncoder:
 
         With ``bf16`` the layers' linear weights are a bfloat16 copy (made once) and the model
         is meant to run under bf16 autocast: the same arithmetic as autocast over the float32
-        weights, which casts every weight again at every call (a third of the time).
+        weights, which casts every weight again at every call (a fifth of the time).
         """
         layers = self.model.encoder.layer
         if n < 1:
