@@ -4,15 +4,13 @@ import json
 
 import pytest
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+from transformers import GPT2Config, GPT2LMHeadModel
 
 from planners.ensemble import ENSEMBLE_FILE, EnsembleScorer, lm_scorer, read_members
 from planners.hf_scorer import HFScorer
 
-WORDS = "pick up place the red blue block bowl in done".split()
-OPTIONS = [" pick up the red block", " done", " place the red block in the blue bowl"]
-PROMPT = "pick up the red block"
+OPTIONS = [" pick up the red block \n", " done \n", " place the red block in the blue bowl \n"]
+PROMPT = "instruction : pick up the red block \n 1 ."
 
 
 class Constant:
@@ -33,20 +31,16 @@ def test_scores_are_the_weighted_mean_of_the_members():
         EnsembleScorer([Constant([0.0])], [1.0, 1.0])
 
 
-def _save_lm(folder, seed: int) -> None:
+def _save_lm(folder, seed: int, tokenizer) -> None:
     torch.manual_seed(seed)
-    vocab = {"<unk>": 0, **{w: i + 1 for i, w in enumerate(WORDS)}}
-    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>")
-    config = GPT2Config(vocab_size=len(vocab), n_positions=32, n_embd=16, n_layer=1, n_head=2)
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=32, n_embd=16, n_layer=1, n_head=2)
     GPT2LMHeadModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
 
 
-def test_a_folder_with_an_ensemble_file_scores_with_every_member(tmp_path):
-    _save_lm(tmp_path, 0)
-    _save_lm(tmp_path / "second", 1)
+def test_a_folder_with_an_ensemble_file_scores_with_every_member(tmp_path, word_tokenizer):
+    _save_lm(tmp_path, 0, word_tokenizer)
+    _save_lm(tmp_path / "second", 1, word_tokenizer)
     assert read_members(tmp_path) is None
     assert isinstance(lm_scorer(tmp_path), HFScorer)  # no ensemble file: the model alone
     members = [{"path": ".", "weight": 0.75}, {"path": "second", "weight": 0.25}]

@@ -3,33 +3,22 @@ sum and mean differ as documented."""
 
 import pytest
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import (
     GPT2Config,
     GPT2LMHeadModel,
     LlamaConfig,
     LlamaForCausalLM,
-    PreTrainedTokenizerFast,
 )
 
 from planners import make_scorer
 from planners.hf_scorer import HFScorer, PrefixTree
 
-WORDS = "instruction objects pick up place the red blue block bowl in on done 1 2 . : \n".split(" ")
-
-
-def _tokenizer() -> PreTrainedTokenizerFast:
-    vocab = {"<unk>": 0, **{w: i + 1 for i, w in enumerate(WORDS)}, " ": len(WORDS) + 1}
-    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Split(" ", behavior="removed")
-    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>")
-
 
 @pytest.fixture(scope="module")
-def tiny_lm():
+def tiny_lm(word_tokenizer):
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    tokenizer = _tokenizer()
+    tokenizer = word_tokenizer
     config = GPT2Config(vocab_size=len(tokenizer), n_positions=64, n_embd=32, n_layer=2, n_head=2)
     return GPT2LMHeadModel(config).eval(), tokenizer
 
@@ -56,9 +45,9 @@ def test_packed_options_match_one_pass_each(tiny_lm, reduction, batch_size):
 
 
 @pytest.mark.parametrize("attention", ["eager", "sdpa"])
-def test_rotary_positions_and_either_attention_are_honoured(attention):
+def test_rotary_positions_and_either_attention_are_honoured(attention, word_tokenizer):
     torch.manual_seed(1)
-    tokenizer = _tokenizer()
+    tokenizer = word_tokenizer
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
         num_attention_heads=2, max_position_embeddings=64, attn_implementation=attention,
