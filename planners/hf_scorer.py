@@ -138,10 +138,26 @@ class HFScorer:
         if not options:
             return []
         prompt_ids, option_ids = self._prompt_ids(prompt), self._option_ids(options)
+        self._check_context(len(prompt_ids) + max(map(len, option_ids)) - 1)
         scores: list[float] = []
         for start in range(0, len(options), self.batch_size):
             scores += self._score_chunk(prompt_ids, option_ids[start : start + self.batch_size])
         return scores
+
+    def _check_context(self, length: int) -> None:
+        """A clear error, instead of an index error deep in the model, when a prompt and its
+        longest option (its last token is predicted, not read) need more positions than the
+        LM has."""
+        config = self.model.config
+        limit = getattr(config, "n_positions", None) or getattr(
+            config, "max_position_embeddings", None
+        )
+        if limit and length > limit:
+            raise ValueError(
+                f"the prompt and an option take {length} tokens, more than the LM's context of "
+                f"{limit}: plan fewer skills (max_skills) or use an LM with a longer context "
+                "(vla-train-lm n_positions=...)"
+            )
 
     def _score_chunk(self, prompt_ids: list[int], chunk: list[list[int]]) -> list[float]:
         tree = PrefixTree(prompt_ids, chunk)

@@ -106,3 +106,15 @@ def test_options_are_tokenized_once_and_an_empty_one_is_refused(tiny_lm):
     assert calls == [[PROMPT]]  # the options' tokens were kept from the first call
     with pytest.raises(ValueError, match="has no tokens"):
         scorer.score(PROMPT, [" done \n", ""])
+
+
+def test_a_prompt_beyond_the_context_gets_a_clear_error(tiny_lm):
+    """The last position the model has still scores; one more is refused in words."""
+    model, tokenizer = tiny_lm
+    scorer = HFScorer(model, tokenizer)
+    option = OPTIONS[2]
+    room = model.config.n_positions + 1 - len(tokenizer(option)["input_ids"])
+    fits = " ".join(["red"] * room)
+    assert len(scorer.score(fits, [option])) == 1
+    with pytest.raises(ValueError, match="context of 64"):
+        scorer.score(fits + " red", [option])
