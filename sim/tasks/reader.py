@@ -15,7 +15,10 @@ a sentence the task language can say and every noun phrase in it resolves:
 * a block brought from one area to another (the mobile scene), optionally into a bowl there,
   and any of these followed by ``then come back to the <area>``.
 
-Anything else gets no goal (``None``); its named objects are still read.
+Prepositions and quantifiers people use interchangeably are read alike, in the
+instruction and in the phrase tables (:func:`canonical`: ``into`` as ``in``, ``every block``
+as ``all the blocks``). Anything else gets no goal (``None``); its named objects are still
+read.
 """
 
 from __future__ import annotations
@@ -53,6 +56,26 @@ COLOUR_WORDS, TYPE_WORDS, PLACE_WORDS, AREA_WORDS = _vocabulary()
 def normalize(text: str) -> str:
     """Lower case, single spaces, no final full stop."""
     return " ".join(text.lower().split()).rstrip(".!")
+
+
+# Each phrase of a row is read as the row's first: the task language's templates use them
+# interchangeably, so an instruction mixing them ("put every block in ...") means the same.
+_SAME_AS = (
+    ("in", ("inside of", "inside", "into")),
+    ("on", ("on top of", "onto")),
+    (
+        "all the blocks",
+        ("all of the blocks", "each of the blocks", "all blocks", "every block", "each block"),
+    ),
+)
+_SAME = [(re.compile(rf"\b(?:{'|'.join(alike)})\b"), word) for word, alike in _SAME_AS]
+
+
+def canonical(text: str) -> str:
+    """``text`` with each interchangeable phrase as its row's first (``_SAME_AS``)."""
+    for pattern, word in _SAME:
+        text = pattern.sub(word, text)
+    return text
 
 
 def _alternation(phrases) -> str:
@@ -102,6 +125,16 @@ def mentions(text: str, table: dict[str, str], name: str) -> bool:
     return any(re.search(rf"\b{re.escape(w)}\b", text) for w, n in table.items() if n == name)
 
 
+_BLOCKS = re.compile(
+    rf"\b(?:{_alternation(w + 's' for w, kind in TYPE_WORDS.items() if kind == 'block')})\b"
+)
+
+
+def speaks_of_blocks(text: str) -> bool:
+    """Whether ``text`` speaks of blocks in general: "the cubes", "every block"."""
+    return _BLOCKS.search(canonical(normalize(text))) is not None
+
+
 @dataclass(frozen=True)
 class Reading:
     """What an instruction says: goal and starting predicates as text, and its scene."""
@@ -114,7 +147,7 @@ class Reading:
 
 def _pattern(template: str) -> re.Pattern:
     """A template with ``{field}`` slots as a regular expression with named groups."""
-    parts = re.split(r"\{(\w+)\}", template)
+    parts = re.split(r"\{(\w+)\}", canonical(template))
     regex = "".join(
         re.escape(p) if i % 2 == 0 else f"(?P<{'f' + p if p.isdigit() else p}>.+?)"
         for i, p in enumerate(parts)
@@ -132,7 +165,7 @@ def _match(text: str, templates) -> dict[str, str] | None:
 
 def one_goal(clause: str) -> str | None:
     """The goal of one clause (``put the red block in the blue bowl``), if it has one."""
-    clause = normalize(clause)
+    clause = canonical(normalize(clause))
     verbs = [t for kind in para.VERB_TEMPLATES.values() for t in kind]
     pick = para.VERB_TEMPLATES["pick"]
     hit = _match(clause, pick)
@@ -157,7 +190,7 @@ def one_goal(clause: str) -> str | None:
 def read_goal(instruction: str) -> Reading | None:
     """The goal of ``instruction`` when the task language can say it (see the module
     docstring), else None."""
-    text = normalize(instruction)
+    text = canonical(normalize(instruction))
     for suffix in para.RETURN_SUFFIXES:  # "..., then come back to the table"
         hit = _pattern("{rest}" + suffix).match(text)
         area = resolve(hit["area"]) if hit else None

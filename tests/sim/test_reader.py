@@ -1,7 +1,7 @@
 """Reading free-form instructions with the task language: names and goals."""
 
 from sim.tasks import BUILTIN_SUITES, load_tasks
-from sim.tasks.reader import named, read_goal, resolve
+from sim.tasks.reader import named, read_goal, resolve, speaks_of_blocks
 
 
 def test_noun_phrases_resolve_to_canonical_names_or_nothing():
@@ -40,3 +40,16 @@ def test_unreadable_instructions_have_no_goal():
     assert (
         read_goal("put the red block in the blue bowl and the red block on the green block") is None
     )
+
+
+def test_interchangeable_prepositions_and_quantifiers_read_alike():
+    """The tables say "into" in one template and "in" in another; a person mixes them."""
+    assert read_goal("drop the red block in the blue bowl").goal == ("in(red block, blue bowl)",)
+    assert read_goal("put the red block inside of the blue bowl").goal == (
+        "in(red block, blue bowl)",
+    )
+    assert read_goal("set the red block onto the blue block").goal == ("on(red block, blue block)",)
+    for text in ("put every block in the green bowl", "place each block into the green bowl"):
+        assert read_goal(text).every_block == "green bowl", text
+    assert speaks_of_blocks("tidy the cubes away") and speaks_of_blocks("gather every block")
+    assert not speaks_of_blocks("put the red block in the blue bowl")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from sim.geometry import COLORS
 from sim.tasks import TaskSpec, load_tasks
-from sim.tasks.reader import Reading, named, normalize, read_goal
+from sim.tasks.reader import Reading, named, normalize, read_goal, speaks_of_blocks
 from sim.tasks.spec import parse_task
 
 FREEFORM = "freeform"
@@ -76,7 +76,8 @@ def _pinned(text: str, reading: Reading | None, scene: TaskSpec, tasks: str, ind
 def _own_scene(text: str, reading: Reading | None, fallback: TaskSpec, tasks: str):
     objects, _, areas = named(text)
     scene = reading.scene if reading else ("mobile" if areas else "tabletop")
-    if reading and reading.every_block and not any(o.endswith("block") for o in objects):
+    general = (reading and reading.every_block) or (objects and speaks_of_blocks(text))
+    if general and not any(o.endswith("block") for o in objects):
         used = {o.split()[0] for o in objects}
         spare = [c for c in COLORS if c not in used][:EVERY_BLOCK_COUNT]
         objects = [f"{c} block" for c in spare] + objects

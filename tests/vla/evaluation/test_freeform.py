@@ -32,6 +32,13 @@ def test_every_block_gets_blocks_to_move_when_none_is_named():
     )
 
 
+def test_blocks_spoken_of_in_general_are_placed_even_without_a_goal():
+    chosen = instruction_task("tidy the blocks away into the green bowl", "single", None, "saycan")
+    assert not chosen.goal_known
+    assert len([o for o in chosen.task.all_objects if o.endswith("block")]) == 3
+    assert "green bowl" in chosen.task.all_objects
+
+
 def test_a_pinned_scene_says_what_it_holds_and_what_it_lacks():
     chosen = instruction_task("stack the blue block on the red block", "long_horizon", 0, "saycan")
     assert not chosen.goal_known and chosen.task.goal == ()
