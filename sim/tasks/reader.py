@@ -58,6 +58,10 @@ def normalize(text: str) -> str:
     return " ".join(text.lower().split()).rstrip(".!")
 
 
+def _alternation(phrases) -> str:
+    return "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+
+
 # Each phrase of a row is read as the row's first: the task language's templates use them
 # interchangeably, so an instruction mixing them ("put every block in ...") means the same.
 _SAME_AS = (
@@ -65,10 +69,17 @@ _SAME_AS = (
     ("on", ("on top of", "onto")),
     (
         "all the blocks",
-        ("all of the blocks", "each of the blocks", "all blocks", "every block", "each block"),
+        (
+            "all of the blocks",
+            "each of the blocks",
+            "all blocks",
+            "every block",
+            "each block",
+            "the blocks",
+        ),
     ),
 )
-_SAME = [(re.compile(rf"\b(?:{'|'.join(alike)})\b"), word) for word, alike in _SAME_AS]
+_SAME = [(re.compile(rf"\b(?:{_alternation((word, *alike))})\b"), word) for word, alike in _SAME_AS]
 
 
 def canonical(text: str) -> str:
@@ -76,10 +87,6 @@ def canonical(text: str) -> str:
     for pattern, word in _SAME:
         text = pattern.sub(word, text)
     return text
-
-
-def _alternation(phrases) -> str:
-    return "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
 
 
 _COLOUR, _TYPE = _alternation(COLOUR_WORDS), _alternation(TYPE_WORDS)

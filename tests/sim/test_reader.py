@@ -1,7 +1,7 @@
 """Reading free-form instructions with the task language: names and goals."""
 
 from sim.tasks import BUILTIN_SUITES, load_tasks
-from sim.tasks.reader import named, read_goal, resolve, speaks_of_blocks
+from sim.tasks.reader import canonical, named, read_goal, resolve, speaks_of_blocks
 
 
 def test_noun_phrases_resolve_to_canonical_names_or_nothing():
@@ -49,7 +49,10 @@ def test_interchangeable_prepositions_and_quantifiers_read_alike():
         "in(red block, blue bowl)",
     )
     assert read_goal("set the red block onto the blue block").goal == ("on(red block, blue block)",)
-    for text in ("put every block in the green bowl", "place each block into the green bowl"):
+    alike = ("put every block in the green bowl", "put the blocks in the green bowl")
+    for text in (*alike, "put all the blocks in the green bowl", "place each block into it"):
+        assert canonical(text).startswith(("put all the blocks in", "place all the blocks in"))
+    for text in alike:
         assert read_goal(text).every_block == "green bowl", text
     assert speaks_of_blocks("tidy the cubes away") and speaks_of_blocks("gather every block")
     assert not speaks_of_blocks("put the red block in the blue bowl")
