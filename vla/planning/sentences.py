@@ -43,7 +43,7 @@ _COLOUR_OF = {s: c for c, synonyms in paraphrase.COLOR_SYNONYMS.items() for s in
 _PLACE_OF = {s: p for p, synonyms in paraphrase.PLACE_SYNONYMS.items() for s in (p, *synonyms)}
 _TYPE_OF = {s: t for t, synonyms in paraphrase.TYPE_SYNONYMS.items() for s in (t, *synonyms)}
 _TYPE_OF["one"] = "one"
-SHORTLIST = 20  # sentences re-ranked by word-piece alignment (validation seeds)
+SHORTLIST = 12  # sentences re-ranked by word-piece alignment (validation seeds)
 ALIGN_LAYERS = 3  # MiniLM layers whose states align the word pieces (validation seeds)
 WARM_TOKENS = 48  # the re-ranking's kernels are built for texts up to this long at the start
 
