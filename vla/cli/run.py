@@ -5,7 +5,7 @@ skill, and the plan is printed with its scores as it goes (:mod:`vla.evaluation.
 
 vla-run                                   # default: first long_horizon task
 vla-run tasks=mobile task_index=3 output_dir=outputs/mobile
-vla-run instruction="put the red block on the blue block"   # any wording, scene of task_index
+vla-run instruction="put the red block on the blue block"   # any wording: a scene that fits it
 vla-run planner=oracle policy=expert      # the oracle plan carried out by the scripted expert
 
 Options: :class:`vla.evaluation.config.RunConfig`; ``policy`` is a registered name, a

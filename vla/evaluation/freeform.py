@@ -42,6 +42,11 @@ def instruction_task(
         raise ValueError(f"task_index={task_index} out of range: {tasks} has {len(suite)} tasks")
     if instruction is None:
         return InstructionTask(suite[task_index or 0], True, "")
+    if not instruction.strip():
+        raise ValueError(
+            'instruction is empty: write one (instruction="put the red block in the blue '
+            'bowl"), or leave it out to run a task of the suite'
+        )
     wanted = normalize(instruction)
     for task in suite:
         if normalize(task.instruction) == wanted and task_index in (None, suite.index(task)):
@@ -82,6 +87,8 @@ def _own_scene(text: str, reading: Reading | None, fallback: TaskSpec, tasks: st
         spare = [c for c in COLORS if c not in used][:EVERY_BLOCK_COUNT]
         objects = [f"{c} block" for c in spare] + objects
     if not objects:
+        if areas and fallback.scene != "mobile":  # "go to the counter": a scene with areas
+            fallback, tasks = load_tasks("mobile")[0], "mobile"
         base = replace(fallback, instruction=text, goal=(), family=FREEFORM, max_skills=None)
         message = (
             f"the instruction names no object; scene of {tasks} task 0: "

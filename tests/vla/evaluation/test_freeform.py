@@ -39,6 +39,12 @@ def test_blocks_spoken_of_in_general_are_placed_even_without_a_goal():
     assert "green bowl" in chosen.task.all_objects
 
 
+def test_an_area_without_objects_runs_in_a_mobile_scene():
+    chosen = instruction_task("go to the counter", "long_horizon", None, "saycan")
+    assert chosen.task.scene == "mobile" and not chosen.goal_known
+    assert chosen.message.startswith("the instruction names no object; scene of mobile task 0")
+
+
 def test_a_pinned_scene_says_what_it_holds_and_what_it_lacks():
     chosen = instruction_task("stack the blue block on the red block", "long_horizon", 0, "saycan")
     assert not chosen.goal_known and chosen.task.goal == ()
@@ -57,6 +63,8 @@ def test_suite_instructions_keep_their_task_and_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="cannot tell the goal"):
         instruction_task("make the robot dance", "single", None, "oracle")
     assert not instruction_task("make the robot dance", "single", None, "saycan").goal_known
+    with pytest.raises(ValueError, match="instruction is empty"):
+        instruction_task("  ", "single", None, "saycan")
     with pytest.raises(ValueError, match="out of range"):
         instruction_task("x", "single", 99, "saycan")
     with pytest.raises(ValueError, match="at most 4"):
