@@ -194,6 +194,10 @@ def load_local_lm(path: str | Path) -> tuple[Any, Any]:
             f"no language model at {str(path)!r}: planner.lm must name a local Hugging Face "
             "model folder (with config.json); nothing is downloaded"
         )
-    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    except ValueError as error:  # e.g. a policy's folder: config.json without a model_type
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{str(path)!r} is not a causal language model folder: {reason}") from None
     return model, tokenizer

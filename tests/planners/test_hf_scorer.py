@@ -85,6 +85,9 @@ def test_registry_and_bad_inputs(tiny_lm, tmp_path):
     assert make_scorer("hf", model=model, tokenizer=tokenizer).score(PROMPT, []) == []
     with pytest.raises(ValueError, match="local Hugging Face model folder"):
         make_scorer("hf", model=tmp_path / "missing")
+    (tmp_path / "config.json").write_text('{"policy": "rt1"}')  # a folder of another kind
+    with pytest.raises(ValueError, match="is not a causal language model folder"):
+        make_scorer("hf", model=tmp_path)
     with pytest.raises(ValueError, match="reduction"):
         HFScorer(model, tokenizer, reduction="max")
     with pytest.raises(ValueError, match="unknown language scorer"):
