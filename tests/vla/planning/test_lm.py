@@ -8,10 +8,12 @@ import torch
 
 from planners import SayCanPlanner, make_scorer
 from planners.hf_scorer import load_local_lm
-from sim.tasks import oracle_plan, parse_tasks, symbolic_world
+from sim.tasks import all_hold, apply_skill, oracle_plan, parse_tasks, symbolic_world
+from sim.tasks.describe import scene_facts
 from sim.tasks.spec import BUILTIN_SUITES
 from vla.planning.grounding import read_words
 from vla.planning.lm import BUNDLED_LM
+from vla.planning.lm.chain_tasks import chain_starts
 from vla.planning.lm.corpus import (
     HELD_OUT_WORDS,
     generate_tasks,
@@ -224,6 +226,25 @@ def test_family_weights_scale_the_corpus_per_family():
     assert sum("and then" in text or ", then" in text for text, _ in corpus) >= 2
     with pytest.raises(ValueError, match="family_weights: unknown"):
         build_corpus(LMTrainConfig(tasks_per_family=1, family_weights={"sorting": 1.0}))
+
+
+def test_chain_tasks_start_where_earlier_tasks_left_the_world():
+    """Each starts from a state the oracle made (some fact on its scene line), its goal not
+    yet met, worded without held-out words; the corpus gains them and keeps its others."""
+    tasks = generate_tasks("train", 10, 0, ("structured",))
+    starts = chain_starts(tasks, 30, random.Random(0))
+    assert len(starts) == 30 and all(scene_facts(state) for _, state in starts)
+    assert not any(all_hold(task.goal, state) for task, state in starts)
+    assert not any(words(task.instruction) & HELD_OUT_WORDS for task, _ in starts)
+    for task, state in starts:  # the oracle plan from that state reaches the goal
+        for skill in oracle_plan(task, state)[:-1]:
+            state = apply_skill(state, skill)
+        assert all_hold(task.goal, state)
+    weights = dict.fromkeys(BUILTIN_SUITES, 0.0) | {"structured": 1.0}
+    plain = build_corpus(LMTrainConfig(tasks_per_family=2, family_weights=weights))
+    chained = build_corpus(LMTrainConfig(tasks_per_family=2, family_weights=weights, chain_tasks=3))
+    assert chained[: len(plain)] == plain and len(chained) == len(plain) + 3
+    assert all("\nscene: " in text for text, _ in chained[len(plain) :])
 
 
 def test_construction_weights_scale_the_language_family_per_construction():

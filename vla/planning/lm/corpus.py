@@ -85,9 +85,14 @@ def _missed(skill: str) -> list[Step]:
 
 
 def make_episode(
-    task: TaskSpec, rng: random.Random, p_failure: float = 0.0, feedback: bool = True
+    task: TaskSpec,
+    rng: random.Random,
+    p_failure: float = 0.0,
+    feedback: bool = True,
+    state: WorldState | None = None,
 ) -> Episode:
-    """The oracle plan of ``task``, with one failure inserted with probability p_failure.
+    """The oracle plan of ``task`` from ``state`` (default: the task's start), with one
+    failure inserted with probability p_failure.
 
     Half the time the failure is the policy's (:func:`_missed`): a place that dropped its
     block, or a pick or drive that missed. Otherwise it is the blind first skill when that
@@ -95,7 +100,7 @@ def make_episode(
     random infeasible candidate. ``feedback``: each step carries the facts it changed.
     """
     task = place_robot(task, rng)
-    state = symbolic_world(task)
+    state = symbolic_world(task) if state is None else state
     steps = _planned_steps(task, state, rng, p_failure)
     if feedback:
         steps = _observed(state, steps)

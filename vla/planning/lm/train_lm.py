@@ -26,6 +26,7 @@ from vla.language import DEFAULT_ENCODER
 from vla.options import at_least, in_range, one_of, positive
 from vla.planning.grounding import corpus_words, read_words
 from vla.planning.lm import WORDS_FILE
+from vla.planning.lm.chain_tasks import chain_starts
 from vla.planning.lm.corpus import generate_tasks, make_episode, render
 from vla.planning.lm.twins import held_twin, relabel_twin
 from vla.planning.sentences import TrainedInstructions, corpus_instructions
@@ -65,6 +66,9 @@ class LMTrainConfig:
     # add the relabel twin (vla.planning.lm.twins) of every task that names blocks by where
     # they are: the same instruction with two unnamed blocks traded in start and goal
     relabel_twins: bool = False
+    # one-goal tasks that start where 1-4 earlier ones left the world (vla-eval mode=chain's
+    # starts: stacks, blocks in bowls and at corners), added to the corpus
+    chain_tasks: int = 0
     vocab_size: int = 600  # BPE vocabulary, special token included
     n_layer: int = 3  # a model continued with init_from grows to this many blocks (never shrinks)
     n_embd: int = 128
@@ -83,7 +87,7 @@ class LMTrainConfig:
     def __post_init__(self) -> None:
         at_least(self, 1, "steps", "batch_size", "tasks_per_family", "vocab_size", "threads")
         at_least(self, 1, "n_layer", "n_embd", "n_head", "n_positions")
-        at_least(self, 0, "warmup_steps", "weight_decay", "seed")
+        at_least(self, 0, "warmup_steps", "weight_decay", "seed", "chain_tasks")
         in_range(self, "p_failure", 0.0, 1.0, high_open=False)
         one_of(self, "precision", PRECISIONS)
         positive(self, "lr")
@@ -182,7 +186,8 @@ def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
     """Rendered train-split episodes (text, target spans), plus the held twin
     (:func:`vla.planning.lm.twins.held_twin`) of every task that starts with a block in the
     hand and, with ``relabel_twins``, the relabel twin of every task that names blocks by
-    where they are."""
+    where they are; then ``chain_tasks`` tasks that start where earlier ones left the world
+    (:func:`vla.planning.lm.chain_tasks.chain_starts`)."""
     weights = {"family_weights": BUILTIN_SUITES, "construction_weights": TRAINED_CONSTRUCTIONS}
     for name, known in weights.items():
         if unknown := set(getattr(cfg, name)) - set(known):
@@ -199,7 +204,11 @@ def build_corpus(cfg: LMTrainConfig) -> list[tuple[str, list[tuple[int, int]]]]:
         relabel_rng = random.Random(f"{cfg.seed}:relabel")  # the other episodes stay as they were
         twins += [twin for task in tasks if (twin := relabel_twin(task, relabel_rng))]
     tasks += twins
-    return [render(make_episode(task, rng, cfg.p_failure, cfg.feedback)) for task in tasks]
+    episodes = [render(make_episode(task, rng, cfg.p_failure, cfg.feedback)) for task in tasks]
+    chain_rng = random.Random(f"{cfg.seed}:chains")  # the other episodes stay as they were
+    for task, state in chain_starts(tasks, cfg.chain_tasks, chain_rng):
+        episodes.append(render(make_episode(task, chain_rng, cfg.p_failure, cfg.feedback, state)))
+    return episodes
 
 
 def write_grounding_files(out: Path, texts: list[str], init_from: str | None) -> None:
