@@ -198,6 +198,6 @@ def load_local_lm(path: str | Path) -> tuple[Any, Any]:
         model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     except ValueError as error:  # e.g. a policy's folder: config.json without a model_type
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = str(error).strip().split("\n")[0] or type(error).__name__
         raise ValueError(f"{str(path)!r} is not a causal language model folder: {reason}") from None
     return model, tokenizer

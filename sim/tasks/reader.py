@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sim.geometry import COLORS, MOBILE_AREAS, TABLETOP_PLACES
 from sim.tasks import paraphrase as para
@@ -152,8 +153,10 @@ class Reading:
     every_block: str | None = None  # a bowl every block of the scene goes into
 
 
+@lru_cache(maxsize=4096)
 def _pattern(template: str) -> re.Pattern:
-    """A template with ``{field}`` slots as a regular expression with named groups."""
+    """A template with ``{field}`` slots as a regular expression with named groups (built
+    once per template)."""
     parts = re.split(r"\{(\w+)\}", canonical(template))
     regex = "".join(
         re.escape(p) if i % 2 == 0 else f"(?P<{'f' + p if p.isdigit() else p}>.+?)"
