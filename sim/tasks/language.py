@@ -317,6 +317,22 @@ def back_to(rng: random.Random) -> TaskSpec:
     return make_task(text, [f"in({obj}, {bowl})"], blocks + bowls, initial)
 
 
+def go_to(rng: random.Random) -> TaskSpec:
+    """Mobile: the robot goes to the other area, and sometimes picks up a block there."""
+    source, dest = rng.sample(AREAS, 2)
+    blocks = names(rng, "block", rng.randint(1, 3))
+    bowls = names(rng, "bowl", rng.randint(0, 1))
+    initial = [f"robot_at({source})", f"at({blocks[0]}, {dest})"]
+    initial += [f"at({o}, {rng.choice(AREAS)})" for o in blocks[1:] + bowls]
+    words = rng.choice((dest, *para.AREA_SYNONYMS[dest]))
+    text = rng.choice(lang.GO_TO).format(area=words)
+    goal = [f"robot_at({dest})"]
+    if rng.random() < 0.4:
+        text = rng.choice(lang.GO_AND).format(text, say(rng, "pick", blocks[0], None))
+        goal.append(f"holding({blocks[0]})")
+    return make_task(text, goal, blocks + bowls, initial, scene="mobile")
+
+
 CONSTRUCTIONS: dict[str, Maker] = {
     "synonyms": synonyms,
     "descriptions": descriptions,
@@ -342,6 +358,7 @@ CONSTRUCTIONS: dict[str, Maker] = {
     "empty_onto": empty_onto,
     "clear_block": clear_block,
     "back_to": back_to,
+    "go_to": go_to,
 }
 # Never in a planner's training corpus: one ordering, one exclusion, one reference.
 HELD_OUT_CONSTRUCTIONS = ("but_first", "leave_out", "side_ref")

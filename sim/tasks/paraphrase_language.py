@@ -236,6 +236,20 @@ BACK_TO_AREA: tuple[str, ...] = (
     "bring the {obj} back to the {area}",
     "return the {obj} to the {area}",
 )
+GO_TO: tuple[str, ...] = (  # the robot moves to an area; nothing to carry
+    "go to the {area}",
+    "go over to the {area}",
+    "move to the {area}",
+    "make your way to the {area}",
+    "drive over to the {area}",
+    "head to the {area}",
+)
+# {0}: go to the area; {1}: what to do there
+GO_AND: tuple[str, ...] = (
+    "{0} and {1}",
+    "{0}, then {1} there",
+    "{0} and {1} there",
+)
 BACK_INTO: tuple[str, ...] = (
     "put the {obj} back in the {bowl}",
     "put the {obj} back where it belongs, in the {bowl}",

@@ -206,7 +206,7 @@ def read_goal(instruction: str) -> Reading | None:
         area = resolve(hit["area"]) if hit else None
         if area in MOBILE_AREAS and (reading := read_goal(hit["rest"])) and not reading.every_block:
             return Reading((*reading.goal, f"robot_at({area})"), reading.initial, "mobile")
-    for reader in (_single, _steps, _tower, _every_block, _bring):
+    for reader in (_single, _steps, _tower, _every_block, _bring, _go_to):
         reading = reader(text)
         if reading is not None:
             return reading
@@ -274,6 +274,32 @@ def _bring(text: str) -> Reading | None:
         if obj and source in MOBILE_AREAS and dest in MOBILE_AREAS and source != dest:
             return Reading((f"at({obj}, {dest})",), (f"at({obj}, {source})",), "mobile")
     return None
+
+
+def _go_area(clause: str) -> str | None:
+    hit = _match(clause, lang.GO_TO)
+    area = resolve(hit["area"]) if hit else None
+    return area if area in MOBILE_AREAS else None
+
+
+def _go_to(text: str) -> Reading | None:
+    """``go to the counter``, alone or with a pick there (``... and pick up the red block
+    there``): the robot starts at the other area, the block where it goes."""
+    area, obj = _go_area(text), None
+    for template in lang.GO_AND if area is None else ():
+        hit = _pattern(template).match(text)
+        then = one_goal(hit["f1"]) if hit else None
+        if then and then.startswith("holding(") and (area := _go_area(hit["f0"])):
+            obj = then.removeprefix("holding(").removesuffix(")")
+            break
+    if area is None:
+        return None
+    other = next(a for a in MOBILE_AREAS if a != area)
+    goal, initial = [f"robot_at({area})"], [f"robot_at({other})"]
+    if obj:
+        goal.append(f"holding({obj})")
+        initial.append(f"at({obj}, {area})")
+    return Reading(tuple(goal), tuple(initial), "mobile")
 
 
 def _scene_of(goals) -> str:

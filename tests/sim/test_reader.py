@@ -1,6 +1,9 @@
 """Reading free-form instructions with the task language: names and goals."""
 
+import random
+
 from sim.tasks import BUILTIN_SUITES, load_tasks
+from sim.tasks.language import go_to
 from sim.tasks.reader import canonical, named, read_goal, resolve, speaks_of_blocks
 
 
@@ -56,3 +59,21 @@ def test_interchangeable_prepositions_and_quantifiers_read_alike():
         assert read_goal(text).every_block == "green bowl", text
     assert speaks_of_blocks("tidy the cubes away") and speaks_of_blocks("gather every block")
     assert not speaks_of_blocks("put the red block in the blue bowl")
+
+
+def test_going_to_an_area_reads_as_the_robot_ending_there():
+    """Every ``go_to`` task (bare, or with a pick there) is read in full, in a start where
+    its goal does not already hold."""
+    rng = random.Random(0)
+    for _ in range(60):
+        task = go_to(rng)
+        reading = read_goal(task.instruction)
+        assert reading is not None, task.instruction
+        assert set(reading.goal) == {str(p) for p in task.goal}, task.instruction
+        assert reading.scene == "mobile"
+        area = next(g for g in reading.goal if g.startswith("robot_at("))
+        assert area not in reading.initial and reading.initial[0].startswith("robot_at(")
+    held = read_goal("make your way to the countertop, then grab the crimson cube there")
+    assert held.initial == ("robot_at(table)", "at(red block, counter)")
+    assert read_goal("go to the counter and put the red block in the blue bowl") is None
+    assert read_goal("go to the kitchen") is None  # no such area

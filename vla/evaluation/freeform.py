@@ -94,6 +94,10 @@ def _own_scene(text: str, reading: Reading | None, fallback: TaskSpec, tasks: st
             f"the instruction names no object; scene of {tasks} task 0: "
             f"{', '.join(fallback.all_objects)}"
         )
+        if reading is not None:  # "go to the counter": its goal, from where the reading starts
+            initial = [p for p in fallback.initial if p.name != "robot_at"] + [*reading.initial]
+            task = _parsed(base, reading.goal, fallback.all_objects, initial, fallback.scene)
+            return InstructionTask(task or base, task is not None, message)
         return InstructionTask(base, False, message)
     blocks = [o for o in objects if o.endswith("block")]
     if len(blocks) > 4 or len(objects) - len(blocks) > 4:

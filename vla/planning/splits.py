@@ -49,7 +49,7 @@ HELD_OUT_WORDS = frozenset(
         *("flamingo", "lagoon", "rear", "very", "single", "gather", "collect", "belongs"),
         *("everything", "apart", "whichever", "ensure", "afterwards", "scoop", "erect"),
         *("downwards", "carrying", "sitting", "resting", "standing", "exchange", "trade"),
-        *("transfer", "tip", "unstack"),
+        *("transfer", "tip", "unstack", "drive", "head"),
     }
 )
 TABLES: dict[str, Any] = {  # table name -> the module holding it

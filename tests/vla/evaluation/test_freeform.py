@@ -40,9 +40,15 @@ def test_blocks_spoken_of_in_general_are_placed_even_without_a_goal():
 
 
 def test_an_area_without_objects_runs_in_a_mobile_scene():
+    """ "go to the counter" has a goal there, from the other area; "wait by the counter"
+    has none."""
     chosen = instruction_task("go to the counter", "long_horizon", None, "saycan")
-    assert chosen.task.scene == "mobile" and not chosen.goal_known
+    assert chosen.task.scene == "mobile" and chosen.goal_known
+    assert [str(p) for p in chosen.task.goal] == ["robot_at(counter)"]
+    assert [str(p) for p in chosen.task.initial if p.name == "robot_at"] == ["robot_at(table)"]
     assert chosen.message.startswith("the instruction names no object; scene of mobile task 0")
+    waiting = instruction_task("wait by the counter", "long_horizon", None, "saycan")
+    assert waiting.task.scene == "mobile" and not waiting.goal_known
 
 
 def test_a_pinned_scene_says_what_it_holds_and_what_it_lacks():
