@@ -13,7 +13,8 @@ a sentence the task language can say and every noun phrase in it resolves:
 * a tower listed from the bottom or from the top;
 * every block into a bowl (the blocks of the scene);
 * a block brought from one area to another (the mobile scene), optionally into a bowl there,
-  and any of these followed by ``then come back to the <area>``.
+  and any of these followed by ``then come back to the <area>``;
+* going to an area (``go to the counter``), alone or with a pick there.
 
 Prepositions and quantifiers people use interchangeably are read alike, in the
 instruction and in the phrase tables (:func:`canonical`: ``into`` as ``in``, ``every block``
