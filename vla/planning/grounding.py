@@ -7,8 +7,9 @@ instruction outside the LM's training vocabulary (``words.txt`` beside the LM, w
 ``vla-train-lm``) is replaced by the known word MiniLM reads most alike in that place:
 
 1. the ``shortlist`` known words whose own embedding is closest to the unknown word's;
-2. of those, the one whose contextual token state in the rewritten instruction is closest to
-   the unknown word's state in the original (lexical substitution with a masked LM's states),
+2. of those, the one whose contextual state, read in the unknown word's place against the
+   original's context (:mod:`vla.planning.substitutes`), is closest to the unknown word's
+   state there (lexical substitution with a masked LM's states),
    plus, when the LM has its corpus's word pairs (``word_pairs.txt``), ``fluency`` times how
    readily the known word follows its left neighbour and precedes its right one there
    (:class:`vla.planning.word_pairs.WordPairs`), so that a verb replaces a verb.
@@ -38,6 +39,7 @@ from vla.language import DEFAULT_ENCODER, SentenceEncoder, native_bf16
 from vla.planning.lm import SENTENCES_FILE, WORDS_FILE
 from vla.planning.sentences import TrainedInstructions
 from vla.planning.splits import words
+from vla.planning.substitutes import substitute_states
 from vla.planning.word_pairs import END, START, WordPairs
 
 FLUENCY = 0.02  # weight of the pairs' log-probability against MiniLM's cosine (validation)
@@ -126,15 +128,27 @@ class WordGrounder:
 
     @torch.no_grad()
     def _replacement(self, parts: list[str], index: int) -> str:
-        """The known word whose state in context is closest to ``parts[index]``'s (and, with
-        pairs, that stands most readily between its neighbours)."""
+        """The known word whose state, read in ``parts[index]``'s place and context, is
+        closest to ``parts[index]``'s (and, with pairs, that stands most readily between its
+        neighbours)."""
         candidates = self._shortlist(parts[index])
-        sentences = [parts] + [[*parts[:index], c, *parts[index + 1 :]] for c in candidates]
-        states = self._word_states(sentences, index)
+        left, right = self._context(parts, index)
+        states = substitute_states(
+            self.encoder, left, parts[index], right, candidates, self.layers, self._bf16
+        )
         score = states[1:] @ states[0]
         if self.pairs is not None:
             score = score + self.fluency * self._fit(parts, index, candidates)
         return candidates[int(score.argmax())]
+
+    def _context(self, parts: list[str], index: int) -> tuple[list[str], list[str]]:
+        """The words and punctuation marks MiniLM reads left and right of ``parts[index]``
+        (``context`` of them each side)."""
+        left = _PIECES.findall("".join(parts[:index]))
+        right = _PIECES.findall("".join(parts[index + 1 :]))
+        if self.context is None:
+            return left, right
+        return left[max(0, len(left) - self.context) :], right[: self.context]
 
     def _fit(self, parts: list[str], index: int, candidates: list[str]) -> torch.Tensor:
         """log P(candidate | left word) + log P(right word | candidate) under the pairs; the
@@ -148,25 +162,6 @@ class WordGrounder:
             for c in candidates
         ]
         return torch.tensor(fits)
-
-    def _word_states(self, sentences: list[list[str]], index: int) -> torch.Tensor:
-        """MiniLM's state of word ``index`` after ``layers`` layers (mean over its word
-        pieces) in each sentence, L2-normalised: (len(sentences), dim)."""
-        pieces, target = [], []
-        for parts in sentences:
-            left = _PIECES.findall("".join(parts[:index]))
-            right = _PIECES.findall("".join(parts[index + 1 :]))
-            if self.context is not None:
-                left, right = left[max(0, len(left) - self.context) :], right[: self.context]
-            target.append(len(left))
-            pieces.append(left + [parts[index]] + right)
-        hidden, batch = self.encoder.token_states(pieces, self.layers, self._bf16)
-        rows = []
-        for row, word in enumerate(target):
-            ids = batch.word_ids(row)
-            tokens = [k for k, w in enumerate(ids) if w == word]
-            rows.append(hidden[row, tokens].mean(dim=0))
-        return torch.nn.functional.normalize(torch.stack(rows), dim=-1)
 
 
 def grounded(
