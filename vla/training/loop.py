@@ -53,6 +53,7 @@ from vla.training.setup import (
     Dist,
     lr_factor,
     make_optimizer,
+    precision_note,
     rng_states,
     seed_everything,
     set_rng_states,
@@ -282,6 +283,9 @@ class Run:
             f"{sum(p.numel() for p in self.raw_model.parameters()):,} params on {self.device}"
             + (f"; resumed at step {self.step}" if self.resumed else "")
         )
+        note = precision_note(self.cfg.precision, self.device)
+        if note is not None:
+            print(note)
 
     def log(self, row: dict[str, float]) -> None:
         self.csv_writer.writerow({"step": self.step, **row})

@@ -15,6 +15,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from vla.language import native_bf16
+
 # --- distributed ------------------------------------------------------------------------
 
 
@@ -108,3 +110,15 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def precision_note(precision: str, device: torch.device) -> str | None:
+    """A line for ``precision: bf16`` on a CPU without native bfloat16 (no AMX or AVX-512
+    BF16), where autocast emulates it: the RT-1 step ran 15x slower than in fp32 on such a
+    CPU (``benchmarks/vla_benchmark.py``, AMD EPYC with AVX2). None where bf16 pays."""
+    if precision != "bf16" or device.type != "cpu" or native_bf16():
+        return None
+    return (
+        "note: precision=bf16 on a CPU without native bfloat16 (no AMX or AVX-512 BF16) is "
+        "emulated and much slower than fp32; precision=fp32 trains faster on this machine"
+    )

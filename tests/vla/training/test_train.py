@@ -333,12 +333,29 @@ def test_weighted_sampling_resumes_exactly_and_is_recorded(dataset, tmp_path):
         make_cfg(dataset, tmp_path / "bad", sample_weights={"single/pick": 0})
 
 
-def test_bf16_precision_trains_with_fp32_weights(dataset, tmp_path):
+def test_bf16_precision_trains_with_fp32_weights(dataset, tmp_path, monkeypatch, capsys):
+    from vla.training import setup
+
+    monkeypatch.setattr(setup, "native_bf16", lambda: False)  # as on an AVX2-only CPU
     out = tmp_path / "bf16"
     train(make_cfg(dataset, out, steps=20, checkpoint_every=20, precision="bf16"))
+    assert "precision=fp32 trains faster on this machine" in capsys.readouterr().out
     losses = train_losses(read_metrics(out))
     assert losses[20] < 0.9 * losses[5], losses
     state = load_checkpoint(out / "checkpoints" / "last").model_state
     assert all(t.dtype == torch.float32 for t in state.values() if t.is_floating_point())
     with pytest.raises(ValueError, match="precision='fp8': choose one of"):
         train(make_cfg(dataset, tmp_path / "bad", steps=1, precision="fp8"))
+
+
+def test_bf16_on_a_cpu_without_native_bfloat16_gets_a_note(monkeypatch):
+    from vla.training import setup
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(setup, "native_bf16", lambda: False)
+    note = setup.precision_note("bf16", cpu)
+    assert note is not None and "precision=fp32" in note and "\n" not in note
+    assert setup.precision_note("fp32", cpu) is None
+    assert setup.precision_note("bf16", cuda) is None
+    monkeypatch.setattr(setup, "native_bf16", lambda: True)
+    assert setup.precision_note("bf16", cpu) is None

@@ -34,7 +34,7 @@ from vla.planning.splits import TRAINED_CONSTRUCTIONS
 from vla.planning.word_pairs import WordPairs
 from vla.training.config import PRECISIONS
 from vla.training.memory import keep_freed_memory
-from vla.training.setup import lr_factor
+from vla.training.setup import lr_factor, precision_note
 
 SPECIAL = "<|endoftext|>"
 
@@ -250,6 +250,8 @@ def train_lm(cfg: LMTrainConfig) -> dict[str, float]:
     bf16 = cfg.precision == "bf16"
     if bf16:
         model.set_attn_implementation("eager")
+    if note := precision_note(cfg.precision, torch.device("cpu")):
+        print(note)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     model.train()
     losses: list[float] = []
