@@ -18,8 +18,9 @@ a sentence the task language can say and every noun phrase in it resolves:
 
 Prepositions and quantifiers people use interchangeably are read alike, in the
 instruction and in the phrase tables (:func:`canonical`: ``into`` as ``in``, ``every block``
-as ``all the blocks``). Anything else gets no goal (``None``); its named objects are still
-read.
+as ``all the blocks``), and a placing verb's target may follow any of ``in``, ``on``, ``to``
+and ``at`` (``relocate the red block into the blue bowl``): its type decides the goal.
+Anything else gets no goal (``None``); its named objects are still read.
 """
 
 from __future__ import annotations
@@ -174,6 +175,24 @@ def _match(text: str, templates) -> dict[str, str] | None:
     return None
 
 
+# The preposition before a placing verb's target: the target's type, not the word, decides
+# the goal (``in`` a bowl, ``on`` a block, ``at`` a place), so people use them loosely.
+_PLACING = ("in", "on", "to", "at")
+_BEFORE_TARGET = re.compile(r"\b(in|on|to|at) the \{target\}")
+
+
+@lru_cache(maxsize=1)
+def _any_preposition() -> tuple[str, ...]:
+    """The placing verbs' templates once more with each preposition before the target
+    ("relocate the {obj} to the {target}" also as "relocate the {obj} in the {target}")."""
+    out = []
+    for template in (t for kind, ts in para.VERB_TEMPLATES.items() if kind != "pick" for t in ts):
+        hit = _BEFORE_TARGET.search(canonical(template))
+        for word in _PLACING if hit else ():
+            out.append(hit.string[: hit.start(1)] + word + hit.string[hit.end(1) :])
+    return tuple(out)
+
+
 def one_goal(clause: str) -> str | None:
     """The goal of one clause (``put the red block in the blue bowl``), if it has one."""
     clause = canonical(normalize(clause))
@@ -188,6 +207,8 @@ def one_goal(clause: str) -> str | None:
         hit = _match(
             clause, [t.replace("{where}", "{rel} the {target}") for t in lang.PICK_AND_PLACE]
         )
+    if hit is None:
+        hit = _match(clause, _any_preposition())
     if hit is None:
         return None
     obj, target = resolve(hit["obj"]), resolve(hit["target"])

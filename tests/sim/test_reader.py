@@ -52,6 +52,17 @@ def test_interchangeable_prepositions_and_quantifiers_read_alike():
         "in(red block, blue bowl)",
     )
     assert read_goal("set the red block onto the blue block").goal == ("on(red block, blue block)",)
+    # the target's type decides the goal, whichever preposition a person puts before it
+    for text, goal in (
+        ("relocate the red block to the blue bowl", "in(red block, blue bowl)"),
+        ("relocate the red block into the blue bowl", "in(red block, blue bowl)"),
+        ("carry the red block onto the green block", "on(red block, green block)"),
+        ("carry the red block in the top left corner", "at(red block, top left corner)"),
+    ):
+        assert read_goal(text).goal == (goal,), text
+    steps = "first relocate the red block into the blue bowl, then pick up the green block"
+    assert read_goal(steps).goal == ("in(red block, blue bowl)", "holding(green block)")
+    assert read_goal("relocate the red block into the robot") is None
     alike = ("put every block in the green bowl", "put the blocks in the green bowl")
     for text in (*alike, "put all the blocks in the green bowl", "place each block into it"):
         assert canonical(text).startswith(("put all the blocks in", "place all the blocks in"))
