@@ -283,8 +283,7 @@ class Run:
             f"{sum(p.numel() for p in self.raw_model.parameters()):,} params on {self.device}"
             + (f"; resumed at step {self.step}" if self.resumed else "")
         )
-        note = precision_note(self.cfg.precision, self.device)
-        if note is not None:
+        if note := precision_note(self.cfg.precision, self.device):
             print(note)
 
     def log(self, row: dict[str, float]) -> None:

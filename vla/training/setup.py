@@ -112,6 +112,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+# --- precision ---------------------------------------------------------------------------
+
+
 def precision_note(precision: str, device: torch.device) -> str | None:
     """A line for ``precision: bf16`` on a CPU without native bfloat16 (no AMX or AVX-512
     BF16), where autocast emulates it: the RT-1 step ran 15x slower than in fp32 on such a
