@@ -23,7 +23,6 @@ rank 0 evaluates, logs and saves.
 from __future__ import annotations
 
 import contextlib
-import csv
 import math
 import time
 from pathlib import Path
@@ -47,7 +46,7 @@ from vla.training.checks import sim_success, validate
 from vla.training.config import TrainConfig
 from vla.training.data import batch_loader, train_actions, train_batches, val_batches
 from vla.training.memory import keep_freed_memory
-from vla.training.output import data_record, locked_output, run_record
+from vla.training.output import data_record, locked_output, open_metrics_csv, run_record
 from vla.training.sampling import WeightedEpochSampler, item_weights
 from vla.training.setup import (
     Dist,
@@ -62,31 +61,7 @@ from vla.training.setup import (
 from vla.training.trainer import TRAINERS
 
 LAST, BEST = "last", "best"
-CSV_FIELDS = (
-    ["step", "lr", "samples_per_s", "train_loss", "train_acc", "val_loss", "val_acc"]
-    + [f"train_acc_{name}" for name in ACTION_NAMES]
-    + [f"val_acc_{name}" for name in ACTION_NAMES]
-    + ["sim_success"]
-)
 AMP_DTYPES = {"fp32": None, "bf16": torch.bfloat16}  # precision -> autocast dtype
-
-
-# --- checkpoints and logs -----------------------------------------------------------------
-
-
-def open_metrics_csv(path: Path, resume_step: int | None) -> Any:
-    """Open ``metrics.csv`` for appending; on resume keep only rows up to the checkpoint step
-    (rows logged after it are replayed by the resumed run)."""
-    rows: list[dict[str, str]] = []
-    if resume_step is not None and path.is_file():
-        with path.open(newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-    f = path.open("w", newline="")
-    writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    f.flush()
-    return f, writer
 
 
 # --- the training run -----------------------------------------------------------------------

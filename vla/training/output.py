@@ -1,6 +1,8 @@
 """The output folder of a ``vla-train`` run: one run at a time, no stale leftovers, and the
 record of the run that every checkpoint carries (``train_config.json``).
 
+Also its ``metrics.csv``, which a resumed run continues from the checkpoint's step.
+
 The folder's lock is the dataset writer lock (:mod:`vla.data.writer_lock`): a second run on
 the same ``output_dir`` is refused in one line while the first is alive, and a lock left by
 a killed run is taken over. Holding it, a run deletes the temporary checkpoint folders a
@@ -9,6 +11,7 @@ crash left behind (``checkpoints/.last.tmp-*``).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import os
 import sys
@@ -19,8 +22,15 @@ from typing import Any
 
 from vla.checkpoint import remove_stale_temps
 from vla.data.writer_lock import acquire_lock, release_lock
+from vla.tokenizer import ACTION_NAMES
 
 LOCK_FILE = ".train.lock"
+CSV_FIELDS = (
+    ["step", "lr", "samples_per_s", "train_loss", "train_acc", "val_loss", "val_acc"]
+    + [f"train_acc_{name}" for name in ACTION_NAMES]
+    + [f"val_acc_{name}" for name in ACTION_NAMES]
+    + ["sim_success"]
+)
 
 
 @contextmanager
@@ -77,3 +87,18 @@ def data_record(
         "val_samples": len(trainer.val_set),
         "scenes": [str(Path(s).resolve()) for s in cfg.scene_folders],
     }
+
+
+def open_metrics_csv(path: Path, resume_step: int | None) -> Any:
+    """Open ``metrics.csv`` for appending; on resume keep only rows up to the checkpoint step
+    (rows logged after it are replayed by the resumed run)."""
+    rows: list[dict[str, str]] = []
+    if resume_step is not None and path.is_file():
+        with path.open(newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+    f = path.open("w", newline="")
+    writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    f.flush()
+    return f, writer
