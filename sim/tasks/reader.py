@@ -178,19 +178,21 @@ def _match(text: str, templates) -> dict[str, str] | None:
 # The preposition before a placing verb's target: the target's type, not the word, decides
 # the goal (``in`` a bowl, ``on`` a block, ``at`` a place), so people use them loosely.
 _PLACING = ("in", "on", "to", "at")
-_BEFORE_TARGET = re.compile(r"\b(in|on|to|at) the \{target\}")
+_BEFORE_TARGET = re.compile(rf"\b(?:{'|'.join(_PLACING)}) the \{{target\}}")
 
 
 @lru_cache(maxsize=1)
 def _any_preposition() -> tuple[str, ...]:
     """The placing verbs' templates once more with each preposition before the target
     ("relocate the {obj} to the {target}" also as "relocate the {obj} in the {target}")."""
-    out = []
-    for template in (t for kind, ts in para.VERB_TEMPLATES.items() if kind != "pick" for t in ts):
-        hit = _BEFORE_TARGET.search(canonical(template))
-        for word in _PLACING if hit else ():
-            out.append(hit.string[: hit.start(1)] + word + hit.string[hit.end(1) :])
-    return tuple(out)
+    kinds = (ts for kind, ts in para.VERB_TEMPLATES.items() if kind != "pick")
+    placing = [canonical(t) for ts in kinds for t in ts]
+    return tuple(
+        _BEFORE_TARGET.sub(f"{word} the {{target}}", template)
+        for template in placing
+        if _BEFORE_TARGET.search(template)
+        for word in _PLACING
+    )
 
 
 def one_goal(clause: str) -> str | None:
