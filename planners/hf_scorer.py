@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from planners.scorer import register_scorer
+from planners.scorer import PromptTooLong, register_scorer
 
 REDUCTIONS = ("sum", "mean")
 _OPTIONS_KEPT = 4096  # tokenized options kept (far more skills than any scene has)
@@ -153,7 +153,7 @@ class HFScorer:
             config, "max_position_embeddings", None
         )
         if limit and length > limit:
-            raise ValueError(
+            raise PromptTooLong(
                 f"the prompt and an option take {length} tokens, more than the LM's context of "
                 f"{limit}: plan fewer skills (max_skills) or use an LM with a longer context "
                 "(vla-train-lm n_positions=...)"

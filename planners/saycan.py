@@ -10,11 +10,13 @@ the last success it is removed from the candidates, so the next best replaces it
 ``observe_facts`` (the scene's facts now: from the simulator, or from perception on a robot),
 the prompt also gets the facts each skill changed (Inner Monologue's scene feedback), so the
 planner sees what happened, not only whether the executor thinks it worked. The loop ends
-when ``done`` wins or ``max_skills`` skills have run.
+when ``done`` wins or ``max_skills`` skills have run, or, unfinished with a logged warning, when
+the history has grown the prompt past the LM's context.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +25,9 @@ from typing import Any
 from planners.affordance import Affordance, ConstantAffordance
 from planners.candidates import SKILL_TEMPLATES, SceneDescription, candidate_skills
 from planners.prompt import Step, build_prompt, observed_step, option_text
-from planners.scorer import LanguageScorer
+from planners.scorer import LanguageScorer, PromptTooLong
+
+log = logging.getLogger(__name__)
 
 SkillExecutor = Callable[[str], bool]  # runs a skill, returns whether it succeeded
 
@@ -57,6 +61,7 @@ class PlanResult:
     instruction: str
     steps: list[StepRecord] = field(default_factory=list)
     finished: bool = False  # True when "done" won before max_skills
+    stopped: str = ""  # why the loop ended early (the prompt outgrew the LM's context)
 
     @property
     def skills(self) -> list[str]:
@@ -161,7 +166,14 @@ class SayCanPlanner:
         while len(history) < self.max_skills:
             exclude = [s for s, n in failures.items() if n >= self.max_failures]
             observation = observe() if observe else None
-            record = self.step(instruction, scene, history, observation, exclude)
+            try:
+                record = self.step(instruction, scene, history, observation, exclude)
+            except PromptTooLong as error:
+                if not history:  # the instruction and scene alone do not fit: bad input
+                    raise
+                result.stopped = f"stopped after {len(history)} skills: {error}"
+                log.warning("SayCan %s", result.stopped)
+                break
             result.steps.append(record)
             if on_choice is not None:
                 on_choice(record)

@@ -23,6 +23,11 @@ class LanguageScorer(Protocol):
         ...
 
 
+class PromptTooLong(ValueError):
+    """A prompt and an option need more positions than the scorer's LM has; the planner ends
+    the episode unfinished instead of crashing (a long plan's history outgrew the context)."""
+
+
 ScorerFactory = Callable[..., LanguageScorer]
 SCORERS: Registry[ScorerFactory] = Registry("language scorer")
 

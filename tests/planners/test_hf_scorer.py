@@ -10,8 +10,9 @@ from transformers import (
     LlamaForCausalLM,
 )
 
-from planners import make_scorer
+from planners import SayCanPlanner, SceneDescription, make_scorer, option_text
 from planners.hf_scorer import HFScorer, PrefixTree
+from planners.scorer import PromptTooLong
 
 
 @pytest.fixture(scope="module")
@@ -119,5 +120,29 @@ def test_a_prompt_beyond_the_context_gets_a_clear_error(tiny_lm):
     room = model.config.n_positions + 1 - len(tokenizer(option)["input_ids"])
     fits = " ".join(["red"] * room)
     assert len(scorer.score(fits, [option])) == 1
-    with pytest.raises(ValueError, match="context of 64"):
+    with pytest.raises(PromptTooLong, match="context of 64"):
         scorer.score(fits + " red", [option])
+
+
+def test_a_history_that_outgrows_the_context_ends_the_plan_unfinished(tiny_lm, caplog):
+    """Skills run until the prompt no longer fits; the plan then stops, unfinished, with the
+    reason recorded and logged. A first prompt that does not fit is bad input and raises."""
+    model, tokenizer = tiny_lm
+    scorer = HFScorer(model, tokenizer)
+
+    class NeverDone:  # the untrained LM's scores, with "done" ruled out so the history grows
+        def score(self, prompt, options):
+            scores = scorer.score(prompt, options)
+            return [s - 1e3 * (o == option_text("done")) for s, o in zip(scores, options)]
+
+    scene = SceneDescription(("red block", "blue bowl"))
+    planner = SayCanPlanner(NeverDone(), max_skills=50)
+    ran = []
+    result = planner.plan("pick up the red block", scene, lambda skill: ran.append(skill) or True)
+    assert 0 < len(ran) < 50 and not result.finished
+    assert result.stopped.startswith(f"stopped after {len(ran)} skills") and "context of 64" in (
+        result.stopped
+    )
+    assert "context of 64" in caplog.text
+    with pytest.raises(PromptTooLong):
+        planner.plan("pick up the red block " * 20, scene, lambda skill: True)
