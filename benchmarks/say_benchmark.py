@@ -71,9 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ground-sentences", action=argparse.BooleanOptionalAction, help="default: as vla-eval"
     )
+    parser.add_argument("--average-readings", action="store_true", help="both readings, averaged")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    scorer = _scorer(args.lm, "sum", args.ground_words, args.ground_sentences)
+    scorer = _scorer(
+        args.lm, "sum", args.ground_words, args.ground_sentences, args.average_readings
+    )
     if args.split:
         tasks = generate_tasks(args.split, 1, seed=TEST_SEED_START)[: args.episodes]
     else:

@@ -43,11 +43,14 @@ class SayCanOptions(PlannerConfig):
     # most like them in place (vla/planning/grounding.py); None: when the LM folder has the
     # words.txt that vla-train-lm writes (the bundled LM does)
     ground_words: bool | None = None
-    # an instruction with such words is also read as the trained instruction MiniLM finds
-    # closest, naming the same things in the same order, and the LM's scores are averaged
-    # over both readings (vla/planning/sentences.py); None: when the LM folder has the
-    # instructions.txt that vla-train-lm writes (the bundled LM does)
+    # an instruction with such words is read as the trained instruction MiniLM finds closest,
+    # naming the same things in the same order (vla/planning/sentences.py), and word by word
+    # only where there is none; None: when the LM folder has the instructions.txt that
+    # vla-train-lm writes (the bundled LM does)
     ground_sentences: bool | None = None
+    # read such an instruction both ways and average the LM's scores over the two readings
+    # (the default before: fewer plans on validation seeds, and slower)
+    average_readings: bool = False
     affordance: str = "learned"  # learned (bundled value function) | oracle (sim state) | constant
     affordance_checkpoint: str | None = None  # for learned; None: the bundled one
     # Fixed "Can" of done (SayCan learns no value for it). Low: the learned values of RT-1's

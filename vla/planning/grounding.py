@@ -169,11 +169,13 @@ def grounded(
     lm_dir: str | Path,
     ground_words: bool | None,
     ground_sentences: bool | None = None,
+    average_readings: bool = False,
 ) -> LanguageScorer:
-    """``scorer`` with its instructions grounded in the LM in ``lm_dir``: in its words when
-    ``ground_words`` is None and the LM has a word list, or True; and also as its closest
+    """``scorer`` with its instructions grounded in the LM in ``lm_dir``: as its closest
     trained instruction (:mod:`vla.planning.sentences`) when ``ground_sentences`` is None and
-    the LM has its instructions, or True. Never what is False."""
+    the LM has its instructions, or True; in its words when ``ground_words`` is None and the LM
+    has a word list, or True. Never what is False. ``average_readings``: see
+    :class:`GroundedScorer`."""
     known = None if ground_words is False else read_words(lm_dir)
     if known is None and ground_words:
         raise ValueError(f"planner.ground_words=true: {lm_dir} has no {WORDS_FILE}")
@@ -184,16 +186,17 @@ def grounded(
         return scorer
     encoder = sentences.encoder if sentences is not None else DEFAULT_ENCODER  # one MiniLM
     grounder = WordGrounder(known, encoder, pairs=WordPairs.read(lm_dir)) if known else None
-    return GroundedScorer(scorer, grounder, sentences)
+    return GroundedScorer(scorer, grounder, sentences, average_readings)
 
 
 class GroundedScorer:
     """A scorer whose prompts have their instruction lines grounded first (the options, the
     simulator's own skill texts, are scored as they are).
 
-    An instruction with a word the LM never saw is read with its words grounded and, with
-    ``sentences``, also as its closest trained instruction; the option scores are the mean of
-    the wrapped scorer's log-probabilities under each reading.
+    An instruction with a word the LM never saw is read, with ``sentences``, as its closest
+    trained instruction; with its words grounded where no trained instruction names the same
+    things (or without ``sentences``). With ``average``, it is read both ways and the option
+    scores are the mean of the wrapped scorer's log-probabilities under the two readings.
     """
 
     def __init__(
@@ -201,38 +204,43 @@ class GroundedScorer:
         scorer: LanguageScorer,
         grounder: WordGrounder | None,
         sentences: TrainedInstructions | None = None,
+        average: bool = False,
     ) -> None:
         if grounder is None and sentences is None:
             raise ValueError("GroundedScorer needs a word grounder or trained instructions")
         self.scorer = scorer
         self.grounder = grounder
         self.sentences = sentences
+        self.average = average
         self._known = frozenset(grounder.known) if grounder else sentences.words()
         self._readings: dict[str, list[str]] = {}
 
     def readings(self, instruction: str) -> list[str]:
-        """How the LM reads ``instruction``: as it is when every word is known; else with its
-        words grounded and as the closest trained instruction (those of them in use)."""
+        """How the LM reads ``instruction``: as it is when every word is known; else as the
+        closest trained instruction, or with its words grounded where there is none (with
+        ``average``: both)."""
         if words(instruction) <= self._known:
             return [instruction]
         if instruction not in self._readings:
             self._embed_at_once(instruction)
-            read = [self.grounder.ground(instruction)] if self.grounder else []
             near = self.sentences.nearest(instruction) if self.sentences else None
-            if near is not None and near not in read:
-                read.append(near)
+            read = [near] if near is not None else []
+            if self.grounder is not None and (self.average or not read):
+                word_reading = self.grounder.ground(instruction)
+                read = read if word_reading in read else [word_reading, *read]
             if len(self._readings) >= _CACHE_SIZE:
                 self._readings.clear()
             self._readings[instruction] = read or [instruction]
         return self._readings[instruction]
 
     def _embed_at_once(self, instruction: str) -> None:
-        """Embed the unseen words and the sentence query of ``instruction`` in one MiniLM
-        batch (the grounders then find them in the encoder's cache): one pass of a few short
-        texts costs little more than one of them (the same readings, checked on 529
-        held-out instructions)."""
-        texts = self.grounder.unseen(instruction) if self.grounder else []
+        """Embed the sentence query of ``instruction`` and the unseen words that will be
+        grounded in one MiniLM batch (the grounders then find them in the encoder's cache):
+        one pass of a few short texts costs little more than one of them (the same readings,
+        checked on 529 held-out instructions)."""
         query = self.sentences.query(instruction) if self.sentences else None
+        words_read = self.grounder is not None and (self.average or query is None)
+        texts = self.grounder.unseen(instruction) if words_read else []
         texts += [query] if query is not None else []
         encoders = {id(g.encoder): g.encoder for g in (self.grounder, self.sentences) if g}
         if len(encoders) == 1 and texts:

@@ -34,11 +34,13 @@ def _scorer(
     reduction: str,
     ground_words: bool | None = None,
     ground_sentences: bool | None = None,
+    average_readings: bool = False,
 ):
     """The MiniLM Say for a Say checkpoint, else a causal LM's scorer (None: the bundled LM; an
     ensemble when its folder has an ``ensemble.json``: :func:`planners.ensemble.lm_scorer`),
     with its instructions grounded in the LM's words and trained instructions as
-    ``ground_words`` and ``ground_sentences`` say (:func:`vla.planning.grounding.grounded`)."""
+    ``ground_words``, ``ground_sentences`` and ``average_readings`` say
+    (:func:`vla.planning.grounding.grounded`)."""
     from planners.ensemble import lm_scorer
     from vla.planning.grounding import grounded
     from vla.planning.lm import BUNDLED_LM
@@ -47,14 +49,21 @@ def _scorer(
     if lm is not None and is_say_checkpoint(lm):
         import vla.planning.say.scorer  # noqa: F401  (registers "minilm")
 
-        return grounded(make_scorer("minilm", model=lm), lm, ground_words, ground_sentences)
-    scorer = lm_scorer(lm or BUNDLED_LM, reduction)
-    return grounded(scorer, lm or BUNDLED_LM, ground_words, ground_sentences)
+        scorer = make_scorer("minilm", model=lm)
+    else:
+        scorer = lm_scorer(lm or BUNDLED_LM, reduction)
+    return grounded(scorer, lm or BUNDLED_LM, ground_words, ground_sentences, average_readings)
 
 
 def options_scorer(options: SayCanOptions) -> LanguageScorer:
     """The (cached) scorer that ``options`` asks for."""
-    return _scorer(options.lm, options.reduction, options.ground_words, options.ground_sentences)
+    return _scorer(
+        options.lm,
+        options.reduction,
+        options.ground_words,
+        options.ground_sentences,
+        options.average_readings,
+    )
 
 
 def read_instruction(options: SayCanOptions, instruction: str) -> list[str]:

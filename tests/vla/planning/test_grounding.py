@@ -136,7 +136,7 @@ def test_ground_words_follows_the_option_and_the_word_list(tmp_path):
 
 
 def test_unseen_words_and_the_sentence_query_are_embedded_in_one_batch(monkeypatch):
-    scorer = _scorer(None, "sum")
+    scorer = _scorer(None, "sum", average_readings=True)
     assert isinstance(scorer, GroundedScorer) and scorer.sentences is not None
     encoder = scorer.grounder.encoder
     instruction = "grasp the red block and toss it into the blue bowl"

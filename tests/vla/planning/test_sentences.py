@@ -120,7 +120,9 @@ def test_written_instructions_read_back_with_their_vectors(tmp_path, trained):
         TrainedInstructions.read(tmp_path)
 
 
-def test_an_unseen_wording_is_scored_under_both_readings(tmp_path, trained):
+def test_an_unseen_wording_is_read_as_its_closest_trained_instruction(tmp_path, trained):
+    """By default the closest trained instruction alone; words grounded only where no trained
+    instruction names the same things; with ``average_readings`` both, scores averaged."""
     trained.write(tmp_path)
     (tmp_path / "words.txt").write_text("\n".join(sorted(set(" ".join(TRAINED).split()))))
     recorder = Recorder()
@@ -130,11 +132,20 @@ def test_an_unseen_wording_is_scored_under_both_readings(tmp_path, trained):
     known = "put the red block in the green bowl"
     assert scorer.score(prompt.format(known), ["a", "b"]) == [-1.0, -2.0]
     assert recorder.prompts == [prompt.format(known)]  # every word known: one reading
+    unseen = "deposit the blue block in the pink bowl"
+    assert scorer.readings(unseen) == ["put the blue block in the pink bowl"]
+    assert scorer.grounder._cache == {}  # no word was grounded
+    no_sentence = "deposit the blue bowl in the pink block"  # no trained one names a bowl first
+    (word_reading,) = scorer.readings(no_sentence)
+    assert scorer.grounder._cache == {no_sentence: word_reading}  # grounded word by word
+    assert set(word_reading.split()) <= set(" ".join(TRAINED).split())
+
     recorder.prompts.clear()
-    readings = scorer.readings("deposit the blue block in the pink bowl")
+    both = grounded(recorder, tmp_path, None, None, average_readings=True)
+    readings = both.readings(unseen)
     assert len(readings) == 2 and readings[1] == "put the blue block in the pink bowl"
     assert readings[0].split()[0] in TRAINED[0].split() + TRAINED[1].split()
-    scores = scorer.score(prompt.format("deposit the blue block in the pink bowl"), ["a", "b"])
+    scores = both.score(prompt.format(unseen), ["a", "b"])
     assert recorder.prompts == [prompt.format(r) for r in readings]
     assert scores == [-1.5, -2.5]  # the mean over the two readings
 

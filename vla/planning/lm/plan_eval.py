@@ -13,6 +13,7 @@ plan's length plus 3 skills, as in ``vla-eval``. Splits
     python -m vla.planning.lm.plan_eval --lm vla/assets/say_minilm   # the MiniLM Say
     python -m vla.planning.lm.plan_eval --no-ground-words        # the LM without MiniLM's words
     python -m vla.planning.lm.plan_eval --no-ground-sentences    # ... without trained sentences
+    python -m vla.planning.lm.plan_eval --average-readings       # both readings, scores averaged
 """
 
 from __future__ import annotations
@@ -82,9 +83,10 @@ def make_planner(
     reduction: str = "sum",
     ground_words: bool | None = None,
     ground_sentences: bool | None = None,
+    average_readings: bool = False,
 ) -> SayCanPlanner:
     """A planner with the constant affordance and the scorer ``planner.lm`` would pick."""
-    return SayCanPlanner(_scorer(lm, reduction, ground_words, ground_sentences))
+    return SayCanPlanner(_scorer(lm, reduction, ground_words, ground_sentences, average_readings))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,14 +107,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ground-sentences",
         action=argparse.BooleanOptionalAction,
-        help="also read as the closest trained instruction; default: when the LM has them",
+        help="read as the closest trained instruction; default: when the LM has them",
+    )
+    parser.add_argument(
+        "--average-readings",
+        action="store_true",
+        help="read such an instruction both ways and average the scores",
     )
     parser.add_argument("--by-construction", action="store_true", help="language per construction")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
-    planner = make_planner(args.lm, args.reduction, args.ground_words, args.ground_sentences)
+    planner = make_planner(
+        args.lm, args.reduction, args.ground_words, args.ground_sentences, args.average_readings
+    )
     group = (lambda f: f) if args.by_construction else (lambda f: f.split(".")[0])
     totals = {}
     for split in SPLITS if args.split == "all" else (args.split,):
