@@ -140,9 +140,7 @@ def test_a_history_that_outgrows_the_context_ends_the_plan_unfinished(tiny_lm, c
     ran = []
     result = planner.plan("pick up the red block", scene, lambda skill: ran.append(skill) or True)
     assert 0 < len(ran) < 50 and not result.finished
-    assert result.stopped.startswith(f"stopped after {len(ran)} skills") and "context of 64" in (
-        result.stopped
-    )
-    assert "context of 64" in caplog.text
+    assert result.stopped.startswith(f"stopped after {len(ran)} skills")
+    assert "context of 64" in result.stopped and "context of 64" in caplog.text
     with pytest.raises(PromptTooLong):
         planner.plan("pick up the red block " * 20, scene, lambda skill: True)
