@@ -225,13 +225,17 @@ class GroundedScorer:
             self._embed_at_once(instruction)
             near = self.sentences.nearest(instruction) if self.sentences else None
             read = [near] if near is not None else []
-            if self.grounder is not None and (self.average or not read):
-                word_reading = self.grounder.ground(instruction)
-                read = read if word_reading in read else [word_reading, *read]
+            if self._reads_words(has_sentence=near is not None):
+                read = list(dict.fromkeys([self.grounder.ground(instruction), *read]))
             if len(self._readings) >= _CACHE_SIZE:
                 self._readings.clear()
             self._readings[instruction] = read or [instruction]
         return self._readings[instruction]
+
+    def _reads_words(self, has_sentence: bool) -> bool:
+        """Whether an instruction is also (``average``) or instead (no closest sentence) read
+        with its words grounded."""
+        return self.grounder is not None and (self.average or not has_sentence)
 
     def _embed_at_once(self, instruction: str) -> None:
         """Embed the sentence query of ``instruction`` and the unseen words that will be
@@ -239,8 +243,7 @@ class GroundedScorer:
         one pass of a few short texts costs little more than one of them (the same readings,
         checked on 529 held-out instructions)."""
         query = self.sentences.query(instruction) if self.sentences else None
-        words_read = self.grounder is not None and (self.average or query is None)
-        texts = self.grounder.unseen(instruction) if words_read else []
+        texts = self.grounder.unseen(instruction) if self._reads_words(query is not None) else []
         texts += [query] if query is not None else []
         encoders = {id(g.encoder): g.encoder for g in (self.grounder, self.sentences) if g}
         if len(encoders) == 1 and texts:
