@@ -11,7 +11,12 @@ its own words instead. MiniLM finds it among the instructions of the LM's traini
 2. Only trained sentences that name the same things in the same order, each followed by the
    same kind of object (block, bowl or "one"), are candidates: the sentence found may change
    the words around the names, never which names it mentions or where.
-3. Of the ``shortlist`` candidates whose MiniLM sentence embeddings are closest, the one
+3. Of those, only the ones that are negated as the instruction is (a "not", "no", "nothing",
+   "n't" ... in both or in neither) are candidates, where there are any: sentence embeddings
+   read "make sure the red block is no longer on the green block" as close to "set the block
+   that is on the red block on the green block" as to "make sure the red block is not on the
+   green block". Negation is a closed class of English words, not a vocabulary of ours.
+4. Of the ``shortlist`` candidates whose MiniLM sentence embeddings are closest, the one
    whose word pieces align best with the instruction's (BERTScore F1 over MiniLM's
    contextual states) is returned with the original names put back. Sentence embeddings
    alone read "put X into the bowl" and "take X out of the bowl" as near twins; aligning
@@ -56,6 +61,14 @@ def _names(names: Iterable[str]) -> str:
 _NAME = re.compile(rf"\b(?:(?P<place>{_names(_PLACE_OF)})|(?P<colour>{_names(_COLOUR_OF)}))\b")
 _CANONICAL = re.compile(rf"\b(?:(?P<place>{_names(PLACES)})|(?P<colour>{_names(COLOURS)}))\b")
 _TYPE = re.compile(rf"\s+({_names(_TYPE_OF)})\b")
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|nothing|none|nobody|nowhere|neither|nor|without|cannot)\b|n't\b"
+)
+
+
+def negated(text: str) -> bool:
+    """Whether ``text`` says something is not so (any English negation word in it)."""
+    return bool(_NEGATION.search(text.lower()))
 
 
 @dataclass(frozen=True)
@@ -150,6 +163,7 @@ class TrainedInstructions:
         self._by_mentions: dict[tuple, list[int]] = {}
         for i, sentence in enumerate(self.sentences):
             self._by_mentions.setdefault(delexicalise(sentence).mentions, []).append(i)
+        self._negated = [negated(sentence) for sentence in self.sentences]
         self.encoder.warm_up(align_layers, 1 + shortlist, WARM_TOKENS, self._bf16)
 
     def __len__(self) -> int:
@@ -192,11 +206,14 @@ class TrainedInstructions:
     @torch.no_grad()
     def nearest(self, text: str) -> str | None:
         """The trained instruction closest to ``text`` that names the same things in the same
-        order, with ``text``'s names put back; None when no trained instruction does."""
+        order (and is negated as it is, where one is), with ``text``'s names put back; None
+        when no trained instruction names them."""
         names = delexicalise(text)
         fits = self._by_mentions.get(names.mentions)
         if not fits:
             return None
+        negation = negated(names.text)
+        fits = [i for i in fits if self._negated[i] == negation] or fits
         closeness = self.vectors[fits] @ self.encoder.encode([names.text])[0]
         top = closeness.topk(min(self.shortlist, len(fits))).indices.tolist()
         shortlist = [self.sentences[fits[i]] for i in top]

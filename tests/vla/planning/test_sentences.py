@@ -10,6 +10,7 @@ from vla.planning.sentences import (
     TrainedInstructions,
     corpus_instructions,
     delexicalise,
+    negated,
     relexicalise,
 )
 
@@ -104,6 +105,24 @@ def test_word_pieces_are_aligned_by_their_states_after_align_layers(trained):
         got = aligner._alignment(text, candidates)
         assert torch.allclose(got, torch.stack(expected), atol=1e-5)
     assert trained.align_layers == 3  # chosen on validation seeds: 2-4 tie, 6 reads worse
+
+
+def test_the_closest_instruction_is_negated_as_the_instruction_is():
+    assert negated("make sure nothing is on it") and negated("the block mustn't stay there")
+    assert not negated("put the block on the knot") and not negated("take the note")
+    bundled = TrainedInstructions.read(BUNDLED_LM)
+    # without the negation check: "set the block that is on the blue block on the pink block"
+    assert bundled.nearest("ensure that the blue block is no longer on the pink block") == (
+        "make sure the blue block is not on the pink block"
+    )
+    assert not negated(bundled.nearest("ensure that the blue block ends up on the pink block"))
+    # where no negated trained sentence names the same things, the others are candidates
+    except_for = TrainedInstructions(
+        [*TRAINED, "put every block in the red bowl except the green one"]
+    )
+    assert except_for.nearest(
+        "put the blocks into the blue bowl, and don't touch the pink one"
+    ) == ("put every block in the blue bowl except the pink one")
 
 
 def test_written_instructions_read_back_with_their_vectors(tmp_path, trained):
