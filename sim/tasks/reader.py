@@ -14,7 +14,9 @@ a sentence the task language can say and every noun phrase in it resolves:
 * every block into a bowl (the blocks of the scene);
 * a block brought from one area to another (the mobile scene), optionally into a bowl there,
   and any of these followed by ``then come back to the <area>``;
-* going to an area (``go to the counter``), alone or with a pick there.
+* going to an area (``go to the counter``), alone or with a pick there;
+* negation, exclusion, clearing, swaps, transfers, emptying a bowl and returns, each with the
+  start its goal needs (:mod:`sim.tasks.reader_changes`).
 
 Prepositions and quantifiers people use interchangeably are read alike, in the
 instruction and in the phrase tables (:func:`canonical`: ``into`` as ``in``, ``every block``
@@ -26,7 +28,7 @@ Anything else gets no goal (``None``); its named objects are still read.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from sim.geometry import COLORS, MOBILE_AREAS, TABLETOP_PLACES
@@ -61,7 +63,8 @@ def normalize(text: str) -> str:
     return " ".join(text.lower().split()).rstrip(".!")
 
 
-def _alternation(phrases) -> str:
+def alternation(phrases) -> str:
+    """A regex alternation of ``phrases``, longest first, each escaped."""
     return "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
 
 
@@ -70,6 +73,8 @@ def _alternation(phrases) -> str:
 _SAME_AS = (
     ("in", ("inside of", "inside", "into")),
     ("on", ("on top of", "onto")),
+    ("not", ("no longer",)),
+    ("make sure", ("ensure that", "ensure")),
     (
         "all the blocks",
         (
@@ -82,7 +87,7 @@ _SAME_AS = (
         ),
     ),
 )
-_SAME = [(re.compile(rf"\b(?:{_alternation((word, *alike))})\b"), word) for word, alike in _SAME_AS]
+_SAME = [(re.compile(rf"\b(?:{alternation((word, *alike))})\b"), word) for word, alike in _SAME_AS]
 
 
 def canonical(text: str) -> str:
@@ -92,7 +97,7 @@ def canonical(text: str) -> str:
     return text
 
 
-_COLOUR, _TYPE = _alternation(COLOUR_WORDS), _alternation(TYPE_WORDS)
+_COLOUR, _TYPE = alternation(COLOUR_WORDS), alternation(TYPE_WORDS)
 _DESCRIBED = "|".join(d.format(kind="{kind}", desc="{desc}") for d in lang.DESCRIBED)
 OBJECT_RE = re.compile(
     rf"\b(?:(?P<colour>{_COLOUR}) (?P<type>{_TYPE})"
@@ -136,7 +141,7 @@ def mentions(text: str, table: dict[str, str], name: str) -> bool:
 
 
 _BLOCKS = re.compile(
-    rf"\b(?:{_alternation(w + 's' for w, kind in TYPE_WORDS.items() if kind == 'block')})\b"
+    rf"\b(?:{alternation(w + 's' for w, kind in TYPE_WORDS.items() if kind == 'block')})\b"
 )
 
 
@@ -153,6 +158,8 @@ class Reading:
     initial: tuple[str, ...] = ()
     scene: str = "tabletop"
     every_block: str | None = None  # a bowl every block of the scene goes into
+    excluded: str | None = None  # the block every_block leaves out (it must not go in)
+    extra: tuple[str, ...] = ()  # objects the goal needs that the instruction does not name
 
 
 @lru_cache(maxsize=4096)
@@ -167,7 +174,8 @@ def _pattern(template: str) -> re.Pattern:
     return re.compile(regex + "$")
 
 
-def _match(text: str, templates) -> dict[str, str] | None:
+def match(text: str, templates) -> dict[str, str] | None:
+    """The fields of the first of ``templates`` that ``text`` (canonical) matches whole."""
     for template in templates:
         hit = _pattern(template).match(text)
         if hit:
@@ -196,26 +204,27 @@ def _any_preposition() -> tuple[str, ...]:
 
 
 def one_goal(clause: str) -> str | None:
-    """The goal of one clause (``put the red block in the blue bowl``), if it has one."""
+    """The goal of one clause (``put the red block in the blue bowl``), if it has one: the
+    first template it matches whose object and target resolve (a description may hold a
+    preposition of its own: ``the corner furthest from you on the right``)."""
     clause = canonical(normalize(clause))
-    verbs = [t for kind in para.VERB_TEMPLATES.values() for t in kind]
     pick = para.VERB_TEMPLATES["pick"]
-    hit = _match(clause, pick)
-    obj = resolve(hit["obj"]) if hit else None
-    if obj and obj.endswith("block"):
-        return f"holding({obj})"
-    hit = _match(clause, [t for t in verbs if t not in pick])
-    if hit is None:
-        hit = _match(
-            clause, [t.replace("{where}", "{rel} the {target}") for t in lang.PICK_AND_PLACE]
-        )
-    if hit is None:
-        hit = _match(clause, _any_preposition())
-    if hit is None:
-        return None
-    obj, target = resolve(hit["obj"]), resolve(hit["target"])
-    if not obj or not obj.endswith("block") or not target or target == obj:
-        return None
+    for template in pick:
+        hit = match(clause, (template,))
+        if hit and (obj := resolve(hit["obj"])) and obj.endswith("block"):
+            return f"holding({obj})"
+    placing = [t for kind, ts in para.VERB_TEMPLATES.items() if kind != "pick" for t in ts]
+    placing += [t.replace("{where}", "{rel} the {target}") for t in lang.PICK_AND_PLACE]
+    for template in (*placing, *_any_preposition()):
+        hit = match(clause, (template,))
+        obj, target = (resolve(hit["obj"]), resolve(hit["target"])) if hit else (None, None)
+        if obj and obj.endswith("block") and target and target != obj:
+            return _placed(obj, target)
+    return None
+
+
+def _placed(obj: str, target: str) -> str:
+    """``in``, ``on`` or ``at``: the target's type decides."""
     if target.endswith("bowl"):
         return f"in({obj}, {target})"
     return f"on({obj}, {target})" if target.endswith("block") else f"at({obj}, {target})"
@@ -229,8 +238,10 @@ def read_goal(instruction: str) -> Reading | None:
         hit = _pattern("{rest}" + suffix).match(text)
         area = resolve(hit["area"]) if hit else None
         if area in MOBILE_AREAS and (reading := read_goal(hit["rest"])) and not reading.every_block:
-            return Reading((*reading.goal, f"robot_at({area})"), reading.initial, "mobile")
-    for reader in (_single, _steps, _tower, _every_block, _bring, _go_to):
+            return replace(reading, goal=(*reading.goal, f"robot_at({area})"), scene="mobile")
+    from sim.tasks.reader_changes import READERS  # they build on this module's helpers
+
+    for reader in (_single, _steps, _tower, _every_block, _bring, _go_to, *READERS):
         reading = reader(text)
         if reading is not None:
             return reading
@@ -261,11 +272,11 @@ def _tower(text: str) -> Reading | None:
     for templates, top_first in (
         (para.STACK_INSTRUCTIONS, False), (lang.TOWER_UP, False), (lang.TOWER_DOWN, True),
     ):  # fmt: skip
-        hit = _match(text, templates)
+        hit = match(text, templates)
         if hit:
             blocks = [resolve(p) for p in re.split(r", | and ", hit["sequence"])]
             return _stack(blocks[::-1] if top_first else blocks)
-    hit = _match(text, lang.TOWER_ROLES)
+    hit = match(text, lang.TOWER_ROLES)
     if hit:
         return _stack([resolve(hit[k]) for k in ("bottom", "middle", "top")])
     return None
@@ -280,19 +291,19 @@ def _stack(blocks: list[str | None]) -> Reading | None:
 
 
 def _every_block(text: str) -> Reading | None:
-    hit = _match(text, [*lang.ALL_INTO, *lang.BOTH_INTO])
+    hit = match(text, [*lang.ALL_INTO, *lang.BOTH_INTO])
     bowl = resolve(hit["bowl"]) if hit else None
     return Reading((), every_block=bowl) if bowl and bowl.endswith("bowl") else None
 
 
 def _bring(text: str) -> Reading | None:
-    hit = _match(text, para.BRING_INTO_INSTRUCTIONS)
+    hit = match(text, para.BRING_INTO_INSTRUCTIONS)
     if hit:
         obj, source, dest, bowl = (resolve(hit[k]) for k in ("obj", "source", "dest", "bowl"))
         if obj and bowl and source in MOBILE_AREAS and dest in MOBILE_AREAS and source != dest:
             initial = (f"at({obj}, {source})", f"at({bowl}, {dest})")
             return Reading((f"in({obj}, {bowl})",), initial, "mobile")
-    hit = _match(text, para.BRING_INSTRUCTIONS)
+    hit = match(text, para.BRING_INSTRUCTIONS)
     if hit:
         obj, source, dest = (resolve(hit[k]) for k in ("obj", "source", "dest"))
         if obj and source in MOBILE_AREAS and dest in MOBILE_AREAS and source != dest:
@@ -301,7 +312,7 @@ def _bring(text: str) -> Reading | None:
 
 
 def _go_area(clause: str) -> str | None:
-    hit = _match(clause, lang.GO_TO)
+    hit = match(clause, lang.GO_TO)
     area = resolve(hit["area"]) if hit else None
     return area if area in MOBILE_AREAS else None
 

@@ -73,13 +73,14 @@ def _pinned(text: str, reading: Reading | None, scene: TaskSpec, tasks: str, ind
     base = replace(scene, instruction=text, goal=(), family=FREEFORM, max_skills=None)
     if reading is None or missing:
         return InstructionTask(base, False, message)
-    goal = _goal(reading, objects)
+    goal = goal_of(reading, objects)
     task = _parsed(base, goal, objects, scene.initial, scene.scene)
     return InstructionTask(task or base, task is not None, message)
 
 
 def _own_scene(text: str, reading: Reading | None, fallback: TaskSpec, tasks: str):
     objects, _, areas = named(text)
+    objects = list(dict.fromkeys([*objects, *(reading.extra if reading else ())]))
     scene = reading.scene if reading else ("mobile" if areas else "tabletop")
     general = (reading and reading.every_block) or (objects and speaks_of_blocks(text))
     if general and not any(o.endswith("block") for o in objects):
@@ -106,16 +107,19 @@ def _own_scene(text: str, reading: Reading | None, fallback: TaskSpec, tasks: st
             "a scene holds at most 4 of each"
         )
     base = TaskSpec(text, (), scene, tuple(objects), family=FREEFORM)
-    task = (
-        _parsed(base, _goal(reading, objects), objects, reading.initial, scene) if reading else None
-    )
+    goal = goal_of(reading, objects) if reading else ()
+    task = _parsed(base, goal, objects, reading.initial, scene) if reading else None
     message = f"scene built from the instruction ({scene}): {', '.join(objects)}"
     return InstructionTask(task or base, task is not None, message)
 
 
-def _goal(reading: Reading, objects) -> tuple[str, ...]:
+def goal_of(reading: Reading, objects) -> tuple[str, ...]:
+    """The goal texts of ``reading`` in a scene of ``objects`` (every block into a bowl: the
+    scene's blocks, but the one left out)."""
     if reading.every_block:
-        return tuple(f"in({o}, {reading.every_block})" for o in objects if o.endswith("block"))
+        bowl, left_out = reading.every_block, reading.excluded
+        goal = [f"in({o}, {bowl})" for o in objects if o.endswith("block") and o != left_out]
+        return (*goal, *([f"not(in({left_out}, {bowl}))"] if left_out else []))
     return reading.goal
 
 
