@@ -15,7 +15,8 @@ a sentence the task language can say and every noun phrase in it resolves:
 * a block brought from one area to another (the mobile scene), optionally into a bowl there,
   and any of these followed by ``then come back to the <area>``;
 * going to an area (``go to the counter``), alone or with a pick there;
-* negation, exclusion, clearing, swaps, transfers, emptying a bowl and returns, each with the
+* negation, exclusion, clearing, swaps, transfers, emptying a bowl, returns, "the other" and
+  "the rest", everything to an area and blocks referred to by where they are, each with the
   start its goal needs (:mod:`sim.tasks.reader_changes`).
 
 Prepositions and quantifiers people use interchangeably are read alike, in the

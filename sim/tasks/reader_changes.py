@@ -1,11 +1,13 @@
-"""Goals of the constructions that undo or rearrange a start: negation, exclusion, clearing,
-swaps, transfers, emptying and returns (:mod:`sim.tasks.language`'s phrase tables, read
-backwards as :mod:`sim.tasks.reader` reads the others).
+"""Goals that need a start of their own: negation, exclusion, clearing, swaps, transfers,
+emptying a bowl, returns, "the other" and "the rest", everything to an area, the bowl that is
+not the named one, and blocks referred to by where they are (:mod:`sim.tasks.language`'s
+phrase tables, read backwards as :mod:`sim.tasks.reader` reads the others).
 
 Each goal needs a start where it does not hold yet: the block to take out of a bowl starts in
-it, the bowl to empty holds a block, the blocks to swap stand where the other should go.
-Blocks the instruction does not name ("swap the blocks in the red bowl and the blue bowl")
-are added in colours it does not use (:attr:`Reading.extra`).
+it, the bowl to empty holds a block, the blocks to swap stand where the other should go, the
+block "you are holding" is in the hand. Objects the instruction does not name ("swap the
+blocks in the red bowl and the blue bowl") are added in colours it does not use
+(:attr:`Reading.extra`).
 """
 
 from __future__ import annotations
