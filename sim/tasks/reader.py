@@ -16,8 +16,8 @@ a sentence the task language can say and every noun phrase in it resolves:
   and any of these followed by ``then come back to the <area>``;
 * going to an area (``go to the counter``), alone or with a pick there;
 * negation, exclusion, clearing, swaps, transfers, emptying a bowl, returns, "the other" and
-  "the rest", everything to an area and blocks referred to by where they are, each with the
-  start its goal needs (:mod:`sim.tasks.reader_changes`).
+  "the rest", everything to an area, "the only bowl" and blocks referred to by where they are
+  or by their side, each with the start its goal needs (:mod:`sim.tasks.reader_changes`).
 
 Prepositions and quantifiers people use interchangeably are read alike, in the
 instruction and in the phrase tables (:func:`canonical`: ``into`` as ``in``, ``every block``

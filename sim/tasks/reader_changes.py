@@ -1,7 +1,8 @@
 """Goals that need a start of their own: negation, exclusion, clearing, swaps, transfers,
 emptying a bowl, returns, "the other" and "the rest", everything to an area, the bowl that is
-not the named one, and blocks referred to by where they are (:mod:`sim.tasks.language`'s
-phrase tables, read backwards as :mod:`sim.tasks.reader` reads the others).
+not the named one, "the only bowl", and blocks referred to by where they are or by their side
+(:mod:`sim.tasks.language`'s phrase tables, read backwards as :mod:`sim.tasks.reader` reads
+the others).
 
 Each goal needs a start where it does not hold yet: the block to take out of a bowl starts in
 it, the bowl to empty holds a block, the blocks to swap stand where the other should go, the
@@ -17,6 +18,7 @@ from functools import lru_cache
 
 from sim.geometry import COLORS, MOBILE_AREAS, TABLETOP_PLACES
 from sim.tasks import paraphrase_language as lang
+from sim.tasks.language_references import OPPOSITE, SIDE_PLACES
 from sim.tasks.reader import (
     COLOUR_WORDS,
     PLACE_WORDS,
@@ -243,14 +245,49 @@ def reference(text: str) -> Reading | None:
             if hit is None:
                 continue
             names = {k: resolve(v) for k, v in hit.groupdict().items()}
-            goal = one_goal(text[: hit.start()] + f"the {block[0]}" + text[hit.end() :])
+            goal = _as(text, hit, block[0])
             if goal and all(names.values()) and block[0] not in names.values():
                 start = fact.format(x=block[0], **names)
                 return Reading((goal,), (start,), extra=block)
     return None
 
 
+def _as(text: str, hit: re.Match, name: str) -> str | None:
+    """The goal of ``text`` with the phrase ``hit`` found said as ``the <name>``."""
+    return one_goal(text[: hit.start()] + f"the {name}" + text[hit.end() :])
+
+
+def side(text: str) -> Reading | None:
+    """The block on one side (left, right, near you, far from you): two blocks of other
+    colours start on opposite sides, neither where the goal puts one."""
+    blocks = _spare(text, "block", 2)
+    for name, phrases in lang.SIDE_REFS.items() if len(blocks) == 2 else ():
+        for hit in filter(None, (_reference_pattern(p).search(text) for p in phrases)):
+            goal = _as(text, hit, blocks[0]) or ""
+            here = next((p for p in SIDE_PLACES[name] if p not in goal), None)
+            there = next((p for p in SIDE_PLACES[OPPOSITE[name]] if p not in goal), None)
+            if goal and here and there:
+                start = (f"at({blocks[0]}, {here})", f"at({blocks[1]}, {there})")
+                return Reading((goal,), start, extra=blocks)
+    return None
+
+
+def only_one(text: str) -> Reading | None:
+    """``the bowl``, ``the only block``: the scene holds just that one, in a colour the
+    instruction does not use (none when it names another of that kind)."""
+    for kind, phrases in lang.ONLY.items():
+        spare = _spare(text, kind, 1)
+        if not spare or any(o.endswith(kind) for o in named(text)[0]):
+            continue
+        for phrase in sorted(phrases, key=len, reverse=True):
+            hit = _reference_pattern(phrase).search(text)
+            goal = _as(text, hit, spare[0]) if hit else None
+            if goal:
+                return Reading((goal,), extra=spare)
+    return None
+
+
 READERS = (
     negated, clear, exclusion, swap, transfer, empty_onto, back_to, not_that_bowl, all_to_area,
-    the_other, the_rest, reference,
+    the_other, the_rest, reference, side, only_one,
 )  # fmt: skip

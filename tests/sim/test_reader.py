@@ -95,6 +95,10 @@ def test_changes_are_read_with_the_start_their_goal_needs():
     assert (exclusion.every_block, exclusion.excluded) == ("blue bowl", "red block")
     assert exclusion.extra == ("red block", "green block", "yellow block")
     assert read_goal("take the red block back to the counter").initial == ("at(red block, table)",)
+    side = read_goal("move the block further away to the top left corner").initial
+    assert side == ("at(red block, top right corner)", "at(green block, bottom left corner)")
+    assert read_goal("put the red block in the bowl").extra == ("green bowl",)  # the only one
+    assert read_goal("put the red block in the bowl, then in the blue bowl") is None
     assert read_goal("swap the red block and the red block") is None
     assert read_goal("make sure nothing is on the blue bowl") is None
 

@@ -82,7 +82,7 @@ def test_suite_instructions_keep_their_task_and_bad_input_is_a_clear_error():
         instruction_task(text, "single", None, "saycan")
 
 
-@pytest.mark.parametrize("construction", sorted(set(CONSTRUCTIONS) - {"only_one", "side_ref"}))
+@pytest.mark.parametrize("construction", sorted(CONSTRUCTIONS))
 def test_each_construction_gets_a_scene_where_its_goal_is_still_to_reach(construction):
     """The instructions a construction says, read with their goal, in a start where the goal
     does not hold and the scripted plan reaches it (blocks the instruction refers to but does
