@@ -110,6 +110,9 @@ def _own_scene(text: str, reading: Reading | None, fallback: TaskSpec, tasks: st
     goal = goal_of(reading, objects) if reading else ()
     task = _parsed(base, goal, objects, reading.initial, scene) if reading else None
     message = f"scene built from the instruction ({scene}): {', '.join(objects)}"
+    added = [o for o in (reading.extra if reading else ()) if o not in named(text)[0]]
+    if task is not None and added:
+        message += f"; added for its goal: {', '.join(added)}"
     return InstructionTask(task or base, task is not None, message)
 
 

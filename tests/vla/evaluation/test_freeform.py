@@ -82,6 +82,18 @@ def test_suite_instructions_keep_their_task_and_bad_input_is_a_clear_error():
         instruction_task(text, "single", None, "saycan")
 
 
+def test_objects_a_goal_needs_but_the_instruction_does_not_name_are_added_and_said():
+    chosen = instruction_task(
+        "swap the blocks in the red bowl and the blue bowl", "single", None, "saycan"
+    )
+    assert set(chosen.task.all_objects) == {"red bowl", "blue bowl", "green block", "yellow block"}
+    assert [str(p) for p in chosen.task.initial] == [
+        "in(green block, red bowl)",
+        "in(yellow block, blue bowl)",
+    ]
+    assert chosen.message.endswith("; added for its goal: green block, yellow block")
+
+
 @pytest.mark.parametrize("construction", sorted(CONSTRUCTIONS))
 def test_each_construction_gets_a_scene_where_its_goal_is_still_to_reach(construction):
     """The instructions a construction says, read with their goal, in a start where the goal
