@@ -330,12 +330,17 @@ def _go_to(text: str) -> Reading | None:
             break
     if area is None:
         return None
-    other = next(a for a in MOBILE_AREAS if a != area)
+    other = other_area(area)
     goal, initial = [f"robot_at({area})"], [f"robot_at({other})"]
     if obj:
         goal.append(f"holding({obj})")
         initial.append(f"at({obj}, {area})")
     return Reading(tuple(goal), tuple(initial), "mobile")
+
+
+def other_area(area: str) -> str:
+    """The mobile scene's area that is not ``area``."""
+    return next(a for a in MOBILE_AREAS if a != area)
 
 
 def _scene_of(goals) -> str:

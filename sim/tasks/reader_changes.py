@@ -29,6 +29,7 @@ from sim.tasks.reader import (
     match,
     named,
     one_goal,
+    other_area,
     resolve,
 )
 
@@ -92,11 +93,11 @@ def clear(text: str) -> Reading | None:
     fields = _fields(text, lang.CLEAR_BLOCK, "block")
     if not fields or not _is(fields[0], "block"):
         return None
-    upper = next(iter(_spare(text, "block", 1)), None)
-    if upper is None:
+    upper = _spare(text, "block", 1)
+    if not upper:
         return None
-    fact = f"on({upper}, {fields[0]})"
-    return Reading((f"not({fact})",), (fact,), extra=(upper,))
+    fact = f"on({upper[0]}, {fields[0]})"
+    return Reading((f"not({fact})",), (fact,), extra=upper)
 
 
 def exclusion(text: str) -> Reading | None:
@@ -140,16 +141,16 @@ def empty_onto(text: str) -> Reading | None:
     if not fields or not _is(fields[0], "bowl"):
         return None
     bowl, target = fields
-    block = next(iter(_spare(text, "block", 1)), None)
-    if block is None:
+    spare = _spare(text, "block", 1)
+    if not spare:
         return None
+    block = spare[0]
     if target in TABLETOP_PLACES:
-        return Reading((f"at({block}, {target})",), (f"in({block}, {bowl})",), extra=(block,))
+        return Reading((f"at({block}, {target})",), (f"in({block}, {bowl})",), extra=spare)
     if target not in MOBILE_AREAS:
         return None
-    source = next(a for a in MOBILE_AREAS if a != target)
-    initial = (f"at({bowl}, {source})", f"in({block}, {bowl})")
-    return Reading((f"at({block}, {target})",), initial, "mobile", extra=(block,))
+    initial = (f"at({bowl}, {other_area(target)})", f"in({block}, {bowl})")
+    return Reading((f"at({block}, {target})",), initial, "mobile", extra=spare)
 
 
 def back_to(text: str) -> Reading | None:
@@ -157,7 +158,7 @@ def back_to(text: str) -> Reading | None:
     fields = _fields(text, lang.BACK_TO_AREA, "obj", "area")
     if fields and _is(fields[0], "block") and fields[1] in MOBILE_AREAS:
         obj, area = fields
-        source = next(a for a in MOBILE_AREAS if a != area)
+        source = other_area(area)
         return Reading((f"at({obj}, {area})",), (f"at({obj}, {source})",), "mobile")
     fields = _fields(text, lang.BACK_INTO, "obj", "bowl")
     if fields and _is(fields[0], "block") and _is(fields[1], "bowl"):
@@ -185,7 +186,7 @@ def all_to_area(text: str) -> Reading | None:
     area = resolve(hit["area"]) if hit else None
     if area not in MOBILE_AREAS:
         return None
-    source = next(a for a in MOBILE_AREAS if a != area)
+    source = other_area(area)
     blocks = _spare(text, "block", SPARE_BLOCKS)
     initial = tuple(f"at({b}, {source})" for b in blocks)
     return Reading(tuple(f"at({b}, {area})" for b in blocks), initial, "mobile", extra=blocks)
@@ -212,11 +213,8 @@ def the_rest(text: str) -> Reading | None:
     return Reading((said[0], *(f"in({b}, {bowl})" for b in rest)), extra=rest)
 
 
-_NAMES = {  # what a reference phrase's field may say
-    "bowl": rf"(?:{alternation(COLOUR_WORDS)}) (?:{alternation(TYPE_WORDS)})",
-    "place": alternation(PLACE_WORDS),
-}
-_NAMES["block"] = _NAMES["bowl"]
+_OBJECT = rf"(?:{alternation(COLOUR_WORDS)}) (?:{alternation(TYPE_WORDS)})"
+_NAMES = {"bowl": _OBJECT, "block": _OBJECT, "place": alternation(PLACE_WORDS)}  # field: words
 # (phrases, the fact that makes the phrase true of a block X): a block the instruction refers
 # to by where it is, not by its colour
 _REFERENCES = (

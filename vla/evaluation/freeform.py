@@ -79,8 +79,9 @@ def _pinned(text: str, reading: Reading | None, scene: TaskSpec, tasks: str, ind
 
 
 def _own_scene(text: str, reading: Reading | None, fallback: TaskSpec, tasks: str):
-    objects, _, areas = named(text)
-    objects = list(dict.fromkeys([*objects, *(reading.extra if reading else ())]))
+    said, _, areas = named(text)
+    extra = reading.extra if reading else ()
+    objects = list(dict.fromkeys([*said, *extra]))
     scene = reading.scene if reading else ("mobile" if areas else "tabletop")
     general = (reading and reading.every_block) or (objects and speaks_of_blocks(text))
     if general and not any(o.endswith("block") for o in objects):
@@ -110,7 +111,7 @@ def _own_scene(text: str, reading: Reading | None, fallback: TaskSpec, tasks: st
     goal = goal_of(reading, objects) if reading else ()
     task = _parsed(base, goal, objects, reading.initial, scene) if reading else None
     message = f"scene built from the instruction ({scene}): {', '.join(objects)}"
-    added = [o for o in (reading.extra if reading else ()) if o not in named(text)[0]]
+    added = [o for o in extra if o not in said]
     if task is not None and added:
         message += f"; added for its goal: {', '.join(added)}"
     return InstructionTask(task or base, task is not None, message)
