@@ -11,11 +11,12 @@ its own words instead. MiniLM finds it among the instructions of the LM's traini
 2. Only trained sentences that name the same things in the same order, each followed by the
    same kind of object (block, bowl or "one"), are candidates: the sentence found may change
    the words around the names, never which names it mentions or where.
-3. Of those, only the ones that are negated as the instruction is (a "not", "no", "nothing",
-   "n't" ... in both or in neither) are candidates, where there are any: sentence embeddings
-   read "make sure the red block is no longer on the green block" as close to "set the block
-   that is on the red block on the green block" as to "make sure the red block is not on the
-   green block". Negation is a closed class of English words, not a vocabulary of ours.
+3. Of those, only the ones that say the opposite of the instruction in the fewest ways
+   (:mod:`vla.planning.opposites`: negated where it is not, an antonym such as "bottom" for
+   its "top", "stack" for its "unstack") stay candidates: sentence embeddings read "make sure
+   the red block is no longer on the green block" as close to "set the block that is on the
+   red block on the green block" as to "make sure the red block is not on the green block".
+   These are closed classes of English words, not a vocabulary of ours.
 4. Of the ``shortlist`` candidates whose MiniLM sentence embeddings are closest, the one
    whose word pieces align best with the instruction's (BERTScore F1 over MiniLM's
    contextual states) is returned with the original names put back. Sentence embeddings
@@ -40,6 +41,7 @@ from planners.prompt import instructions_in
 from sim.tasks import paraphrase
 from vla.language import DEFAULT_ENCODER, SentenceEncoder, native_bf16
 from vla.planning.lm import SENTENCE_VECTORS_FILE, SENTENCES_FILE
+from vla.planning.opposites import clashes, marks
 from vla.planning.splits import word_list
 
 COLOURS = tuple(paraphrase.COLOR_SYNONYMS)
@@ -61,14 +63,6 @@ def _names(names: Iterable[str]) -> str:
 _NAME = re.compile(rf"\b(?:(?P<place>{_names(_PLACE_OF)})|(?P<colour>{_names(_COLOUR_OF)}))\b")
 _CANONICAL = re.compile(rf"\b(?:(?P<place>{_names(PLACES)})|(?P<colour>{_names(COLOURS)}))\b")
 _TYPE = re.compile(rf"\s+({_names(_TYPE_OF)})\b")
-_NEGATION = re.compile(
-    r"\b(?:not|no|never|nothing|none|nobody|nowhere|neither|nor|without|cannot)\b|n't\b"
-)
-
-
-def negated(text: str) -> bool:
-    """Whether ``text`` says something is not so (any English negation word in it)."""
-    return bool(_NEGATION.search(text.lower()))
 
 
 @dataclass(frozen=True)
@@ -103,6 +97,11 @@ def delexicalise(text: str) -> Delexicalised:
         kind = _TYPE.match(out, match.end())
         mentions.append((match.group(0), _TYPE_OF[kind.group(1)] if kind else ""))
     return Delexicalised(out, tuple(colours.values()), tuple(places.values()), tuple(mentions))
+
+
+def _unplaced(text: str) -> str:
+    """``text`` (delexicalised) without its place names, whose words are no directions."""
+    return _CANONICAL.sub(lambda m: "" if m.group("place") else m.group(0), text)
 
 
 def relexicalise(text: str, names: Delexicalised) -> str:
@@ -163,7 +162,7 @@ class TrainedInstructions:
         self._by_mentions: dict[tuple, list[int]] = {}
         for i, sentence in enumerate(self.sentences):
             self._by_mentions.setdefault(delexicalise(sentence).mentions, []).append(i)
-        self._negated = [negated(sentence) for sentence in self.sentences]
+        self._marks = [marks(_unplaced(sentence)) for sentence in self.sentences]
         self.encoder.warm_up(align_layers, 1 + shortlist, WARM_TOKENS, self._bf16)
 
     def __len__(self) -> int:
@@ -206,14 +205,16 @@ class TrainedInstructions:
     @torch.no_grad()
     def nearest(self, text: str) -> str | None:
         """The trained instruction closest to ``text`` that names the same things in the same
-        order (and is negated as it is, where one is), with ``text``'s names put back; None
+        order (and says its opposite in the fewest ways), with ``text``'s names put back; None
         when no trained instruction names them."""
         names = delexicalise(text)
         fits = self._by_mentions.get(names.mentions)
         if not fits:
             return None
-        negation = negated(names.text)
-        fits = [i for i in fits if self._negated[i] == negation] or fits
+        mine = marks(_unplaced(names.text))
+        counts = [clashes(mine, self._marks[i]) for i in fits]
+        fewest = min(counts)
+        fits = [i for i, n in zip(fits, counts) if n == fewest]
         closeness = self.vectors[fits] @ self.encoder.encode([names.text])[0]
         top = closeness.topk(min(self.shortlist, len(fits))).indices.tolist()
         shortlist = [self.sentences[fits[i]] for i in top]

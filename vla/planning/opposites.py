@@ -1,0 +1,93 @@
+"""What sentence embeddings miss: a sentence and its opposite read as near twins.
+
+Sentence grounding (:mod:`vla.planning.sentences`) reads a new wording as its closest trained
+instruction by MiniLM embedding. Such embeddings are known to put a sentence close to one that
+says the opposite, in three ways that English marks with a closed class of words:
+
+- **negation**: "make sure the red block is no longer on the green block" against "... is on
+  the green block" ("not", "no", "never", "without", "n't", ...);
+- **antonyms of place and order**: "from the top downwards" against "from the bottom up"
+  (top/bottom, up/down, left/right, near/far, front/back, before/after, first/last);
+- **a reversing prefix**: "unstack" against "stack".
+
+:func:`clashes` counts how many of these a trained sentence gets wrong against the
+instruction; the grounding keeps the candidates with the fewest. Place names ("top left
+corner") are set aside before it looks (:mod:`vla.planning.sentences` replaces them first),
+so a corner's "top" or "left" is never read as a direction.
+
+Grammatical number ("the blocks in the blue bowl" against "the block in the blue bowl") was
+tried as a fourth and left out: on validation seeds it cost more wordings than it mended
+(``docs/experiments/2026-12-07-saycan-opposites.md``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|nothing|none|nobody|nowhere|neither|nor|without|cannot)\b|n't\b"
+)
+# Each pair: the words of one pole, the words of the other (closed classes of English).
+OPPOSITES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("top", "upper", "uppermost", "topmost", "above"), ("bottom", "lower", "lowest", "below")),
+    (("up", "upward", "upwards"), ("down", "downward", "downwards")),
+    (("left", "leftmost"), ("right", "rightmost")),
+    (
+        ("near", "nearer", "nearest", "close", "closer", "closest"),
+        ("far", "farther", "farthest", "further", "furthest"),
+    ),
+    (("front",), ("back", "rear", "behind")),
+    (("before", "earlier"), ("after", "afterwards", "later")),
+    (("first", "firstly"), ("last", "lastly", "finally")),
+)
+_POLE = {
+    w: 2 * i + side for i, pair in enumerate(OPPOSITES) for side, ws in enumerate(pair) for w in ws
+}
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def negated(text: str) -> bool:
+    """Whether ``text`` says something is not so (any English negation word in it)."""
+    return bool(_NEGATION.search(text.lower()))
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What :func:`clashes` compares in one sentence."""
+
+    negated: bool
+    poles: frozenset[int]  # 2 * pair + side, for each antonym in the sentence
+    words: frozenset[str]
+
+
+def marks(text: str) -> Marks:
+    """The marks of ``text`` (lower-cased; place names already set aside)."""
+    words = frozenset(_WORD.findall(text.lower()))
+    return Marks(
+        negated(text),
+        frozenset(_POLE[w] for w in words if w in _POLE),
+        words,
+    )
+
+
+def clashes(instruction: Marks, candidate: Marks) -> int:
+    """How many ways ``candidate`` says the opposite of ``instruction``: negated where it is
+    not (or the reverse); an antonym of a word of it that it does not also say; a word with
+    the prefix "un" against the word without it."""
+    count = int(instruction.negated != candidate.negated)
+    count += _opposed(instruction.poles, candidate.poles)
+    count += _reversed(instruction.words, candidate.words) or _reversed(
+        candidate.words, instruction.words
+    )
+    return count
+
+
+def _opposed(poles: frozenset[int], others: frozenset[int]) -> bool:
+    """One side of a pair alone in ``poles`` and the other side alone in ``others``."""
+    return any(p ^ 1 not in poles and p ^ 1 in others and p not in others for p in poles)
+
+
+def _reversed(words: frozenset[str], others: frozenset[str]) -> bool:
+    """A word "unX" in ``words`` whose "X" is in ``others`` and "unX" is not."""
+    return any(w.startswith("un") and w[2:] in others and w not in others for w in words)
