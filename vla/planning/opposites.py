@@ -57,37 +57,29 @@ class Marks:
     """What :func:`clashes` compares in one sentence."""
 
     negated: bool
-    poles: frozenset[int]  # 2 * pair + side, for each antonym in the sentence
+    poles: frozenset[int]  # 2 * pair + side: one side of a pair said without the other
+    opposites: frozenset[int]  # the other side of each of those
+    unsaid: frozenset[str]  # X for each word "unX"
     words: frozenset[str]
 
 
 def marks(text: str) -> Marks:
     """The marks of ``text`` (lower-cased; place names already set aside)."""
     words = frozenset(_WORD.findall(text.lower()))
-    return Marks(
-        negated(text),
-        frozenset(_POLE[w] for w in words if w in _POLE),
-        words,
-    )
+    said = {_POLE[w] for w in words if w in _POLE}
+    poles = frozenset(p for p in said if p ^ 1 not in said)
+    unsaid = frozenset(w[2:] for w in words if w.startswith("un"))
+    return Marks(negated(text), poles, frozenset(p ^ 1 for p in poles), unsaid, words)
 
 
 def clashes(instruction: Marks, candidate: Marks) -> int:
     """How many ways ``candidate`` says the opposite of ``instruction``: negated where it is
-    not (or the reverse); an antonym of a word of it that it does not also say; a word with
-    the prefix "un" against the word without it."""
+    not (or the reverse); one word of an antonym pair where the instruction says the other
+    (and neither says both); a word "X" where the instruction says "unX" (or the reverse)."""
     count = int(instruction.negated != candidate.negated)
-    count += _opposed(instruction.poles, candidate.poles)
-    count += _reversed(instruction.words, candidate.words) or _reversed(
-        candidate.words, instruction.words
+    count += bool(instruction.opposites & candidate.poles)
+    count += bool(
+        (instruction.unsaid & candidate.words) - candidate.unsaid
+        or (candidate.unsaid & instruction.words) - instruction.unsaid
     )
     return count
-
-
-def _opposed(poles: frozenset[int], others: frozenset[int]) -> bool:
-    """One side of a pair alone in ``poles`` and the other side alone in ``others``."""
-    return any(p ^ 1 not in poles and p ^ 1 in others and p not in others for p in poles)
-
-
-def _reversed(words: frozenset[str], others: frozenset[str]) -> bool:
-    """A word "unX" in ``words`` whose "X" is in ``others`` and "unX" is not."""
-    return any(w.startswith("un") and w[2:] in others and w not in others for w in words)
