@@ -100,18 +100,26 @@ def main() -> None:
     parser.add_argument("--policy", default="rt1", help="registry name or checkpoint dir")
     parser.add_argument("--steps", type=int, default=300, help="timed calls / control steps")
     parser.add_argument("--batch-size", type=int, default=64, help="training batch")
+    parser.add_argument("--eager", action="store_true", help="RT-1 inference untraced")
+    parser.add_argument("--skip-training", action="store_true", help="latency figures only")
     args = parser.parse_args()
     torch.set_num_threads(1)
     policy = load_policy(args.policy)
+    if args.eager:
+        policy.traced = False
     env = VLAEnv("tabletop", tasks="single", image_size=policy.config.image_size)
     call = latency_ms(policy.predict_chunk, policy, env, args.steps)
     act = latency_ms(policy.select_action, policy, env, args.steps)
     rate = closed_loop_rate(policy, env, args.steps)
     env.close()
     keep_freed_memory()  # as vla-train does
-    samples = {p: train_rate(policy, args.batch_size, 20, p) for p in ("fp32", "bf16")}
+    precisions = () if args.skip_training else ("fp32", "bf16")
+    samples = {p: train_rate(policy, args.batch_size, 20, p) for p in precisions}
     k = policy.config.chunk
-    print(f"\n| {args.policy}: {policy.config.image_size} px, {torch.__version__} | figure |")
+    how = "eager" if args.eager else "traced"
+    print(
+        f"\n| {args.policy} ({how}): {policy.config.image_size} px, {torch.__version__} | figure |"
+    )
     print("|---|---|")
     print(
         f"| one forward pass (chunk of {k}), batch 1, one core "

@@ -24,6 +24,7 @@ from vla.policies.base import Policy, register_policy
 from vla.policies.rt1.goals import GOAL_SCALE
 from vla.policies.rt1.model import RT1, RT1Config
 from vla.policies.rt1.temporal_ensemble import TemporalEnsembler
+from vla.policies.rt1.traced import TracedForward
 from vla.tokenizer import N_CONTINUOUS, ActionTokenizer, NormStats
 
 CHUNK_EXECUTION = ("ensemble", "receding")
@@ -84,6 +85,7 @@ class RT1Policy(Policy):
         if self.config.n_cameras != len(CAMERA_NAMES):
             raise ValueError(f"RT1Policy needs n_cameras = {len(CAMERA_NAMES)} {CAMERA_NAMES}")
         self.model = RT1(self.config).to(self.device).eval()
+        self._forward = TracedForward(self.model, self.config.goal_head, self.device.type == "cpu")
         self.tokenizer = ActionTokenizer(self.norm_stats, n_bins=self.config.n_bins)
         self.model_card = (
             "# RT-1 policy (vla-stack)\n\n"
@@ -94,6 +96,16 @@ class RT1Policy(Policy):
         )
         # Last `history` frames, oldest first: ((n_cameras, 3, S, S) uint8, (state_dim,) f32).
         self._frames: deque[tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=self.config.history)
+
+    @property
+    def traced(self) -> bool:
+        """Whether inference runs the traced forward pass (:mod:`vla.policies.rt1.traced`;
+        on by default on the CPU, where it is faster and gives the same actions)."""
+        return self._forward.enabled
+
+    @traced.setter
+    def traced(self, on: bool) -> None:
+        self._forward.enabled = bool(on) and self.device.type == "cpu"
 
     @property
     def image_size(self) -> int:
@@ -150,7 +162,7 @@ class RT1Policy(Policy):
         text = self.encoder.encode([observation["instruction"]]).to(self.device)  # (1, 384)
         want_goal = self.config.goal_head
         with torch.inference_mode():
-            out = self.model(frames, text, states if self.config.state_dim else None, want_goal)
+            out = self._forward(frames, text, states if self.config.state_dim else None)
         logits, goal = out if want_goal else (out, None)
         tokens = logits.argmax(dim=-1)[0].cpu().numpy().reshape(self.config.chunk, -1)
         if goal is not None:
