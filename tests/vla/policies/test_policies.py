@@ -64,6 +64,7 @@ def test_select_action_contract(policy):
 def test_history_padding_across_reset(policy):
     first, second = observations(2)
     seen = []
+    policy.traced = False  # the traced graph calls no module hooks
     hook = policy.model.register_forward_pre_hook(lambda _m, args: seen.append(args[0].clone()))
     policy.select_action(second)
     policy.reset()

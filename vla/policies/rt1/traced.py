@@ -5,7 +5,8 @@ as long in Python (module calls, shape checks, the attention's reshapes) as in a
 the traced graph runs the same operations on the same weights without it. It holds the
 model's parameters themselves, not copies, so weights loaded later (``load_state_dict``) are
 the ones it uses. A new trace is made when an input's shape changes. The actions are the
-eager model's, bit for bit (``tests/vla/policies/rt1/test_traced.py``).
+eager model's, bit for bit (``tests/vla/policies/rt1/test_traced.py``). Hooks registered on
+the model's modules do not run in the traced pass: set ``policy.traced = False`` to use them.
 
 PyTorch 2.13 marks ``torch.jit.trace`` deprecated; its successors do not serve here
 (``torch.export``'s graph module ran no faster than eager, ``torch.compile`` needs a C++
