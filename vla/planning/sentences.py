@@ -9,8 +9,9 @@ its own words instead. MiniLM finds it among the instructions of the LM's traini
    simulator's colours, the k-th place the k-th of its places, so that "unload the azure
    bowl" reads "unload the red bowl", and a trained sentence about any colours can match.
 2. Only trained sentences that name the same things in the same order, each followed by the
-   same kind of object (block, bowl or "one"), are candidates: the sentence found may change
-   the words around the names, never which names it mentions or where.
+   same kind of object (block, bowl or "one"), and the same mobile areas (the table, the
+   counter, under any of their names) are candidates: the sentence found may change the
+   words around the names, never which names it mentions or where.
 3. Of those, only the ones that say the opposite of the instruction in the fewest ways
    (:mod:`vla.planning.opposites`: negated where it is not, an antonym such as "bottom" for
    its "top", "stack" for its "unstack") stay candidates: sentence embeddings read "make sure
@@ -49,6 +50,7 @@ PLACES = tuple(paraphrase.PLACE_SYNONYMS)
 _COLOUR_OF = {s: c for c, synonyms in paraphrase.COLOR_SYNONYMS.items() for s in (c, *synonyms)}
 _PLACE_OF = {s: p for p, synonyms in paraphrase.PLACE_SYNONYMS.items() for s in (p, *synonyms)}
 _TYPE_OF = {s: t for t, synonyms in paraphrase.TYPE_SYNONYMS.items() for s in (t, *synonyms)}
+_AREA_OF = {s: a for a, synonyms in paraphrase.AREA_SYNONYMS.items() for s in (a, *synonyms)}
 _TYPE_OF["one"] = "one"
 SHORTLIST = 12  # sentences re-ranked by word-piece alignment (validation seeds)
 ALIGN_LAYERS = 3  # MiniLM layers whose states align the word pieces (validation seeds)
@@ -63,6 +65,9 @@ def _names(names: Iterable[str]) -> str:
 _NAME = re.compile(rf"\b(?:(?P<place>{_names(_PLACE_OF)})|(?P<colour>{_names(_COLOUR_OF)}))\b")
 _CANONICAL = re.compile(rf"\b(?:(?P<place>{_names(PLACES)})|(?P<colour>{_names(COLOURS)}))\b")
 _TYPE = re.compile(rf"\s+({_names(_TYPE_OF)})\b")
+_MENTION = re.compile(
+    rf"\b(?:(?P<name>{_names((*PLACES, *COLOURS))})|(?P<area>{_names(_AREA_OF)}))\b"
+)
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,10 @@ def delexicalise(text: str) -> Delexicalised:
 
     out = _NAME.sub(replace, text.lower())
     mentions = []
-    for match in _CANONICAL.finditer(out):
+    for match in _MENTION.finditer(out):
+        if match.group("area"):  # kept as written: the sentence found must name the same area
+            mentions.append((_AREA_OF[match.group("area")], "area"))
+            continue
         kind = _TYPE.match(out, match.end())
         mentions.append((match.group(0), _TYPE_OF[kind.group(1)] if kind else ""))
     return Delexicalised(out, tuple(colours.values()), tuple(places.values()), tuple(mentions))

@@ -209,3 +209,16 @@ def test_bf16_states_choose_the_sentences_fp32_states_choose():
         chosen[bf16] = [bundled.nearest(text) for text in texts]
     assert chosen[True] == chosen[False]
     assert chosen[True][0] == "put each block in the bowl of the matching colour"
+
+
+def test_the_closest_instruction_names_the_same_areas():
+    assert delexicalise("go back to the countertop with the red cube").mentions == (
+        ("counter", "area"),
+        ("red", "block"),
+    )
+    bundled = TrainedInstructions.read(BUNDLED_LM)
+    found = bundled.nearest(
+        "take the blue block on the dining table and drop it into the red bowl on the counter, "
+        "and then return to the counter"
+    )  # without areas among the names: "..., then come back to the table"
+    assert found.endswith("then come back to the countertop")
