@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vla.planning.splits import words as words_of
+
 _NEGATION = re.compile(
     r"\b(?:not|no|never|nothing|none|nobody|nowhere|neither|nor|without|cannot)\b|n't\b"
 )
@@ -44,7 +46,6 @@ OPPOSITES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 _POLE = {
     w: 2 * i + side for i, pair in enumerate(OPPOSITES) for side, ws in enumerate(pair) for w in ws
 }
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
 def negated(text: str) -> bool:
@@ -65,7 +66,7 @@ class Marks:
 
 def marks(text: str) -> Marks:
     """The marks of ``text`` (lower-cased; place names already set aside)."""
-    words = frozenset(_WORD.findall(text.lower()))
+    words = frozenset(words_of(text))
     said = {_POLE[w] for w in words if w in _POLE}
     poles = frozenset(p for p in said if p ^ 1 not in said)
     unsaid = frozenset(w[2:] for w in words if w.startswith("un"))
