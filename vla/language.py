@@ -13,7 +13,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import torch
-from transformers import AutoModel, AutoTokenizer, BatchEncoding
+from transformers import AutoModel, AutoTokenizer, BatchEncoding, BertModel
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 # Distinct instructions kept embedded: far more than any task suite has, and a bound on what
@@ -143,9 +143,11 @@ class SentenceEncoder:
             texts, is_split_into_words=words, padding=True, pad_to_multiple_of=multiple,
             truncation=True, max_length=self.max_seq_length, return_tensors="pt",
         ).to(self.device)  # fmt: skip
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
-            hidden = self.first_layers(layers, bf16)(**batch).last_hidden_state
-        return hidden.float(), batch
+        model = self.first_layers(layers, bf16)
+        if bf16:
+            with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                return model(**batch).last_hidden_state.float(), batch
+        return _last_states(model, batch, layers), batch
 
     @torch.no_grad()
     def warm_up(self, layers: int, rows: int, longest: int, bf16: bool = False) -> None:
@@ -207,7 +209,47 @@ class SentenceEncoder:
             max_length=self.max_seq_length,
             return_tensors="pt",
         ).to(self.device)
-        hidden = self.model(**batch).last_hidden_state  # (N, L, dim)
+        hidden = _last_states(self.model, batch)  # (N, L, dim)
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (N, L, 1)
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled.float(), p=2, dim=-1)
+
+
+def _last_states(
+    model: torch.nn.Module, batch: BatchEncoding, layers: int | None = None
+) -> torch.Tensor:
+    """``model(**batch).last_hidden_state`` in float32 (``layers``: how many ``model`` has,
+    None for all); for a BERT model (MiniLM is one) the same numbers over the real tokens only."""
+    if isinstance(model, BertModel):
+        return _packed_states(model, batch, layers)
+    return model(**batch).last_hidden_state.float()
+
+
+def _packed_states(model: BertModel, batch: BatchEncoding, layers: int | None) -> torch.Tensor:
+    """The states after ``model``'s first ``layers`` layers, as ``model(**batch)`` gives them,
+    with every matrix product over the real tokens only: a padded batch of instructions is a
+    quarter padding, which the model would multiply through all the same. Attention runs on
+    the padded layout with the padding masked out."""
+    mask = batch["attention_mask"].bool()
+    rows, length = mask.shape
+    real = mask.flatten().nonzero().squeeze(1)
+    x = model.embeddings(batch["input_ids"], token_type_ids=batch.get("token_type_ids"))
+    x = x.flatten(0, 1)[real]
+    heads = model.config.num_attention_heads
+    keep = mask[:, None, None, :]
+
+    def padded(t: torch.Tensor) -> torch.Tensor:  # (real tokens, dim) -> (rows, heads, length, d)
+        out = t.new_zeros(rows * length, t.shape[1]).index_copy_(0, real, t)
+        return out.view(rows, length, heads, -1).transpose(1, 2)
+
+    for layer in list(model.encoder.layer)[:layers]:
+        attention = layer.attention
+        q, k, v = (
+            padded(m(x)) for m in (attention.self.query, attention.self.key, attention.self.value)
+        )
+        context = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+        context = context.transpose(1, 2).flatten(0, 1).flatten(1)[real]
+        x = attention.output.LayerNorm(attention.output.dense(context) + x)
+        inner = layer.intermediate.intermediate_act_fn(layer.intermediate.dense(x))
+        x = layer.output.LayerNorm(layer.output.dense(inner) + x)
+    return x.new_zeros(rows * length, x.shape[1]).index_copy_(0, real, x).view(rows, length, -1)

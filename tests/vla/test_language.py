@@ -13,9 +13,9 @@ def encoder() -> SentenceEncoder:
 
 @pytest.fixture
 def forward_calls(encoder):
-    """Count forward passes of the underlying transformer."""
+    """Count forward passes of the underlying transformer (each embeds its tokens once)."""
     calls = []
-    handle = encoder.model.register_forward_hook(lambda *_: calls.append(1))
+    handle = encoder.model.embeddings.register_forward_hook(lambda *_: calls.append(1))
     yield calls
     handle.remove()
 
@@ -140,3 +140,19 @@ def test_token_states_padded_to_a_multiple_keep_the_real_tokens_states(encoder):
     encoder.warm_up(3, rows=2, longest=2 * PAD_MULTIPLE)
     hook.remove()
     assert shapes == [(2, PAD_MULTIPLE), (2, 2 * PAD_MULTIPLE)]  # each padded length once
+
+
+def test_states_over_the_real_tokens_are_the_models_own(encoder):
+    """Skipping the padding in the matrix products changes no state, no embedding, by a bit."""
+    texts = ["take the blue block out of the green bowl and set it down at the middle", "go"]
+    batch = encoder.tokenizer(texts, padding=True, return_tensors="pt")
+    real = batch["attention_mask"].bool()
+    with torch.no_grad():
+        reference = encoder.first_layers(3)(**batch).last_hidden_state
+        last = encoder.model(**batch).last_hidden_state
+    states, _ = encoder.token_states(texts, 3)
+    assert torch.equal(states[real], reference[real])
+    assert not states[~real].any()  # the padding stays zero
+    pooled = (last * real[..., None]).sum(1) / real.sum(1, keepdim=True)
+    encoder.clear_cache()
+    assert torch.equal(encoder.encode(texts), torch.nn.functional.normalize(pooled, dim=-1))
