@@ -5,12 +5,16 @@ its goal.
 without those blocks. The instruction is read with the task language
 (:mod:`sim.tasks.reader`): the objects it names are placed in a scene of their own (tabletop,
 or mobile when it names an area), and the goal it states, if the reader can tell, is checked
-at the end. With ``task_index`` the user pins the scene of that task instead; a one-line
-message then says what the scene holds and which named objects it lacks.
+at the end. Where the reader cannot tell and SayCan plans, the goal is read from the
+closest trained instruction that the Say finds for the wording (:mod:`vla.planning.sentences`),
+and the message names that instruction. With ``task_index`` the user pins the scene of that
+task instead; a one-line message then says what the scene holds and which named objects it
+lacks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from sim.geometry import COLORS
@@ -29,14 +33,20 @@ class InstructionTask:
     task: TaskSpec
     goal_known: bool
     message: str
+    read_as: str | None = None  # the closest trained instruction whose goal was read
 
 
 def instruction_task(
-    instruction: str | None, tasks: str, task_index: int | None, planner: str
+    instruction: str | None,
+    tasks: str,
+    task_index: int | None,
+    planner: str,
+    closest: Callable[[str], str | None] | None = None,
 ) -> InstructionTask:
     """The task ``vla-run`` runs (see the module docstring); ValueError (one line) on input
     that cannot run: a task_index out of range, a goal-less instruction without SayCan, or
-    an instruction naming more objects than a scene holds."""
+    an instruction naming more objects than a scene holds. ``closest``: the trained
+    instruction closest to a wording, or None (the Say's, with SayCan)."""
     suite = load_tasks(tasks)
     if task_index is not None and not 0 <= task_index < len(suite):
         raise ValueError(f"task_index={task_index} out of range: {tasks} has {len(suite)} tasks")
@@ -51,11 +61,16 @@ def instruction_task(
     for task in suite:
         if normalize(task.instruction) == wanted and task_index in (None, suite.index(task)):
             return InstructionTask(task, True, "")
-    reading = read_goal(wanted)
+    reading, read_as = read_goal(wanted), None
+    if reading is None and closest is not None and (near := closest(wanted)):
+        reading, read_as = read_goal(near), near
     if task_index is not None:
         result = _pinned(wanted, reading, suite[task_index], tasks, task_index)
     else:
         result = _own_scene(wanted, reading, suite[0], tasks)
+    if result.goal_known and read_as is not None:
+        message = f'{result.message}; goal read as that of "{read_as}"'
+        result = replace(result, message=message, read_as=read_as)
     if not result.goal_known and planner != "saycan":
         raise ValueError(
             f"cannot tell the goal of {instruction!r}, and planner={planner} needs one: use "

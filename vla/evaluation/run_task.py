@@ -20,7 +20,7 @@ from vla.evaluation.freeform import instruction_task
 from vla.evaluation.report import plan_table
 from vla.planning.config import SayCanOptions
 from vla.planning.runners import planner_runner
-from vla.planning.saycan_runner import read_instruction
+from vla.planning.saycan_runner import closest_instruction, read_instruction
 from vla.video import compose_frame, contact_sheet, write_video
 
 FREE_TEXT_MAX_SKILLS = 16
@@ -35,7 +35,9 @@ def print_choice(record) -> None:
 def run_task(cfg: RunConfig) -> dict:
     """Run the episode; returns the report dict (also written to ``output_dir``)."""
     planner, options = cfg.planner.name, cfg.planner.options()
-    chosen = instruction_task(cfg.instruction, cfg.tasks, cfg.task_index, planner)
+    saycan = SayCanOptions.from_mapping(options) if planner == "saycan" else None
+    closest = closest_instruction(saycan) if saycan and cfg.instruction else None
+    chosen = instruction_task(cfg.instruction, cfg.tasks, cfg.task_index, planner, closest)
     task, goal_known = chosen.task, chosen.goal_known
     execute = planner_runner(planner)
     out = Path(cfg.output_dir)
@@ -47,8 +49,8 @@ def run_task(cfg: RunConfig) -> dict:
     print(f"task: {task.instruction}\n{chosen.message or 'scene: ' + ', '.join(task.all_objects)}")
     print(f"oracle plan: {plan}" if goal_known else "goal: unknown (free-form instruction)")
     print(f"planner: {planner} {options or ''}\npolicy: {cfg.policy}")
-    if planner == "saycan":
-        read = read_instruction(SayCanOptions.from_mapping(options), task.instruction)
+    if saycan is not None:
+        read = read_instruction(saycan, task.instruction)
         if read != [task.instruction]:
             print(f"the Say reads: {' | '.join(read)}  (planner.ground_words, ground_sentences)")
     # the scene as it starts: a video and key frames even when the planner says done at once
@@ -90,6 +92,7 @@ def run_task(cfg: RunConfig) -> dict:
     report = {
         "task": task.instruction,
         "goal": [str(p) for p in task.goal],
+        "goal_read_as": chosen.read_as,
         "seed": cfg.seed,
         "planner": planner,
         "planner_options": options,
@@ -117,12 +120,14 @@ def render_markdown(report: dict, sheet: str) -> str:
         for i, s in enumerate(report["skills"])
     )
     verdict = {True: "success", False: "failure", None: "goal unknown"}[report["success"]]
-    scores = ""
+    scores, goal = "", f"`{', '.join(report['goal']) or 'unknown'}`"
+    if report["goal_read_as"]:
+        goal += f' (read as that of the closest trained instruction, "{report["goal_read_as"]}")'
     if report["saycan_plan"]:
         scores = f"## SayCan steps (say x can = score)\n\n{plan_table(report['saycan_plan'])}\n\n"
     return (
         f"# {report['task']}\n\n"
-        f"- goal: `{', '.join(report['goal']) or 'unknown'}`\n- seed: {report['seed']}\n"
+        f"- goal: {goal}\n- seed: {report['seed']}\n"
         f"- planner: {report['planner']} {report['planner_options'] or ''}, "
         f"policy: {report['policy']}\n"
         f"- result: **{verdict}** (planner said done: {report['planner_said_done']}) "

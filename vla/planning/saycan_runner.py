@@ -77,6 +77,14 @@ def read_instruction(options: SayCanOptions, instruction: str) -> list[str]:
     return [instruction]
 
 
+def closest_instruction(options: SayCanOptions) -> Callable[[str], str | None] | None:
+    """The function that gives the trained instruction closest to a wording, as the Say of
+    ``options`` finds it (:meth:`vla.planning.sentences.TrainedInstructions.nearest`), or None
+    when its scorer reads no sentences."""
+    sentences = getattr(options_scorer(options), "sentences", None)
+    return sentences.nearest if sentences is not None else None
+
+
 def wants_feedback(lm: str | None, feedback: bool | None) -> bool:
     """Whether prompts carry the scene facts after each skill: ``feedback``, or when None, as
     the scorer was trained: a Say checkpoint was; a causal LM was when the ``training.json``

@@ -109,3 +109,36 @@ def test_each_construction_gets_a_scene_where_its_goal_is_still_to_reach(constru
         for skill in oracle_plan(chosen.task, state)[:-1]:
             state = apply_skill(state, skill)
         assert all_hold(chosen.task.goal, state), said
+
+
+def test_a_wording_the_reader_cannot_tell_is_read_as_the_closest_trained_instruction():
+    """With SayCan's trained instructions, "stash ... in the cyan dish" (no template of the
+    reader says "stash") has the goal of "put ... in the cyan bowl", and the message says so;
+    a wording no trained instruction matches stays without a goal."""
+    from vla.planning.sentences import TrainedInstructions
+
+    trained = TrainedInstructions(
+        ["put the red block in the green bowl", "bring the red block to the counter"]
+    )
+    chosen = instruction_task(
+        "stash the purple block in the cyan dish", "single", None, "saycan", trained.nearest
+    )
+    assert chosen.goal_known and [str(g) for g in chosen.task.goal] == [
+        "in(purple block, cyan bowl)"
+    ]
+    assert chosen.read_as == "put the purple block in the cyan bowl"
+    assert chosen.message.endswith('goal read as that of "put the purple block in the cyan bowl"')
+    assert (
+        instruction_task(
+            "stash the purple block in the cyan dish", "single", None, "saycan"
+        ).read_as
+        is None
+    )  # without the Say's instructions: as before, no goal
+    carried = instruction_task(
+        "take the pink block to the counter", "single", None, "saycan", trained.nearest
+    )
+    assert carried.task.scene == "mobile" and [str(g) for g in carried.task.goal] == [
+        "at(pink block, counter)"
+    ]
+    lone = instruction_task("juggle the red block", "single", None, "saycan", trained.nearest)
+    assert not lone.goal_known and lone.read_as is None
