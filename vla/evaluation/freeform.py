@@ -62,8 +62,8 @@ def instruction_task(
         if normalize(task.instruction) == wanted and task_index in (None, suite.index(task)):
             return InstructionTask(task, True, "")
     reading, read_as = read_goal(wanted), None
-    if reading is None and closest is not None and (near := closest(wanted)):
-        reading, read_as = read_goal(near), near
+    if reading is None and closest is not None:
+        reading, read_as = _closest_reading(wanted, closest)
     if task_index is not None:
         result = _pinned(wanted, reading, suite[task_index], tasks, task_index)
     else:
@@ -77,6 +77,17 @@ def instruction_task(
             f"planner=saycan, or an instruction of {tasks!r}"
         )
     return result
+
+
+def _closest_reading(text: str, closest: Callable[[str], str | None]):
+    """The reading of the trained instruction closest to ``text`` and that instruction, or
+    (None, None): also when ``text`` speaks of blocks in general and it does not ("tidy the
+    blocks away ..." read as "move the block ...": the goal would leave blocks out)."""
+    near = closest(text)
+    if near is None or (speaks_of_blocks(text) and not speaks_of_blocks(near)):
+        return None, None
+    reading = read_goal(near)
+    return reading, near if reading is not None else None
 
 
 def _pinned(text: str, reading: Reading | None, scene: TaskSpec, tasks: str, index: int):

@@ -118,7 +118,11 @@ def test_a_wording_the_reader_cannot_tell_is_read_as_the_closest_trained_instruc
     from vla.planning.sentences import TrainedInstructions
 
     trained = TrainedInstructions(
-        ["put the red block in the green bowl", "bring the red block to the counter"]
+        [
+            "put the red block in the green bowl",
+            "bring the red block to the counter",
+            "move the block into the red bowl",
+        ]
     )
     chosen = instruction_task(
         "stash the purple block in the cyan dish", "single", None, "saycan", trained.nearest
@@ -142,3 +146,8 @@ def test_a_wording_the_reader_cannot_tell_is_read_as_the_closest_trained_instruc
     ]
     lone = instruction_task("juggle the red block", "single", None, "saycan", trained.nearest)
     assert not lone.goal_known and lone.read_as is None
+    tidy = "tidy the blocks away into the green bowl"  # closest: "move the block into ..."
+    assert trained.nearest(tidy) == "move the block into the green bowl"
+    general = instruction_task(tidy, "single", None, "saycan", trained.nearest)
+    assert not general.goal_known and general.read_as is None  # not one block for all
+    assert len([o for o in general.task.all_objects if o.endswith("block")]) == 3
