@@ -3,6 +3,7 @@ the file; no RecursionError, no multi-thousand-line traceback, no silent accepta
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -146,3 +147,13 @@ def test_the_eval_app_prints_one_line_and_no_traceback(tmp_path):
         if line.strip() and not line.startswith("pybullet build time")  # printed by its C code
     ]
     assert len(lines) == 1 and str(path) in lines[0], result.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    "name", ["2026-12-07-handwritten-tasks.yaml", "2026-12-07-own-colour-bowl-tasks.yaml"]
+)
+def test_the_task_files_the_notes_evaluate_load(name):
+    """The notes under docs/experiments run `vla-eval tasks=<these files>`."""
+    path = Path(__file__).parents[2] / "docs" / "experiments" / name
+    tasks = load_tasks(str(path))
+    assert len(tasks) in (36, 40) and all(task.goal for task in tasks)
