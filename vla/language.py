@@ -238,18 +238,20 @@ def _packed_states(model: BertModel, batch: BatchEncoding, layers: int | None) -
     heads = model.config.num_attention_heads
     keep = mask[:, None, None, :]
 
-    def padded(t: torch.Tensor) -> torch.Tensor:  # (real tokens, dim) -> (rows, heads, length, d)
-        out = t.new_zeros(rows * length, t.shape[1]).index_copy_(0, real, t)
-        return out.view(rows, length, heads, -1).transpose(1, 2)
+    def padded(t: torch.Tensor) -> torch.Tensor:  # (real tokens, dim) -> (rows, length, dim)
+        return t.new_zeros(rows * length, t.shape[1]).index_copy_(0, real, t).view(rows, length, -1)
+
+    def split(t: torch.Tensor) -> torch.Tensor:  # -> (rows, heads, length, dim / heads)
+        return padded(t).view(rows, length, heads, -1).transpose(1, 2)
 
     for layer in list(model.encoder.layer)[:layers]:
         attention = layer.attention
         q, k, v = (
-            padded(m(x)) for m in (attention.self.query, attention.self.key, attention.self.value)
+            split(m(x)) for m in (attention.self.query, attention.self.key, attention.self.value)
         )
         context = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keep)
         context = context.transpose(1, 2).flatten(0, 1).flatten(1)[real]
         x = attention.output.LayerNorm(attention.output.dense(context) + x)
         inner = layer.intermediate.intermediate_act_fn(layer.intermediate.dense(x))
         x = layer.output.LayerNorm(layer.output.dense(inner) + x)
-    return x.new_zeros(rows * length, x.shape[1]).index_copy_(0, real, x).view(rows, length, -1)
+    return padded(x)
