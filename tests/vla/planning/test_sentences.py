@@ -3,12 +3,14 @@
 import pytest
 import torch
 
+from vla.language import SentenceEncoder
 from vla.planning.config import SayCanOptions
 from vla.planning.grounding import GroundedScorer, grounded
 from vla.planning.lm import BUNDLED_LM, SENTENCES_FILE
 from vla.planning.opposites import negated
 from vla.planning.sentences import (
     TrainedInstructions,
+    _alignment,
     corpus_instructions,
     delexicalise,
     relexicalise,
@@ -100,11 +102,36 @@ def test_word_pieces_are_aligned_by_their_states_after_align_layers(trained):
             alike = pieces[0] @ other.T
             p, r = alike.max(dim=0).values.mean(), alike.max(dim=1).values.mean()
             expected.append(2 * p * r / (p + r))
-        aligner = TrainedInstructions(TRAINED, trained.vectors, encoder, align_layers=layers)
-        aligner._bf16 = False
-        got = aligner._alignment(text, candidates)
+        states, batch = encoder.token_states([text, *candidates], layers, pad=True)
+        got = _alignment(states, batch["attention_mask"])
         assert torch.allclose(got, torch.stack(expected), atol=1e-5)
     assert trained.align_layers == 3  # chosen on validation seeds: 2-4 tie, 6 reads worse
+
+
+def test_the_cascade_chooses_what_aligning_every_candidate_fully_does():
+    bundled = TrainedInstructions.read(BUNDLED_LM)
+    bundled._bf16 = False
+    text = "deposit the red block into the green bowl, then stack the blue block on top of it"
+    candidates = bundled.sentences[:40:3]
+    states, batch = bundled.encoder.token_states([text, *candidates], 3, pad=True)
+    scores = _alignment(states, batch["attention_mask"])
+    full = int(scores.argmax())
+    assert bundled.cascade == 5 and bundled._best(text, candidates) == full
+    tokens = []  # the real tokens that go through the third layer
+    query = bundled.encoder.model.encoder.layer[2].attention.self.query
+    hook = query.register_forward_hook(lambda module, args, out: tokens.append(len(args[0])))
+    bundled._best(text, candidates)
+    hook.remove()
+    two, mask = _two_layers(bundled, text, candidates)
+    best_after_two = _alignment(two, mask).topk(5).indices + 1
+    assert tokens == [int(mask[0].sum() + mask[best_after_two].sum())]
+    bundled.cascade = 1  # only the best after 2 layers goes on: it is chosen
+    assert bundled._best(text, candidates) == int(_alignment(two, mask).argmax())
+
+
+def _two_layers(instructions, text, candidates):
+    states, batch = instructions.encoder.token_states([text, *candidates], 2, pad=True)
+    return states, batch["attention_mask"]
 
 
 def test_the_closest_instruction_does_not_say_the_opposite():
@@ -196,18 +223,19 @@ def test_ground_sentences_follows_the_option_and_the_files(tmp_path):
     assert both.grounder.encoder is both.sentences.encoder  # one MiniLM loaded, not two
 
 
-def test_bf16_states_choose_the_sentences_fp32_states_choose():
+def test_bf16_and_half_weight_states_choose_the_sentences_fp32_states_choose():
     bundled = TrainedInstructions.read(BUNDLED_LM)
     texts = [
         "match each block with the bowl of its colour",
         "deposit the cyan block in the orange bowl; everything else goes in the green bowl",
         "let the red block and the pink block trade places",
     ]
-    chosen = {}
+    full = TrainedInstructions(bundled.sentences, bundled.vectors, SentenceEncoder())
+    chosen = {"as read": [bundled.nearest(text) for text in texts]}  # half weights on x86
     for bf16 in (False, True):
-        bundled._bf16 = bf16  # what native_bf16() decides from the CPU
-        chosen[bf16] = [bundled.nearest(text) for text in texts]
-    assert chosen[True] == chosen[False]
+        full._bf16 = bf16  # what native_bf16() decides from the CPU
+        chosen[bf16] = [full.nearest(text) for text in texts]
+    assert chosen[True] == chosen[False] == chosen["as read"]
     assert chosen[True][0] == "put each block in the bowl of the matching colour"
 
 
