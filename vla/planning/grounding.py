@@ -242,8 +242,9 @@ class GroundedScorer:
         grounded in one MiniLM batch (the grounders then find them in the encoder's cache):
         one pass of a few short texts costs little more than one of them (the same readings,
         checked on 529 held-out instructions)."""
-        query = self.sentences.query(instruction) if self.sentences else None
-        texts = self.grounder.unseen(instruction) if self._reads_words(query is not None) else []
+        fits = self.sentences is not None and self.sentences.fits(instruction)
+        texts = self.grounder.unseen(instruction) if self._reads_words(fits) else []
+        query = self.sentences.query(instruction) if fits else None
         texts += [query] if query is not None else []
         encoders = {id(g.encoder): g.encoder for g in (self.grounder, self.sentences) if g}
         if len(encoders) == 1 and texts:

@@ -76,6 +76,16 @@ def test_the_closest_instruction_names_the_same_things_in_the_same_places(traine
     assert trained.nearest("put the red block and the blue block in the pink bowl") is None
 
 
+def test_few_enough_fits_are_all_re_ranked_with_no_sentence_embedding(trained, monkeypatch):
+    text = "deposit the azure block in the crimson bowl"  # two trained sentences fit
+    assert trained.fits(text) and trained.query(text) is None
+    assert not trained.fits("deposit the azure bowl in the crimson block")
+    monkeypatch.setattr(trained.encoder, "encode", lambda texts: pytest.fail("embedded"))
+    assert trained.nearest(text) == "put the azure block in the crimson bowl"
+    bundled = TrainedInstructions.read(BUNDLED_LM)
+    assert bundled.query(text) == "deposit the red block in the green bowl"  # more than 12 fit
+
+
 def test_word_piece_alignment_tells_into_from_out_of():
     toss = "toss the blue block into the pink bowl"
     by_embedding = TrainedInstructions(TRAINED, shortlist=1).nearest(toss)
