@@ -7,13 +7,17 @@ recorded (:class:`sim.perturb.SkillMix`): the expert's skills then start where t
 left off, the states a learned policy meets in a multi-skill task. With ``dagger_beta``
 (DAgger, :class:`sim.perturb.DaggerMix`) the learner executes every step (the expert's
 action with probability ``dagger_beta``) and every step is recorded with the expert's action
-for the state the learner reached as its label, failed skills included.
+for the state the learner reached as its label, failed skills included. With
+``chain_length``, a task episode is a chain in the task's scene, as ``vla-eval mode=chain``
+runs them: one-goal instructions (:func:`sim.tasks.chain.next_chain_task`), each from where
+the last left the world, so later instructions start among blocks already moved.
 Worker processes run the simulator; only the parent writes the dataset, so the store keeps
 one writer. Rerunning the same command resumes: recorded task episodes are skipped.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -26,7 +30,8 @@ from sim.expert import ScriptedExpert
 from sim.perturb import DaggerMix, NoisyExpert, SkillMix, check_learner, jitter_start
 from sim.rollout import run_oracle_task
 from sim.skill_text import parse_skill
-from sim.tasks import BUILTIN_SUITES, TaskSpec, load_tasks
+from sim.tasks import BUILTIN_SUITES, TaskSpec, all_hold, load_tasks
+from sim.tasks.chain import chain_scene_ok, next_chain_task
 from vla.data import EpisodeStore
 from vla.options import at_least, one_of
 from vla.parallel import worker_map
@@ -36,6 +41,7 @@ from vla.robot.config import RobotConfig
 SUITE_SEED_STRIDE = 100_000  # each suite gets its own block of seeds
 PERTURB_STREAM = 7  # the perturbations' RNG: (episode seed, this), apart from the env's
 SPLITS = ("train", "test")
+CHAIN_SEEDS = 50_000  # chain episodes take the second half of their suite's block of seeds
 
 
 @dataclass
@@ -60,6 +66,10 @@ class RecordConfig:
     # DAgger: the learner executes every step (the expert's action with this probability)
     # and the expert labels every state it visits; None: off
     dagger_beta: float | None = None
+    # > 0: each task episode is a chain of this many one-goal instructions in the task's scene
+    # (tabletop tasks with two or more blocks), each from where the last left the world; the
+    # chain stops at the first that fails. 0: the task's own instruction
+    chain_length: int = 0
     num_workers: int = 0  # simulator worker processes (0: run in this process); one writer
     # keyboard: a person drives robot= instead of the expert (vla.robot.teleop_record)
     teleop: str | None = None
@@ -80,7 +90,7 @@ class RecordConfig:
             from vla.robot.teleop_record import TELEOP_DEVICES
 
             one_of(self, "teleop", TELEOP_DEVICES)
-        at_least(self, 0, "action_noise", "start_jitter", "num_workers")
+        at_least(self, 0, "action_noise", "start_jitter", "num_workers", "chain_length")
         check_learner(self.learner_prob, bool(self.learner))
         if self.dagger_beta is not None and not (
             0.0 <= self.dagger_beta <= 1.0 and self.learner and not self.learner_prob
@@ -120,12 +130,13 @@ class Job:
     learner: str | None = None  # policy name or checkpoint that executes some skills
     learner_prob: float = 0.0  # probability that the learner executes a skill (not recorded)
     dagger_beta: float | None = None  # DAgger: the learner acts every step, expert labels
+    chain_length: int = 0  # > 0: a chain of this many instructions in the task's scene
 
 
 @dataclass
 class Recorded:
-    """What one task episode produced: per skill (text, recordable, steps, success), and task
-    success.
+    """What one task episode produced: per skill (text, recordable, steps, success, the
+    instruction it served), and task (or whole chain) success.
 
     A skill is recordable when the expert executed it and it succeeded, or, under DAgger,
     always (the expert labelled every step)."""
@@ -164,13 +175,30 @@ def run_task_episode(env: VLAEnv, job: Job, learner=None) -> Recorded:
             }
         )
 
+    instruction = job.task.instruction
+
     def on_skill(result):
         recordable = (bool(result.success) or every_skill) and not policy.by_learner
-        out.skills.append((result.skill, recordable, list(steps), bool(result.success)))
+        success = bool(result.success)
+        out.skills.append((result.skill, recordable, list(steps), success, instruction))
         steps.clear()
 
-    run_oracle_task(env, policy, job.task, obs, on_skill=on_skill, on_step=on_step)
-    out.task_success = bool(env.is_success())
+    if not job.chain_length:
+        run_oracle_task(env, policy, job.task, obs, on_skill=on_skill, on_step=on_step)
+        out.task_success = bool(env.is_success())
+        return out
+    rng_chain, out.task_success = random.Random(job.seed), True
+    for _ in range(job.chain_length):
+        try:
+            task = next_chain_task(job.task, env.unwrapped.world.snapshot(), rng_chain)
+        except ValueError:  # every placement holds already or cannot be planned: chain over
+            break
+        instruction = task.instruction
+        results = run_oracle_task(env, policy, task, obs, on_skill=on_skill, on_step=on_step)
+        if not all_hold(task.goal, env.unwrapped.world.snapshot()):
+            out.task_success = False
+            break
+        obs = results[-1].observation if results else obs
     return out
 
 
@@ -205,13 +233,12 @@ def store_recorded(store: EpisodeStore, rec: Recorded, split: str) -> int:
     """Write each successful skill as ``<key>/<k>``, then mark the task key done."""
     job, stored = rec.job, 0
     fields = dict(
-        task=job.task.instruction,
         family=job.task.family or job.suite,
         scene=job.task.scene,
         split=split,
         meta={"suite": job.suite, **perturbation_meta(job)},
     )
-    for k, (skill, recordable, steps, success) in enumerate(rec.skills):
+    for k, (skill, recordable, steps, success, instruction) in enumerate(rec.skills):
         if not recordable or not steps or store.has(f"{job.key}/{k}"):
             continue
         store.add_episode(
@@ -221,6 +248,7 @@ def store_recorded(store: EpisodeStore, rec: Recorded, split: str) -> int:
             skill=parse_skill(skill).name,
             seed=job.seed,
             success=success,
+            task=instruction,
             **fields,
         )
         stored += 1
@@ -236,6 +264,7 @@ def perturbation_meta(job: Job) -> dict:
         "learner": job.learner if job.learner_prob or job.dagger_beta is not None else None,
         "learner_prob": job.learner_prob,
         "dagger_beta": job.dagger_beta,
+        "chain_length": job.chain_length,
     }
     return {k: v for k, v in meta.items() if v or (k == "dagger_beta" and v is not None)}
 
@@ -255,19 +284,35 @@ def pending_jobs(
     learner_args: tuple[str | None, float, float | None],
 ) -> list[Job]:
     """The task episodes ``cfg`` asks for that ``store`` does not have yet."""
-    noise, jitter = cfg.action_noise, cfg.start_jitter
+    noise, jitter, chain = cfg.action_noise, cfg.start_jitter, cfg.chain_length
     jobs = []
     for s, suite in enumerate(cfg.suites):
         tasks = suite_tasks[suite]
         for i in range(cfg.episodes_per_suite):
-            key = f"{cfg.split}/{suite}/{i}"
+            key = f"{cfg.split}/{suite}/chain/{i}" if chain else f"{cfg.split}/{suite}/{i}"
             if not store.has(key):
-                seed = task_seed(cfg.split, suite_block(suite, s), i)
+                seed = task_seed(
+                    cfg.split, suite_block(suite, s), i + (CHAIN_SEEDS if chain else 0)
+                )
                 task = tasks[i % len(tasks)]
                 jobs.append(
-                    Job(suite, task, seed, key, cfg.image_size, noise, jitter, *learner_args)
+                    Job(suite, task, seed, key, cfg.image_size, noise, jitter, *learner_args, chain)
                 )
     return jobs
+
+
+def chain_scenes(suite_tasks: dict[str, list[TaskSpec]]) -> dict[str, list[TaskSpec]]:
+    """The tasks of each suite whose scene can start a chain; ValueError for a suite with none."""
+    scenes = {
+        suite: [t for t in tasks if chain_scene_ok(t)] for suite, tasks in suite_tasks.items()
+    }
+    empty = [suite for suite, tasks in scenes.items() if not tasks]
+    if empty:
+        raise ValueError(
+            f"chain_length needs tabletop tasks with two or more blocks; {', '.join(empty)} has "
+            "none: record chains from suites such as structured or long_horizon"
+        )
+    return scenes
 
 
 def learner_settings(cfg: RecordConfig) -> tuple[str | None, float, float | None]:
@@ -285,7 +330,9 @@ def record(cfg: RecordConfig) -> EpisodeStore:
 
         return record_teleop(cfg)
     suite_tasks = {suite: load_tasks(suite) for suite in cfg.suites}  # bad input: fail before
-    learner_args = learner_settings(cfg)  # anything is written
+    if cfg.chain_length:  # anything is written
+        suite_tasks = chain_scenes(suite_tasks)
+    learner_args = learner_settings(cfg)
     size = (cfg.image_size, cfg.image_size)
     with EpisodeStore.open_or_create(cfg.output_dir, image_size=size) as store:
         jobs = pending_jobs(cfg, store, suite_tasks, learner_args)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from vla.data import EpisodeStore
-from vla.data.recording import RecordConfig, record, task_seed
+from vla.data.recording import CHAIN_SEEDS, RecordConfig, record, task_seed
 from vla.options import build
 
 CONFIG = {"suites": ["single"], "episodes_per_suite": 3, "split": "train", "image_size": 32}
@@ -28,6 +28,27 @@ def test_record_writes_readable_successful_episodes(tmp_path):
         assert rec["split"] == "train" and rec["seed"] < 1_000_000
     again = record(build(RecordConfig, {**CONFIG, "output_dir": str(tmp_path)}))
     assert len(again) == 3  # a rerun finds everything recorded and adds nothing
+
+
+def test_chains_record_each_instruction_from_where_the_last_left_the_world(tmp_path):
+    cfg = {**CONFIG, "suites": ["structured"], "episodes_per_suite": 2, "chain_length": 3}
+    dataset = record(build(RecordConfig, {**cfg, "output_dir": str(tmp_path)}))
+    rows = dataset.episodes()
+    by_chain = {}
+    for row in rows:
+        by_chain.setdefault(row["key"].rsplit("/", 1)[0], []).append(row)
+    assert sorted(by_chain) == ["train/structured/chain/0", "train/structured/chain/1"]
+    block = 3  # structured's block of seeds
+    for i, chain in enumerate(by_chain.values()):
+        assert {r["seed"] for r in chain} == {task_seed("train", block, CHAIN_SEEDS + i)}
+        instructions = list(dict.fromkeys(r["task"] for r in chain))
+        assert len(instructions) == 3  # the expert completes each; the scene is never reset
+        skills = [r["skill"] for r in chain]
+        assert set(skills[::2]) == {"pick"} and all(s.startswith("place") for s in skills[1::2])
+        assert all(r["meta"]["chain_length"] == 3 for r in chain)
+    assert len(record(build(RecordConfig, {**cfg, "output_dir": str(tmp_path)}))) == len(rows)
+    with pytest.raises(ValueError, match="mobile has none"):
+        record(build(RecordConfig, {**cfg, "suites": ["mobile"], "output_dir": str(tmp_path)}))
 
 
 def test_train_and_test_seed_ranges_are_disjoint():
