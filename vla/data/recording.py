@@ -31,7 +31,7 @@ from sim.perturb import DaggerMix, NoisyExpert, SkillMix, check_learner, jitter_
 from sim.rollout import run_oracle_task
 from sim.skill_text import parse_skill
 from sim.tasks import BUILTIN_SUITES, TaskSpec, all_hold, load_tasks
-from sim.tasks.chain import chain_scene_ok, next_chain_task
+from sim.tasks.chain import CHAIN_FAMILY, chain_scene_ok, next_chain_task
 from vla.data import EpisodeStore
 from vla.options import at_least, one_of
 from vla.parallel import worker_map
@@ -233,7 +233,7 @@ def store_recorded(store: EpisodeStore, rec: Recorded, split: str) -> int:
     """Write each successful skill as ``<key>/<k>``, then mark the task key done."""
     job, stored = rec.job, 0
     fields = dict(
-        family=job.task.family or job.suite,
+        family=CHAIN_FAMILY if job.chain_length else job.task.family or job.suite,
         scene=job.task.scene,
         split=split,
         meta={"suite": job.suite, **perturbation_meta(job)},

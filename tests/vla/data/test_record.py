@@ -46,6 +46,7 @@ def test_chains_record_each_instruction_from_where_the_last_left_the_world(tmp_p
         skills = [r["skill"] for r in chain]
         assert set(skills[::2]) == {"pick"} and all(s.startswith("place") for s in skills[1::2])
         assert all(r["meta"]["chain_length"] == 3 for r in chain)
+        assert {(r["family"], r["meta"]["suite"]) for r in chain} == {("chain", "structured")}
     assert len(record(build(RecordConfig, {**cfg, "output_dir": str(tmp_path)}))) == len(rows)
     with pytest.raises(ValueError, match="mobile has none"):
         record(build(RecordConfig, {**cfg, "suites": ["mobile"], "output_dir": str(tmp_path)}))
